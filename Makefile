@@ -1,0 +1,54 @@
+# andon: two commands on a fresh machine, `make demo` and `make test`.
+SHELL := /bin/bash
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON_PREFERENCE := only-system
+VENV := .venv
+BIN := $(VENV)/bin
+PG_BIN := /usr/lib/postgresql/15/bin
+CHROMIUM := /usr/bin/chromium
+CHECKED := src tests benchmarks
+
+.PHONY: demo test env system-deps lint unit clean
+
+$(BIN)/andon: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
+	uv sync --frozen --python python3.11
+	@touch $@
+
+env: $(BIN)/andon
+
+# Debian packages the tests need: a PostgreSQL server and a browser for the console test.
+system-deps:
+	@missing=""; \
+	[ -x $(PG_BIN)/initdb ] || missing="$$missing postgresql"; \
+	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "note:$$missing missing and not root: those tests will skip"; fi; \
+	fi
+
+demo: env
+	$(BIN)/andon init
+	$(BIN)/andon demo-seed
+	$(BIN)/andon status
+	@if [ "$${ANDON_DEMO_SERVE:-1}" != "0" ]; then \
+	  echo "console sign-in token for admin (shown once):"; \
+	  $(BIN)/andon token create --name console-demo | tail -n 1; \
+	  $(BIN)/andon serve; \
+	fi
+
+lint: env
+	$(BIN)/ruff check $(CHECKED)
+	$(BIN)/ruff format --check $(CHECKED)
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: env
+	$(BIN)/pytest
+
+test: env system-deps lint unit
+
+clean:
+	rm -rf $(VENV) .andon .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,82 @@
+"""Reading and verifying the audit log (writing happens inside every other service)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from andon.audit import chain
+from andon.core.clock import as_utc
+from andon.core.context import Context
+from andon.core.errors import Invalid
+from andon.store.tables import AuditEntry
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit entry as the doors show it."""
+
+    seq: int
+    id: str
+    ts: datetime
+    actor: str
+    action: str
+    object_id: str
+    reason: str
+    change: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {**self.__dict__, "ts": self.ts.isoformat()}
+
+
+def list_entries(
+    ctx: Context,
+    *,
+    object_id: str | None = None,
+    actor: str | None = None,
+    after: int | None = None,
+    limit: int = 50,
+    newest_first: bool = True,
+) -> list[AuditRecord]:
+    """Entries filtered by object and actor, paged by ``seq`` (``after`` is exclusive)."""
+    if not 1 <= limit <= 1000:
+        raise Invalid("must be between 1 and 1000", field="limit")
+    with ctx.db.read() as session:
+        ctx.require("audit.read")
+        stmt = select(AuditEntry)
+        if object_id:
+            stmt = stmt.where(AuditEntry.object_id == object_id)
+        if actor:
+            stmt = stmt.where(AuditEntry.actor == actor)
+        if after is not None:
+            stmt = stmt.where(AuditEntry.seq < after if newest_first else AuditEntry.seq > after)
+        order = AuditEntry.seq.desc() if newest_first else AuditEntry.seq.asc()
+        rows = session.scalars(stmt.order_by(order).limit(limit))
+        return [
+            AuditRecord(
+                r.seq,
+                r.id,
+                as_utc(r.ts),
+                r.actor,
+                r.action,
+                r.object_id,
+                r.reason,
+                r.change,
+                r.prev_hash,
+                r.hash,
+            )
+            for r in rows
+        ]
+
+
+def verify(ctx: Context) -> chain.Verification:
+    """Check the whole chain; needs ``audit.verify``."""
+    with ctx.db.read() as session:
+        ctx.require("audit.verify")
+        return chain.verify(session)

@@ -1,0 +1,132 @@
+"""The andon board: one line per area of the line, green, amber or red.
+
+Each area is a function from a context to a :class:`Light`. Later areas (data, models,
+gateway, monitors) add their function to ``AREAS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+
+from andon.audit import chain
+from andon.core.context import Context
+from andon.core.errors import AndonError
+from andon.store import migrate
+from andon.store import tables as t
+from andon.store.db import Database
+
+Color = Literal["green", "amber", "red"]
+_RANK: dict[str, int] = {"green": 0, "amber": 1, "red": 2}
+
+
+@dataclass(frozen=True)
+class Light:
+    """One area's state and the sentence that explains it."""
+
+    area: str
+    color: Color
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"area": self.area, "color": self.color, "detail": self.detail}
+
+
+def _store(ctx: Context) -> Light:
+    db = ctx.db
+    if not isinstance(db, Database):
+        return Light("metadata store", "amber", "not an andon database")
+    try:
+        state = migrate.state(db)
+    except AndonError as exc:
+        return Light("metadata store", "red", str(exc))
+    backend = db.dialect
+    if state.up_to_date:
+        return Light("metadata store", "green", f"{backend}, schema {state.current} (current)")
+    return Light("metadata store", "red", f"{backend}, schema {state.current}, needs {state.head}")
+
+
+def _audit(ctx: Context) -> Light:
+    with ctx.db.read() as session:
+        result = chain.verify(session)
+    if result.ok:
+        return Light("audit chain", "green", f"{result.checked} entries, chain intact")
+    return Light(
+        "audit chain",
+        "red",
+        f"broken at entry {result.first_bad_seq}: {result.problem}",
+    )
+
+
+def _oncall(ctx: Context) -> Light:
+    with ctx.db.read() as session:
+        teams = session.scalar(select(func.count()).select_from(t.Team)) or 0
+        covered = session.scalar(select(func.count(func.distinct(t.Rotation.team_id)))) or 0
+        ladders = session.scalar(select(func.count(func.distinct(t.EscalationStep.team_id)))) or 0
+    if teams == 0:
+        return Light("teams & on-call", "amber", "no teams yet: `andon team create`")
+    if covered < teams:
+        return Light(
+            "teams & on-call", "amber", f"{teams - covered} of {teams} teams have no on-call"
+        )
+    return Light(
+        "teams & on-call",
+        "green",
+        f"{teams} teams on call, {ladders} with an escalation ladder",
+    )
+
+
+def _access(ctx: Context) -> Light:
+    now = ctx.clock.now()
+    with ctx.db.read() as session:
+        principals = session.scalar(
+            select(func.count()).select_from(t.Principal).where(t.Principal.disabled.is_(False))
+        )
+        tokens = session.scalar(
+            select(func.count())
+            .select_from(t.ApiToken)
+            .where(t.ApiToken.revoked_at.is_(None))
+            .where((t.ApiToken.expires_at.is_(None)) | (t.ApiToken.expires_at > now))
+        )
+        admins = session.scalar(
+            select(func.count(func.distinct(t.RoleBinding.principal_id))).where(
+                t.RoleBinding.role == "platform-admin", t.RoleBinding.scope == "global"
+            )
+        )
+    color: Color = "green" if admins else "red"
+    return Light(
+        "identity & access",
+        color,
+        f"{principals} principals, {tokens} live tokens, {admins} global admins",
+    )
+
+
+def _outbox(ctx: Context) -> Light:
+    with ctx.db.read() as session:
+        last = session.scalar(select(func.max(t.OutboxEvent.seq))) or 0
+        consumers = session.execute(
+            select(t.ConsumerCursor.consumer, t.ConsumerCursor.position)
+        ).all()
+    if not consumers:
+        return Light("events", "green", f"{last} events, no consumers registered yet")
+    lag = max(last - pos for _, pos in consumers)
+    color: Color = "green" if lag < 1000 else "amber"
+    return Light("events", color, f"{last} events, {len(consumers)} consumers, max lag {lag}")
+
+
+AREAS: list[Callable[[Context], Light]] = [_store, _access, _audit, _oncall, _outbox]
+
+
+def board(ctx: Context) -> list[Light]:
+    """Every area's light, in line order."""
+    ctx.require_somewhere("status.read")
+    return [area(ctx) for area in AREAS]
+
+
+def worst(lights: list[Light]) -> Color:
+    """The colour of the whole board: its worst light."""
+    return max((light.color for light in lights), key=_RANK.__getitem__, default="green")

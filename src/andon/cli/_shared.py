@@ -1,0 +1,94 @@
+"""What every command shares: settings, the database, the acting context, and output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from andon.core.config import Settings
+    from andon.core.context import Context
+    from andon.store.db import Database
+
+
+class Format(StrEnum):
+    """Output formats of reporting commands."""
+
+    table = "table"
+    json = "json"
+
+
+FormatOption = typer.Option(Format.table, "--format", "-f", help="Output as a table or JSON.")
+ReasonOption = typer.Option("", "--reason", help="Why: recorded in the audit log.")
+
+COLORS = {"green": "green", "amber": "yellow", "red": "red"}
+
+
+def settings() -> Settings:
+    """Settings from the environment (one clear line on a bad value)."""
+    from andon.core.config import load_settings
+
+    return load_settings()
+
+
+def database(cfg: Settings, *, check_schema: bool = True) -> Database:
+    """The metadata database, refusing to run on a missing or foreign schema."""
+    from andon.store import migrate
+    from andon.store.db import Database
+
+    db = Database.from_settings(cfg)
+    if check_schema:
+        migrate.require_current(db)
+    return db
+
+
+def context() -> Context:
+    """The context of the local principal (``ANDON_PRINCIPAL``, default ``admin``)."""
+    from andon.auth import service as auth
+
+    cfg = settings()
+    return auth.context_for(database(cfg), cfg, cfg.principal)
+
+
+def print_json(value: Any) -> None:
+    """JSON to stdout, stable key order."""
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A Rich table to stdout."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row))
+    Console().print(table)
+
+
+def report(
+    fmt: Format,
+    items: Sequence[Any],
+    title: str,
+    columns: Sequence[str],
+    row: Any,
+) -> None:
+    """Print records (each with ``as_dict``) as JSON or as a table built by ``row(item)``."""
+    if fmt is Format.json:
+        print_json([item.as_dict() for item in items])
+    else:
+        print_table(title, columns, [row(item) for item in items])
+
+
+def say(message: str) -> None:
+    """One line for a person (Rich markup allowed) on stdout."""
+    from rich.console import Console
+
+    Console().print(message, highlight=False)

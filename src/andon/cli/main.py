@@ -1,0 +1,224 @@
+"""The ``andon`` command: a thin shell over the services.
+
+One place turns errors into exit codes (DESIGN.md): a deliberate :class:`AndonError` prints one
+red line and exits with its code; anything else prints one line too, and the traceback only
+with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+import click
+import typer
+
+from andon.cli import access, audit, teams
+from andon.cli._shared import (
+    COLORS,
+    Format,
+    FormatOption,
+    context,
+    database,
+    print_json,
+    say,
+    settings,
+)
+
+app = typer.Typer(
+    name="andon",
+    help="andon: if you can't explain it, test it and stop it, you don't ship it.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The metadata database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(teams.app, name="team")
+app.add_typer(access.principal_app, name="principal")
+app.add_typer(access.role_app, name="role")
+app.add_typer(access.token_app, name="token")
+app.add_typer(access.asset_app, name="asset")
+app.add_typer(audit.app, name="audit")
+app.add_typer(audit.events_app, name="events")
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
+) -> None:
+    """andon: the control plane for your AI line."""
+
+
+@app.command()
+def init(
+    admin: str = typer.Option(
+        None, "--admin", help="Name of the first administrator (default: ANDON_PRINCIPAL)."
+    ),
+) -> None:
+    """Create ANDON_HOME, apply migrations and create the first administrator."""
+    from andon.auth import service as auth
+    from andon.store import migrate
+
+    cfg = settings()
+    cfg.home.mkdir(parents=True, exist_ok=True)
+    db = database(cfg, check_schema=False)
+    state = migrate.upgrade(db)
+    created = auth.bootstrap(db, cfg, admin or cfg.principal)
+    say(f"andon home [bold]{cfg.home}[/]: schema {state.current}")
+    if created:
+        say(f"created administrator [bold]{admin or cfg.principal}[/] (platform-admin)")
+
+
+@app.command()
+def status(
+    fmt: Format = FormatOption,
+    strict: bool = typer.Option(False, "--strict", help="Exit 4 when any area is red."),
+) -> None:
+    """The andon board: one line per area, green, amber or red."""
+    from andon.board.service import board, worst
+
+    lights = board(context())
+    if fmt is Format.json:
+        print_json({"board": worst(lights), "areas": [light.as_dict() for light in lights]})
+    else:
+        for light in lights:
+            color = COLORS[light.color]
+            say(
+                f"[{color}]●[/] [bold]{light.area:<18}[/] [{color}]{light.color:<5}[/] {light.detail}"
+            )
+    if strict and worst(lights) == "red":
+        raise typer.Exit(4)
+
+
+@app.command()
+def whoami(fmt: Format = FormatOption) -> None:
+    """The acting principal and its role bindings."""
+    from andon.auth import service as auth
+
+    info = auth.whoami(context())
+    if fmt is Format.json:
+        print_json(info)
+        return
+    say(f"[bold]{info['name']}[/] ({info['kind']}, {info['id']})")
+    for grant in info["grants"]:  # type: ignore[attr-defined]
+        where = grant["scope"] + (f":{grant['scope_id']}" if grant["scope_id"] else "")
+        say(f"  {grant['role']} @ {where}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, "--host", help="Address to bind (default 127.0.0.1)."),
+    port: int = typer.Option(None, "--port", help="Port to bind (default 8765).", min=1, max=65535),
+) -> None:
+    """Serve the REST API (/api/v1) and the console until Ctrl-C."""
+    import uvicorn
+
+    from andon.api.app import create_app
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    cfg = settings().model_copy(update=overrides)
+    from andon.core.config import Settings
+
+    cfg = Settings.model_validate(cfg.model_dump())  # re-validate --host / --port
+    database(cfg)
+    say(
+        f"andon serving on [bold]http://{cfg.host}:{cfg.port}/[/] (console) and /api/v1; Ctrl-C stops"
+    )
+    uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level="warning")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    from andon.store import migrate
+
+    cfg = settings()
+    state = migrate.upgrade(database(cfg, check_schema=False))
+    say(f"schema at {state.current} (head {state.head})")
+
+
+@db_app.command("current")
+def db_current(fmt: Format = FormatOption) -> None:
+    """Show the schema revision of the database and of this andon."""
+    from andon.store import migrate
+    from andon.store.db import redact_url
+
+    cfg = settings()
+    state = migrate.state(database(cfg, check_schema=False))
+    info = {
+        "database": redact_url(cfg.resolved_database_url),
+        "current": state.current,
+        "head": state.head,
+        "up_to_date": state.up_to_date,
+    }
+    if fmt is Format.json:
+        print_json(info)
+    else:
+        say(f"{info['database']}: {state.current or 'empty'} (head {state.head})")
+
+
+@app.command("demo-seed", hidden=True)
+def demo_seed() -> None:
+    """Create the sample teams and principals (used by `make demo`)."""
+    from andon import demo
+
+    made = demo.seed(context())
+    say(f"sample line: {len(made)} objects created" + (f" ({', '.join(made)})" if made else ""))
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 instant; naive values are UTC."""
+    if value is None:
+        return None
+    from andon.core.clock import as_utc
+    from andon.core.errors import Invalid
+
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise Invalid(
+            f"'{value}' is not an ISO 8601 time such as 2026-11-23T09:00Z", field="--at"
+        ) from None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and map errors to exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        result = app(args=args, prog_name="andon", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.stderr.write("aborted\n")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(exc)
+    if isinstance(result, int) and result:
+        sys.exit(result)
+
+
+def _fail(exc: Exception) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    from andon.core.errors import AndonError
+
+    err = Console(stderr=True, highlight=False)
+    if isinstance(exc, AndonError):
+        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        sys.exit(exc.exit_code)
+    err.print(
+        f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc).splitlines()[0]) if str(exc) else ''}"
+        " (run with --debug for the traceback)",
+        soft_wrap=True,
+    )
+    sys.exit(1)

@@ -1,0 +1,86 @@
+"""Typed settings from ``ANDON_*`` environment variables.
+
+Nothing reads the environment at import time: call :func:`load_settings`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from andon.core.errors import Invalid
+
+
+class Settings(BaseSettings):
+    """Everything andon can be configured with. Each field maps to ``ANDON_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ANDON_", extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path(".andon"), description="Folder for the embedded store.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite at HOME/andon.db."
+    )
+    principal: str = Field(
+        default="admin", min_length=1, description="Principal the local CLI acts as."
+    )
+    host: str = Field(default="127.0.0.1", description="Address `andon serve` binds.")
+    port: int = Field(default=8765, ge=1, le=65535, description="Port `andon serve` binds.")
+    log_level: str = Field(default="WARNING", description="Python logging level name.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_scheme(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme = value.split("://", 1)[0] if "://" in value else ""
+        if not scheme.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "must start with sqlite:/// or postgresql+psycopg:// (got "
+                f"{scheme + '://' if scheme else 'no scheme'})"
+            )
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _valid_host(cls, value: str) -> str:
+        if value == "localhost":
+            return value
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address or 'localhost'") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _valid_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite inside ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'andon.db').resolve()}"
+
+    @property
+    def artifact_dir(self) -> Path:
+        """Where content-addressed artifacts live."""
+        return self.home / "artifacts"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment, turning validation errors into one clear line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "ANDON_" + str(first["loc"][0]).upper() if first["loc"] else "settings"
+        message = first["msg"].removeprefix("Value error, ")
+        raise Invalid(message, field=name) from None

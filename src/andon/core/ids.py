@@ -1,0 +1,33 @@
+"""Opaque, prefixed, sortable ids such as ``tm_01JD3Z...``.
+
+The body is a ULID: 48 bits of milliseconds then 80 random bits, in Crockford base32, so ids
+sort by creation time and never collide in practice.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+PREFIXES = {
+    "principal": "pr",
+    "team": "tm",
+    "binding": "rb",
+    "token": "tok",
+    "asset": "as",
+    "rotation": "rot",
+    "audit": "au",
+    "event": "ev",
+}
+
+
+def new_id(kind: str) -> str:
+    """A new id for an object of ``kind`` (a key of ``PREFIXES``)."""
+    value = (int(time.time() * 1000) << 80) | secrets.randbits(80)
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return f"{PREFIXES[kind]}_{''.join(reversed(chars))}"
