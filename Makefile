@@ -8,7 +8,7 @@ PG_BIN := /usr/lib/postgresql/15/bin
 CHROMIUM := /usr/bin/chromium
 CHECKED := src tests benchmarks
 
-.PHONY: demo test env system-deps lint unit clean
+.PHONY: demo test env system-deps lint unit clean docs
 
 $(BIN)/andon: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
@@ -52,3 +52,7 @@ test: env system-deps lint unit
 
 clean:
 	rm -rf $(VENV) .andon .pytest_cache .mypy_cache .ruff_cache
+
+# Regenerate docs/cli.md from the commands (tests/test_docs.py fails when it is stale).
+docs: env
+	$(BIN)/typer andon.cli.main utils docs --name andon --output docs/cli.md

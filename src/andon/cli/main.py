@@ -10,7 +10,6 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-import click
 import typer
 
 from andon.cli import access, audit, teams
@@ -188,12 +187,16 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     try:
         result = app(args=args, prog_name="andon", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
+    except typer.TyperException as exc:  # usage errors: Typer prints them with the usage line
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            sys.stderr.write(f"error: {exc.format_message()}\n")
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         sys.exit(1)
     except KeyboardInterrupt:
