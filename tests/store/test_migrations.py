@@ -85,3 +85,26 @@ def test_unopenable_sqlite_file_is_unavailable(tmp_path: object) -> None:
         fh.write("x")
     with pytest.raises(Unavailable, match="cannot create"):
         Database(f"sqlite:///{blocker}/nested/andon.db")
+
+
+def test_reading_an_unmigrated_database_says_how_to_fix_it(db_url: str) -> None:
+    from sqlalchemy import select
+
+    from andon.store.tables import Team
+
+    db = Database(db_url)
+    with pytest.raises(SchemaMismatch, match="andon db upgrade"), db.read() as session:
+        session.execute(select(Team)).all()
+    db.dispose()
+
+
+def test_out_of_range_values_are_invalid_not_a_crash(db_url: str) -> None:
+    from andon.core.errors import Invalid
+
+    db = Database(db_url)
+    migrate.upgrade(db)
+    if db.dialect == "sqlite":  # SQLite stores any integer; PostgreSQL's BIGINT overflows
+        pytest.skip("SQLite has no fixed-width integers")
+    with pytest.raises(Invalid, match="refused a value"), db.read() as session:
+        session.execute(text("SELECT CAST(:n AS BIGINT)"), {"n": str(2**70)}).all()
+    db.dispose()

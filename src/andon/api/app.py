@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from andon import __version__
-from andon.api import problems, routes_audit, routes_identity, routes_teams
+from andon.api import problems, resources, routes_audit, routes_identity, routes_teams
+from andon.api.deps import PREFIX, BearerAuth, checked_query
 from andon.core.clock import Clock, SystemClock
 from andon.core.config import Settings
 from andon.core.errors import AndonError
 from andon.store import migrate
 from andon.store.db import Database
+
+_OPENAPI = f"{PREFIX}/openapi.json"
+_DOCS = f"{PREFIX}/docs"
+_TAGS = [
+    {"name": "identity", "description": "Principals, role bindings, API tokens and assets."},
+    {"name": "teams", "description": "Teams, members, on-call rotations, escalation ladders."},
+    {"name": "audit", "description": "The hash-chained audit log."},
+    {"name": "events", "description": "The outbox of domain events."},
+    {"name": "board", "description": "The andon board."},
+    {"name": "health", "description": "Liveness and readiness probes; no token needed."},
+]
 
 
 def create_app(
@@ -23,9 +36,11 @@ def create_app(
         title="andon",
         version=__version__,
         description="Control plane for AI and data work: explain it, test it, stop it.",
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url=_OPENAPI,
+        docs_url=_DOCS,
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+        generate_unique_id_function=lambda route: route.name,
     )
     app.state.settings = settings
     app.state.db = db or Database.from_settings(settings)
@@ -33,24 +48,52 @@ def create_app(
     problems.install(app)
 
     for router in (routes_identity.router, routes_teams.router, routes_audit.router):
-        app.include_router(router, prefix="/api/v1")
+        app.include_router(
+            router,
+            prefix=PREFIX,
+            dependencies=[Depends(checked_query)],
+            responses=problems.responses(401, 403, 503),
+        )
 
-    @app.get("/healthz", tags=["health"])
+    @app.get("/healthz", tags=["health"], response_model=resources.Health)
     def healthz() -> dict[str, Any]:
         """Liveness: the process answers."""
         return {"status": "ok", "version": __version__}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        response_model=resources.Ready,
+        responses=problems.responses(503),
+    )
     def readyz() -> Any:
         """Readiness: the database answers and its schema is current."""
         try:
             app.state.db.ping()
             migrate.require_current(app.state.db)
         except AndonError as exc:
-            return problems.problem_response(503, exc.problem("/readyz") | {"status": 503})
+            return problems.problem_response(503, exc.problem("/readyz"))
         return {"status": "ready"}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = problems.document(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                    tags=_TAGS,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     from andon.web.routes import install as install_console
 
     install_console(app)
+    # Outermost last: every unhandled error becomes a 500 problem, after authentication.
+    app.add_middleware(BearerAuth, open_paths={_OPENAPI, _DOCS})
+    app.add_middleware(problems.CatchAll)
     return app

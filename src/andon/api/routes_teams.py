@@ -2,61 +2,64 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Path, Query
 
-from andon.api.deps import Ctx, CursorParam, Limit, page
-from andon.api.schemas import EscalationSet, MemberAdd, Reason, RotationSet, TeamCreate
+from andon.api import resources as r
+from andon.api.deps import Ctx, CursorParam, Instant, Limit
+from andon.api.paging import page
+from andon.api.problems import responses
+from andon.api.schemas import EscalationSet, MemberAdd, RotationSet, TeamCreate
 from andon.auth import service as auth
 
-router = APIRouter(prefix="/teams", tags=["teams"])
+router = APIRouter(prefix="/teams", tags=["teams"], responses=responses(404))
+CHANGE = responses(409)
 
 
-@router.get("")
+@router.get("", response_model=r.TeamPage)
 def list_teams(ctx: Ctx, limit: Limit = 100, cursor: CursorParam = None) -> dict[str, Any]:
     """Teams visible to the caller, by name."""
-    return page(auth.list_teams(ctx), lambda t: t.name, cursor, limit)
+    return page("teams", auth.list_teams(ctx), lambda t: t.name, cursor, limit)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, response_model=r.Team, responses=CHANGE)
 def create_team(ctx: Ctx, body: TeamCreate) -> dict[str, Any]:
-    """Create a team."""
+    """Create a team, optionally with its first owners."""
     return auth.create_team(
         ctx, body.name, description=body.description, owners=body.owners, reason=body.reason
     ).as_dict()
 
 
-@router.get("/{name}")
+@router.get("/{name}", response_model=r.Team)
 def get_team(ctx: Ctx, name: str) -> dict[str, Any]:
     """One team with its members."""
     return auth.get_team(ctx, name).as_dict()
 
 
-@router.post("/{name}/members")
+@router.post("/{name}/members", response_model=r.Team)
 def add_member(ctx: Ctx, name: str, body: MemberAdd) -> dict[str, Any]:
-    """Add a member (or change owner status)."""
+    """Add a member (or change whether it is an owner)."""
     return auth.add_member(
         ctx, name, body.principal, owner=body.owner, reason=body.reason
     ).as_dict()
 
 
-@router.delete("/{name}/members/{principal}")
+@router.delete("/{name}/members/{principal}", response_model=r.Team)
 def remove_member(
-    ctx: Ctx, name: str, principal: str, body: Reason = Body(default_factory=Reason)
+    ctx: Ctx, name: str, principal: str, reason: str = Query("", max_length=2000)
 ) -> dict[str, Any]:
     """Remove a member."""
-    return auth.remove_member(ctx, name, principal, reason=body.reason).as_dict()
+    return auth.remove_member(ctx, name, principal, reason=reason).as_dict()
 
 
-@router.get("/{name}/rotations")
+@router.get("/{name}/rotations", response_model=list[r.Rotation])
 def list_rotations(ctx: Ctx, name: str) -> list[dict[str, Any]]:
     """The team's on-call rotations."""
-    return [r.as_dict() for r in auth.list_rotations(ctx, name)]
+    return [rot.as_dict() for rot in auth.list_rotations(ctx, name)]
 
 
-@router.put("/{name}/rotations/{rotation}")
+@router.put("/{name}/rotations/{rotation}", response_model=r.Rotation)
 def set_rotation(ctx: Ctx, name: str, rotation: str, body: RotationSet) -> dict[str, Any]:
     """Create or replace an on-call rotation."""
     return auth.set_rotation(
@@ -72,26 +75,34 @@ def set_rotation(ctx: Ctx, name: str, rotation: str, body: RotationSet) -> dict[
     ).as_dict()
 
 
-@router.get("/{name}/oncall")
+@router.get("/{name}/oncall", response_model=r.OnCall)
 def oncall(
-    ctx: Ctx, name: str, at: datetime | None = None, rotation: str | None = None
+    ctx: Ctx,
+    name: str,
+    at: Instant = None,
+    rotation: str | None = Query(None, description="Which rotation; default the first by name."),
 ) -> dict[str, Any]:
-    """Who gets paged now, or at ``at`` (ISO 8601)."""
+    """Who gets paged now, or at ``at``."""
     return auth.oncall(ctx, name, at=at, rotation=rotation).as_dict()
 
 
-@router.get("/{name}/escalation")
-def escalation(ctx: Ctx, name: str, at: datetime | None = None) -> list[dict[str, Any]]:
-    """The escalation ladder resolved to principals."""
-    return [r.as_dict() for r in auth.escalation(ctx, name, at=at)]
+@router.get("/{name}/escalation", response_model=list[r.Rung])
+def escalation(ctx: Ctx, name: str, at: Instant = None) -> list[dict[str, Any]]:
+    """The escalation ladder resolved to principals, now or at ``at``."""
+    return [rung.as_dict() for rung in auth.escalation(ctx, name, at=at)]
 
 
-@router.put("/{name}/escalation/{level}")
-def set_escalation(ctx: Ctx, name: str, level: str, body: EscalationSet) -> list[dict[str, Any]]:
-    """Point a rung at a principal or rotation."""
+@router.put("/{name}/escalation/{level}", response_model=list[r.Rung])
+def set_escalation(
+    ctx: Ctx,
+    name: str,
+    body: EscalationSet,
+    level: str = Path(json_schema_extra={"enum": list(auth.ESCALATION_LEVELS)}),
+) -> list[dict[str, Any]]:
+    """Point a rung at a principal or at one of the team's rotations."""
     return [
-        r.as_dict()
-        for r in auth.set_escalation(
+        rung.as_dict()
+        for rung in auth.set_escalation(
             ctx, name, level, principal=body.principal, rotation=body.rotation, reason=body.reason
         )
     ]

@@ -1,71 +1,98 @@
-"""Request bodies. Unknown fields are refused so typos do not pass silently."""
+"""Request bodies. Unknown fields are refused so typos do not pass silently, and types are
+strict (``true`` is not a number of days, ``1`` is not a name).
+
+The services validate names, roles and scopes; these models only check shapes, refuse NUL
+characters (no store keeps them in text), and list the allowed values in the
+OpenAPI document.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from andon.auth.service import PRINCIPAL_KINDS
+from andon.core.permissions import ROLES, ScopeKind
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and "\x00" in item:
+                raise ValueError("must not contain NUL characters")
+        return value
+
+
+def _one_of(values: tuple[str, ...]) -> dict[str, Any]:
+    return {"enum": list(values)}
+
+
+def _reason() -> Any:
+    return Field("", max_length=2000, description="Why; recorded in the audit log.")
 
 
 class TeamCreate(_Body):
     name: str = Field(min_length=1, max_length=63)
-    description: str = ""
-    owners: list[str] = []
-    reason: str = ""
+    description: str = Field("", max_length=2000)
+    owners: list[str] = Field([], description="Principals who own the team.")
+    reason: str = _reason()
 
 
 class MemberAdd(_Body):
     principal: str
     owner: bool = False
-    reason: str = ""
+    reason: str = _reason()
 
 
 class RotationSet(_Body):
-    members: list[str] = Field(min_length=1)
-    timezone: str = "UTC"
-    handoff: str = "09:00"
+    members: list[str] = Field(min_length=1, description="Principals, in hand-off order.")
+    timezone: str = Field("UTC", description="IANA timezone of the hand-off time.")
+    handoff: str = Field("09:00", description="Hand-off wall-clock time, HH:MM.")
     period_hours: int = Field(168, ge=1, le=2160)
-    starts_on: str
-    reason: str = ""
+    starts_on: str = Field(description="Date of the first hand-off, YYYY-MM-DD.")
+    reason: str = _reason()
 
 
 class EscalationSet(_Body):
-    principal: str | None = None
+    principal: str | None = Field(None, description="Give exactly one of principal or rotation.")
     rotation: str | None = None
-    reason: str = ""
+    reason: str = _reason()
 
 
 class PrincipalCreate(_Body):
     name: str = Field(min_length=1, max_length=100)
-    kind: str = "user"
-    display_name: str = ""
-    email: str | None = None
-    reason: str = ""
+    kind: str = Field("user", json_schema_extra=_one_of(PRINCIPAL_KINDS))
+    display_name: str = Field("", max_length=200)
+    email: str | None = Field(None, max_length=320)
+    reason: str = _reason()
 
 
-class Reason(_Body):
-    reason: str = ""
+class ReasonBody(_Body):
+    reason: str = _reason()
 
 
 class BindingCreate(_Body):
     principal: str
-    role: str
-    scope: str = "global"
-    target: str | None = None
-    reason: str = ""
+    role: str = Field(json_schema_extra=_one_of(ROLES))
+    scope: ScopeKind = "global"
+    target: str | None = Field(None, description="Team name or asset id; none for global.")
+    reason: str = _reason()
 
 
 class TokenCreate(_Body):
-    principal: str | None = None
-    name: str = ""
+    principal: str | None = Field(None, description="Whose token; default the caller.")
+    name: str = Field("", max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
-    reason: str = ""
+    reason: str = _reason()
 
 
 class AssetCreate(_Body):
     kind: str
     name: str
     team: str
-    reason: str = ""
+    reason: str = _reason()

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from andon.audit.chain import record_change
 from andon.auth import tokens
-from andon.auth.oncall import parse_day, parse_handoff, parse_timezone, shift_at
+from andon.auth.oncall import check_period, parse_day, parse_handoff, parse_timezone, shift_at
 from andon.auth.records import (
     AssetRecord,
     BindingRecord,
@@ -30,18 +30,18 @@ from andon.auth.records import (
 )
 from andon.core.clock import Clock, SystemClock, as_utc
 from andon.core.config import Settings
-from andon.core.context import Context, Database
+from andon.core.context import SYSTEM, Context, Database
 from andon.core.context import Principal as Actor
-from andon.core.errors import Conflict, Invalid, NotFound, Unauthenticated
+from andon.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from andon.core.ids import new_id
-from andon.core.permissions import ROLES, Grant
+from andon.core.permissions import ROLES, TEAM_OWNER, Grant
 from andon.store import tables as t
 
 PRINCIPAL_KINDS = ("user", "service", "agent")
 ESCALATION_LEVELS = ("model-owner", "platform-owner", "risk-owner")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,99}$")
 _TEAM = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_SYSTEM_ACTOR = Actor(id="system", name="system", kind="service")
+_RESERVED_NAMES = frozenset({SYSTEM.name})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -54,6 +54,14 @@ def _check_name(value: str, field: str, pattern: re.Pattern[str] = _NAME) -> str
             f"{'a-z 0-9 _ -' if pattern is _TEAM else 'a-z 0-9 . _ @ -'}",
             field=field,
         )
+    return value
+
+
+def _check_principal_name(value: str, field: str) -> str:
+    _check_name(value, field)
+    if value in _RESERVED_NAMES:
+        # The audit log's "system" actor must always be the platform itself.
+        raise Invalid(f"'{value}' is reserved", field=field)
     return value
 
 
@@ -111,12 +119,47 @@ def _token_record(row: t.ApiToken, principal: str) -> TokenRecord:
 
 
 def _grants(session: Session, principal_id: str) -> tuple[Grant, ...]:
+    """The principal's role bindings, plus the implicit ``team-owner`` of each team it owns."""
     rows = session.execute(
-        select(t.RoleBinding.role, t.RoleBinding.scope, t.RoleBinding.scope_id).where(
-            t.RoleBinding.principal_id == principal_id
-        )
+        select(t.RoleBinding.role, t.RoleBinding.scope, t.RoleBinding.scope_id)
+        .where(t.RoleBinding.principal_id == principal_id)
+        .order_by(t.RoleBinding.created_at, t.RoleBinding.id)
     ).all()
-    return tuple(Grant(role, scope, scope_id or None) for role, scope, scope_id in rows)  # type: ignore[arg-type]
+    owned = session.scalars(
+        select(t.TeamMember.team_id)
+        .where(t.TeamMember.principal_id == principal_id, t.TeamMember.is_owner.is_(True))
+        .order_by(t.TeamMember.team_id)
+    ).all()
+    bound = tuple(Grant(role, scope, scope_id or None) for role, scope, scope_id in rows)  # type: ignore[arg-type]
+    return bound + tuple(Grant(TEAM_OWNER, "team", team_id) for team_id in owned)
+
+
+def _enabled_global_admins(session: Session) -> set[str]:
+    """Ids of enabled principals bound ``platform-admin`` globally.
+
+    Locks those rows (PostgreSQL; SQLite writers are serialised anyway), so two admins
+    disabling or unbinding each other at once cannot both pass the check.
+    """
+    return set(
+        session.scalars(
+            select(t.RoleBinding.principal_id)
+            .join(t.Principal, t.Principal.id == t.RoleBinding.principal_id)
+            .where(
+                t.RoleBinding.role == "platform-admin",
+                t.RoleBinding.scope == "global",
+                t.Principal.disabled.is_(False),
+            )
+            .with_for_update()
+        )
+    )
+
+
+def _keep_an_admin(session: Session, principal_id: str, what: str) -> None:
+    """Refuse a change that would leave no enabled global platform-admin."""
+    if _enabled_global_admins(session) == {principal_id}:
+        raise Conflict(
+            f"{what} would leave no enabled global platform-admin: bind another one first"
+        )
 
 
 def _flush_unique(session: Session, what: str) -> None:
@@ -183,8 +226,8 @@ def bootstrap(db: Database, settings: Settings, admin: str, clock: Clock | None 
     Returns whether the admin was created. This is the only change not made by a principal:
     it is audited as ``system``.
     """
-    ctx = Context(db=db, settings=settings, principal=_SYSTEM_ACTOR, clock=clock or SystemClock())
-    _check_name(admin, "principal")
+    ctx = Context(db=db, settings=settings, principal=SYSTEM, clock=clock or SystemClock())
+    _check_principal_name(admin, "principal")
     with db.transaction() as session:
         if session.scalar(select(t.Principal.id).limit(1)) is not None:
             return False
@@ -231,7 +274,7 @@ def create_principal(
     reason: str = "",
 ) -> PrincipalRecord:
     """Create a user, service or agent principal."""
-    _check_name(name, "name")
+    _check_principal_name(name, "name")
     if kind not in PRINCIPAL_KINDS:
         raise Invalid(f"'{kind}' is not one of {', '.join(PRINCIPAL_KINDS)}", field="kind")
     if email is not None and "@" not in email:
@@ -262,10 +305,16 @@ def create_principal(
 
 
 def disable_principal(ctx: Context, name: str, *, reason: str = "") -> PrincipalRecord:
-    """Disable a principal: its tokens stop working at once."""
+    """Disable a principal: its tokens stop working at once.
+
+    Refused (:class:`Conflict`) for the last enabled global platform-admin.
+    """
     with ctx.db.transaction() as session:
         ctx.require("principal.disable")
         row = _principal(session, name)
+        if row.disabled:
+            raise Conflict(f"principal '{name}' is already disabled")
+        _keep_an_admin(session, row.id, f"disabling '{name}'")
         row.disabled = True
         record_change(
             session,
@@ -310,6 +359,7 @@ def create_team(
 ) -> TeamRecord:
     """Create a team, optionally with its first owners."""
     _check_name(name, "name", _TEAM)
+    owners = sorted(set(owners or []))
     with ctx.db.transaction() as session:
         ctx.require("team.create")
         row = t.Team(
@@ -317,7 +367,7 @@ def create_team(
         )
         session.add(row)
         _flush_unique(session, f"team '{name}'")
-        for owner in owners or []:
+        for owner in owners:
             session.add(
                 t.TeamMember(
                     team_id=row.id, principal_id=_principal(session, owner).id, is_owner=True
@@ -329,7 +379,7 @@ def create_team(
             ctx,
             action="team.create",
             object_id=row.id,
-            change={"name": name, "owners": sorted(owners or [])},
+            change={"name": name, "owners": owners},
             reason=reason,
             event="team.created",
         )
@@ -423,8 +473,7 @@ def set_rotation(
     parse_day(starts_on)
     if not members:
         raise Invalid("a rotation needs at least one member", field="members")
-    if not 1 <= period_hours <= 24 * 90:
-        raise Invalid("must be between 1 and 2160 hours", field="period_hours")
+    check_period(period_hours)
     with ctx.db.transaction() as session:
         team_row = _team(session, team)
         ctx.require("team.oncall", team_id=team_row.id)
@@ -659,6 +708,8 @@ def _resolve_scope(
     session: Session, scope: str, target: str | None
 ) -> tuple[str, str | None, str | None]:
     """Return (scope_id, team_id for the permission check, asset_id)."""
+    if scope not in ("global", "team", "asset"):
+        raise Invalid(f"'{scope}' is not one of global, team, asset", field="scope")
     if scope == "global":
         if target:
             raise Invalid("a global binding takes no target", field="target")
@@ -668,12 +719,10 @@ def _resolve_scope(
     if scope == "team":
         team_row = _team(session, target)
         return team_row.id, team_row.id, None
-    if scope == "asset":
-        asset = session.get(t.Asset, target)
-        if asset is None:
-            raise NotFound(f"no asset with id '{target}'", field="target")
-        return asset.id, asset.team_id, asset.id
-    raise Invalid(f"'{scope}' is not one of global, team, asset", field="scope")
+    asset = session.get(t.Asset, target)
+    if asset is None:
+        raise NotFound(f"no asset with id '{target}'", field="target")
+    return asset.id, asset.team_id, asset.id
 
 
 def bind_role(
@@ -688,7 +737,7 @@ def bind_role(
     """Grant ``role`` to ``principal`` everywhere, in one team, or on one asset.
 
     Granting at a scope needs ``binding.create`` at that scope, so a team-scoped admin cannot
-    grant anything beyond its team.
+    grant anything beyond its team; and nobody may bind a role to themselves.
     """
     if role not in ROLES:
         raise Invalid(f"'{role}' is not one of {', '.join(ROLES)}", field="role")
@@ -696,6 +745,11 @@ def bind_role(
         scope_id, team_id, asset_id = _resolve_scope(session, scope, target)
         ctx.require("binding.create", team_id=team_id, asset_id=asset_id)
         who = _principal(session, principal)
+        if who.id == ctx.principal.id:
+            raise Forbidden(
+                f"{ctx.principal.name} may not bind a role to themselves: ask another admin",
+                action="binding.create",
+            )
         row = t.RoleBinding(
             id=new_id("binding"),
             principal_id=who.id,
@@ -719,7 +773,7 @@ def bind_role(
 
 
 def unbind_role(ctx: Context, binding_id: str, *, reason: str = "") -> BindingRecord:
-    """Remove a role binding."""
+    """Remove a role binding (not the last enabled global platform-admin's)."""
     with ctx.db.transaction() as session:
         row = session.get(t.RoleBinding, binding_id)
         if row is None:
@@ -728,6 +782,8 @@ def unbind_role(ctx: Context, binding_id: str, *, reason: str = "") -> BindingRe
         ctx.require("binding.delete", team_id=team_id, asset_id=asset_id)
         who = session.get(t.Principal, row.principal_id)
         assert who is not None
+        if row.role == "platform-admin" and row.scope == "global":
+            _keep_an_admin(session, who.id, f"removing {who.name}'s global platform-admin")
         record = _binding_record(session, row, who.name)
         session.delete(row)
         record_change(
@@ -812,9 +868,9 @@ def create_token(
     if len(name) > 100:
         raise Invalid("must be at most 100 characters", field="name")
     with ctx.db.transaction() as session:
-        who = _principal(session, principal)
-        if who.id != ctx.principal.id:
+        if principal != ctx.principal.name:
             ctx.require("token.create")
+        who = _principal(session, principal)
         if who.disabled:
             raise Conflict(f"principal '{principal}' is disabled")
         secret = tokens.generate()
@@ -870,9 +926,9 @@ def list_tokens(ctx: Context, principal: str | None = None) -> list[TokenRecord]
     """Token metadata (never secrets): one's own, or anyone's with ``principal.read``."""
     with ctx.db.read() as session:
         target = principal or ctx.principal.name
-        who = _principal(session, target)
-        if who.id != ctx.principal.id:
+        if target != ctx.principal.name:
             ctx.require("principal.read")
+        who = _principal(session, target)
         rows = session.scalars(
             select(t.ApiToken)
             .where(t.ApiToken.principal_id == who.id)

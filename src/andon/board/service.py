@@ -23,6 +23,11 @@ Color = Literal["green", "amber", "red"]
 _RANK: dict[str, int] = {"green": 0, "amber": 1, "red": 2}
 
 
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    """``1 token``, ``2 tokens``."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
 @dataclass(frozen=True)
 class Light:
     """One area's state and the sentence that explains it."""
@@ -54,7 +59,11 @@ def _audit(ctx: Context) -> Light:
     with ctx.db.read() as session:
         result = chain.verify(session)
     if result.ok:
-        return Light("audit chain", "green", f"{result.checked} entries, chain intact")
+        return Light(
+            "audit chain",
+            "green",
+            f"{_n(result.checked, 'entry', 'entries')}, chain intact",
+        )
     return Light(
         "audit chain",
         "red",
@@ -71,12 +80,14 @@ def _oncall(ctx: Context) -> Light:
         return Light("teams & on-call", "amber", "no teams yet: `andon team create`")
     if covered < teams:
         return Light(
-            "teams & on-call", "amber", f"{teams - covered} of {teams} teams have no on-call"
+            "teams & on-call",
+            "amber",
+            f"{teams - covered} of {_n(teams, 'team')} {'has' if teams - covered == 1 else 'have'} no on-call",
         )
     return Light(
         "teams & on-call",
         "green",
-        f"{teams} teams on call, {ladders} with an escalation ladder",
+        f"{_n(teams, 'team')} on call, {ladders} with an escalation ladder",
     )
 
 
@@ -101,7 +112,8 @@ def _access(ctx: Context) -> Light:
     return Light(
         "identity & access",
         color,
-        f"{principals} principals, {tokens} live tokens, {admins} global admins",
+        f"{_n(principals or 0, 'principal')}, {_n(tokens or 0, 'live token')}, "
+        f"{_n(admins or 0, 'global admin')}",
     )
 
 
@@ -112,10 +124,12 @@ def _outbox(ctx: Context) -> Light:
             select(t.ConsumerCursor.consumer, t.ConsumerCursor.position)
         ).all()
     if not consumers:
-        return Light("events", "green", f"{last} events, no consumers registered yet")
+        return Light("events", "green", f"{_n(last, 'event')}, no consumers registered yet")
     lag = max(last - pos for _, pos in consumers)
     color: Color = "green" if lag < 1000 else "amber"
-    return Light("events", color, f"{last} events, {len(consumers)} consumers, max lag {lag}")
+    return Light(
+        "events", color, f"{_n(last, 'event')}, {_n(len(consumers), 'consumer')}, max lag {lag}"
+    )
 
 
 AREAS: list[Callable[[Context], Light]] = [_store, _access, _audit, _oncall, _outbox]

@@ -111,16 +111,16 @@ def serve(
     port: int = typer.Option(None, "--port", help="Port to bind (default 8765).", min=1, max=65535),
 ) -> None:
     """Serve the REST API (/api/v1) and the console until Ctrl-C."""
+    from andon.core.config import load_settings
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    cfg = load_settings(**overrides)
+    database(cfg)
+
     import uvicorn
 
     from andon.api.app import create_app
 
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    cfg = settings().model_copy(update=overrides)
-    from andon.core.config import Settings
-
-    cfg = Settings.model_validate(cfg.model_dump())  # re-validate --host / --port
-    database(cfg)
     say(
         f"andon serving on [bold]http://{cfg.host}:{cfg.port}/[/] (console) and /api/v1; Ctrl-C stops"
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from andon.core.clock import Clock, SystemClock
 from andon.core.config import Settings
 from andon.core.errors import Forbidden
-from andon.core.permissions import PERMISSIONS, Grant, allows
+from andon.core.permissions import Grant, allows, allows_somewhere
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -38,6 +38,9 @@ class Principal:
 
 
 SYSTEM = Principal(id="system", name="system", kind="service")
+"""The platform itself (bootstrap, schedulers): may do anything. Only this very object is
+privileged (an equal ``Principal`` built elsewhere is not), and no principal may be named
+``system``, so the audit log's ``system`` actor is always the platform."""
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,7 @@ class Context:
 
         For listings, which then filter rows by the scope of each grant.
         """
-        if self.principal is SYSTEM or any(
-            action in PERMISSIONS.get(g.role, frozenset()) for g in self.grants
-        ):
+        if self.principal is SYSTEM or allows_somewhere(self.grants, action):
             return
         raise Forbidden(f"{self.principal.name} lacks permission '{action}'", action=action)
 

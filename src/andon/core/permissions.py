@@ -2,7 +2,60 @@
 
 A role binding grants a role at a scope: everywhere (``global``), one team, or one asset.
 A check asks for an action on an object that belongs to a team (and may be an asset); a
-binding matches when its scope is global, that team, or that asset.
+binding matches when its scope is global, that team, or that asset. Services do the checks
+(``Context.require``), so the CLI, the API, the console and the agent cannot go around them;
+``tests/auth/test_permission_matrix.py`` runs every service operation against every role.
+
+Why each role carries what it carries (least privilege; ask "what does this person need to
+do their job", never "what might be handy"):
+
+``viewer``
+    Reads everything its scope covers, the audit log and the outbox included: an audit log
+    only deters when people can read it. No writes.
+``agent``
+    Exactly ``viewer``. An agent principal never writes on its own authority: the agent
+    issue adds approval-gated tools, where a human with the right role approves each write.
+``contributor``
+    Registers the assets its team owns (datasets, models, endpoints); the registry and data
+    issues add their own contributor actions (runs, versions) as they arrive.
+``data-steward``
+    Registers assets, approves data contracts (``contract.approve``) and classifies fields
+    (``data.classify``). It does not approve model promotions: that is ``approver``'s.
+``approver``
+    Decides approvals (``approval.decide``: the four-eyes sign-off on gates and
+    promotions). Nothing else: an approver who could also change the things it approves
+    would be approving its own work.
+``risk-owner``
+    Decides approvals (a gate may require a ``risk-owner`` among its approvers), verifies
+    the audit chain, and sets escalation ladders (it is the last rung of every ladder, so
+    it must be able to keep that rung current).
+``platform-admin``
+    Runs the platform: principals, teams, rotations, ladders, role bindings, tokens, audit
+    verification, and outbox consumers (``events.consume``: moving a consumer's cursor makes
+    it skip events, so reading the outbox is not enough). Deliberately *not* ``approval.decide``, ``contract.approve`` or
+    ``data.classify``: separation of duties. An admin could bind itself ``approver``, so the
+    services refuse self-binding (see below) and every binding is audited.
+
+``team-owner`` is not a bindable role (it is not in :data:`ROLES`): every owner of a team
+holds it implicitly at that team's scope, with :data:`PERMISSIONS` saying what it allows.
+Owners may keep their own team current (members, owners, on-call rotations) without asking
+an admin, and read their team; they cannot bind roles (owning a team must not become a way
+to grant oneself ``platform-admin`` in it), register assets (that is ``contributor``'s) or
+change the escalation ladder (its platform and risk rungs are not the team's to change).
+
+Rules that are not a single action, enforced in ``andon.auth.service``:
+
+* Granting at a scope needs ``binding.create`` *at that scope*: a team-scoped
+  ``platform-admin`` can grant within its team (and on that team's assets) but never a
+  global binding, nor in another team.
+* Nobody binds a role to themselves: widening one's own access takes a second person.
+* The last enabled global ``platform-admin`` cannot be disabled or unbound (nobody could
+  administer the platform afterwards, and ``bootstrap`` only runs on an empty database).
+* Anyone may create, list and revoke *their own* tokens (a token carries exactly its
+  principal's grants, so this widens nothing); for another principal it takes
+  ``token.create`` / ``token.revoke`` / ``principal.read``, all global.
+* Tokens of a disabled principal stop working at once: authentication checks the
+  principal on every request.
 """
 
 from __future__ import annotations
@@ -21,6 +74,10 @@ ROLES: tuple[str, ...] = (
     "agent",
     "platform-admin",
 )
+"""The roles a binding can grant."""
+
+TEAM_OWNER = "team-owner"
+"""The implicit role every owner of a team holds at that team's scope (never bound)."""
 
 _READ = frozenset(
     {
@@ -38,9 +95,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": _READ,
     "agent": _READ,
     "contributor": _READ | {"asset.register"},
-    "data-steward": _READ | {"asset.register"},
-    "approver": _READ,
-    "risk-owner": _READ | {"audit.verify", "team.escalation"},
+    "data-steward": _READ | {"asset.register", "contract.approve", "data.classify"},
+    "approver": _READ | {"approval.decide"},
+    "risk-owner": _READ | {"approval.decide", "audit.verify", "team.escalation"},
     "platform-admin": _READ
     | {
         "team.create",
@@ -55,10 +112,23 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "token.revoke",
         "asset.register",
         "audit.verify",
+        "events.consume",
     },
+    TEAM_OWNER: frozenset(
+        {"team.read", "asset.read", "binding.read", "team.update", "team.oncall"}
+    ),
 }
+"""What each role (and the implicit ``team-owner``) may do."""
 
-ACTIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values()) | {"token.create.self"}
+RESERVED_ACTIONS: frozenset[str] = frozenset(
+    {"approval.decide", "contract.approve", "data.classify"}
+)
+"""Actions roles carry for operations later issues add (policy approvals, data contracts,
+field classification). No service checks them yet; once one does, remove it from here (the
+permission matrix test insists every action is either checked by an operation or listed)."""
+
+ACTIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values())
+"""Every action any role carries."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +147,19 @@ class Grant:
             return team_id is not None and self.scope_id == team_id
         return asset_id is not None and self.scope_id == asset_id
 
+    @property
+    def actions(self) -> frozenset[str]:
+        """The actions this grant's role carries (none for an unknown role)."""
+        return PERMISSIONS.get(self.role, frozenset())
+
 
 def allows(
     grants: tuple[Grant, ...], action: str, team_id: str | None, asset_id: str | None
 ) -> bool:
     """Whether any grant permits ``action`` on an object in the given team / asset."""
-    return any(
-        action in PERMISSIONS.get(g.role, frozenset()) and g.covers(team_id, asset_id)
-        for g in grants
-    )
+    return any(action in g.actions and g.covers(team_id, asset_id) for g in grants)
+
+
+def allows_somewhere(grants: tuple[Grant, ...], action: str) -> bool:
+    """Whether any grant, at any scope, carries ``action`` (listings then filter by scope)."""
+    return any(action in g.actions for g in grants)

@@ -38,20 +38,20 @@ def list_events(
 def read_batch(ctx: Context, consumer: str, *, limit: int = 100) -> list[Event]:
     """The next events after ``consumer``'s cursor; the cursor moves only on :func:`ack`."""
     _check_consumer(consumer)
-    with ctx.db.read() as session:
-        ctx.require("events.read")
-        return outbox.read_batch(session, consumer, limit)
+    ctx.require("events.read")
+    return _next_batch(ctx, consumer, limit)
 
 
 def ack(ctx: Context, consumer: str, seq: int) -> int:
-    """Record that ``consumer`` handled every event up to ``seq``; returns the cursor."""
+    """Record that ``consumer`` handled every event up to ``seq``; returns the cursor.
+
+    Needs ``events.consume``: moving a cursor makes that consumer skip events.
+    """
     _check_consumer(consumer)
     if seq < 0:
         raise Invalid("must be zero or more", field="seq")
-    with ctx.db.transaction() as session:
-        ctx.require("events.read")
-        outbox.ack(session, consumer, seq, ctx.clock.now())
-        return outbox.position(session, consumer)
+    ctx.require("events.consume")
+    return _ack(ctx, consumer, seq)
 
 
 def cursor(ctx: Context, consumer: str) -> int:
@@ -68,12 +68,25 @@ def drain(
     """Hand every pending event to ``handler`` in order, acknowledging after each batch.
 
     If ``handler`` raises, the batch is not acknowledged and the error propagates: the next
-    drain redelivers it. Returns how many events were handled.
+    drain redelivers it. Returns how many events were handled. Needs ``events.consume``.
     """
+    _check_consumer(consumer)
+    ctx.require("events.consume")
     handled = 0
-    while batch := read_batch(ctx, consumer, limit=batch_size):
+    while batch := _next_batch(ctx, consumer, batch_size):
         for event in batch:
             handler(event)
             handled += 1
-        ack(ctx, consumer, batch[-1].seq)
+        _ack(ctx, consumer, batch[-1].seq)
     return handled
+
+
+def _next_batch(ctx: Context, consumer: str, limit: int) -> list[Event]:
+    with ctx.db.read() as session:
+        return outbox.read_batch(session, consumer, limit)
+
+
+def _ack(ctx: Context, consumer: str, seq: int) -> int:
+    with ctx.db.transaction() as session:
+        outbox.ack(session, consumer, seq, ctx.clock.now())
+        return outbox.position(session, consumer)

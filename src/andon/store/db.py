@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from andon.core.config import Settings
-from andon.core.errors import Invalid, Unavailable
+from andon.core.errors import Invalid, SchemaMismatch, Unavailable
 
 
 def redact_url(url: str) -> str:
@@ -110,7 +110,21 @@ class Database:
                 raise Unavailable(
                     f"cannot reach the database at {redact_url(self.url)}: {_first_line(exc)}"
                 ) from None
+            if _is_missing_table(exc):
+                raise SchemaMismatch(
+                    "the database lacks andon's tables: run `andon db upgrade` (`andon init` on a new database)"
+                ) from None
             raise
+        except ProgrammingError as exc:
+            if _is_missing_table(exc):
+                raise SchemaMismatch(
+                    "the database lacks andon's tables: run `andon db upgrade` (`andon init` on a new database)"
+                ) from None
+            raise
+        except DataError as exc:
+            # Values the database cannot store (NUL in text, integers out of range): the
+            # caller's input, not a server fault.
+            raise Invalid(f"the database refused a value: {_first_line(exc)}") from None
 
     def ping(self) -> None:
         """Raise :class:`Unavailable` unless a trivial query succeeds."""
@@ -132,6 +146,11 @@ def _is_connect_failure(exc: DBAPIError) -> bool:
         or "connect" in str(exc.orig).lower()
         or ("unable to open database" in str(exc.orig))
     )
+
+
+def _is_missing_table(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
 
 
 def _first_line(exc: DBAPIError) -> str:

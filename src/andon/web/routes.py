@@ -1,7 +1,9 @@
 """The console: server-rendered pages (Jinja2) with HTMX fragments, no JS build step.
 
 Sign-in stores the API token in an HttpOnly, SameSite=Strict cookie; every page goes through
-the same services, and so the same permission checks, as the API.
+the same services, and so the same permission checks, as the API. A service error becomes a
+page (or fragment) that says what went wrong, with the error's HTTP status, never a 500.
+Pages load only their own script and stylesheet, and say so in a Content-Security-Policy.
 """
 
 from __future__ import annotations
@@ -20,11 +22,29 @@ from andon.audit import service as audit
 from andon.auth import service as auth
 from andon.board import service as board
 from andon.core.context import Context
-from andon.core.errors import AndonError, Unauthenticated
+from andon.core.errors import AndonError, NotFound, Unauthenticated
 
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
 COOKIE = "andon_token"
+LOGIN = "/console/login"
+SESSION_HOURS = 8
+
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+# Why the sign-in page is shown; fixed sentences, so the URL cannot inject text.
+NOTICES = {
+    "ended": "Your session has ended: the token is no longer valid. Sign in again.",
+    "out": "You are signed out.",
+}
 
 
 @dataclass(frozen=True)
@@ -35,32 +55,86 @@ class TeamView:
     description: str
     owners: list[str]
     members: list[str]
+    rotation: str | None
     oncall: str | None
     oncall_until: str | None
-    ladder: list[tuple[str, str]]
+    ladder: list[tuple[str, str, str]]
 
 
-def _context(request: Request) -> Context | None:
+class _SignedOut(Exception):
+    """The request carries no usable session; ``ended`` when it carried a dead one."""
+
+    def __init__(self, ended: bool) -> None:
+        super().__init__("signed out")
+        self.ended = ended
+
+
+def _context(request: Request) -> Context:
     token = request.cookies.get(COOKIE)
     if not token:
-        return None
+        raise _SignedOut(ended=False)
     state = request.app.state
     try:
         return auth.authenticate(state.db, state.settings, token, clock=state.clock)
     except Unauthenticated:
-        return None
+        raise _SignedOut(ended=True) from None
 
 
-def _page(request: Request, name: str, ctx: Context, **values: Any) -> HTMLResponse:
+def _render(
+    request: Request, name: str, values: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
     return templates.TemplateResponse(
-        request, name, {"principal": ctx.principal, "version": __version__, **values}
+        request,
+        name,
+        {"principal": None, "active": None, "version": __version__, **values},
+        status_code=status_code,
+        headers=HEADERS,
     )
 
 
-def _signin() -> RedirectResponse:
-    response = RedirectResponse("/console/login", status_code=303)
-    response.delete_cookie(COOKIE)
+def _page(request: Request, name: str, ctx: Context, active: str, **values: Any) -> HTMLResponse:
+    return _render(request, name, {"principal": ctx.principal, "active": active, **values})
+
+
+def _error(request: Request, ctx: Context, exc: AndonError, active: str) -> HTMLResponse:
+    return _render(
+        request,
+        "error.html",
+        {"principal": ctx.principal, "active": active, "error": exc},
+        status_code=exc.http_status,
+    )
+
+
+def _signin(ended: bool = False, *, notice: str | None = None) -> RedirectResponse:
+    notice = notice or ("ended" if ended else None)
+    response = RedirectResponse(LOGIN + (f"?notice={notice}" if notice else ""), status_code=303)
+    response.delete_cookie(COOKIE, httponly=True, samesite="strict")
     return response
+
+
+def _team_view(ctx: Context, name: str) -> TeamView:
+    team = auth.get_team(ctx, name)
+    rotation: str | None = None
+    oncall: str | None = None
+    until: str | None = None
+    try:
+        now = auth.oncall(ctx, name)
+    except NotFound:  # no rotation: the page says so
+        pass
+    else:
+        rotation, oncall = now.rotation, now.principal
+        until = f"{now.shift_end:%Y-%m-%d %H:%M}Z"
+    ladder = [(r.level, r.principal, r.via) for r in auth.escalation(ctx, name)]
+    return TeamView(
+        team.name,
+        team.description,
+        team.owners,
+        [m.name for m in team.members],
+        rotation,
+        oncall,
+        until,
+        ladder,
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -69,105 +143,104 @@ def install(app: FastAPI) -> None:
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
-        ctx = _context(request)
-        if ctx is None:
-            return _signin()
+        try:
+            ctx = _context(request)
+        except _SignedOut as out:
+            return _signin(out.ended)
         try:
             lights = board.board(ctx)
         except AndonError as exc:
-            return _page(request, "error.html", ctx, error=str(exc), active="board")
+            return _error(request, ctx, exc, "board")
         return _page(
-            request, "board.html", ctx, lights=lights, overall=board.worst(lights), active="board"
+            request, "board.html", ctx, "board", lights=lights, overall=board.worst(lights)
         )
 
-    @app.get("/console/login", include_in_schema=False)
-    def login_form(request: Request) -> Response:
-        return templates.TemplateResponse(
-            request, "login.html", {"error": None, "version": __version__}
-        )
+    @app.get(LOGIN, include_in_schema=False)
+    def login_form(request: Request, notice: str | None = None) -> Response:
+        try:
+            _context(request)
+        except _SignedOut:
+            return _render(request, "login.html", {"notice": NOTICES.get(notice or "")})
+        return RedirectResponse("/", status_code=303)
 
-    @app.post("/console/login", include_in_schema=False)
+    @app.post(LOGIN, include_in_schema=False)
     def login(request: Request, token: str = Form("")) -> Response:
         state = request.app.state
+        token = token.strip()
         try:
-            auth.authenticate(state.db, state.settings, token.strip(), clock=state.clock)
+            auth.authenticate(state.db, state.settings, token, clock=state.clock)
         except Unauthenticated as exc:
-            return templates.TemplateResponse(
-                request, "login.html", {"error": str(exc), "version": __version__}, status_code=401
-            )
+            return _render(request, "login.html", {"error": str(exc)}, status_code=401)
         response = RedirectResponse("/", status_code=303)
         response.set_cookie(
-            COOKIE, token.strip(), httponly=True, samesite="strict", max_age=8 * 3600
+            COOKIE,
+            token,
+            max_age=SESSION_HOURS * 3600,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
         )
         return response
 
     @app.post("/console/logout", include_in_schema=False)
     def logout() -> Response:
-        return _signin()
+        return _signin(notice="out")
 
     @app.get("/console/teams", include_in_schema=False)
     def teams(request: Request) -> Response:
-        ctx = _context(request)
-        if ctx is None:
-            return _signin()
-        views = []
-        for team in auth.list_teams(ctx):
-            try:
-                now = auth.oncall(ctx, team.name)
-                oncall, until = now.principal, f"{now.shift_end:%Y-%m-%d %H:%M}Z"
-            except AndonError:
-                oncall, until = None, None
-            ladder = [(r.level, r.principal) for r in auth.escalation(ctx, team.name)]
-            views.append(
-                TeamView(
-                    team.name,
-                    team.description,
-                    team.owners,
-                    [m.name for m in team.members],
-                    oncall,
-                    until,
-                    ladder,
-                )
-            )
-        return _page(request, "teams.html", ctx, teams=views, active="teams")
+        try:
+            ctx = _context(request)
+        except _SignedOut as out:
+            return _signin(out.ended)
+        try:
+            views = [_team_view(ctx, team.name) for team in auth.list_teams(ctx)]
+        except AndonError as exc:
+            return _error(request, ctx, exc, "teams")
+        return _page(request, "teams.html", ctx, "teams", teams=views)
 
     @app.get("/console/audit", include_in_schema=False)
     def audit_page(
         request: Request, actor: str | None = None, object_id: str | None = None
     ) -> Response:
-        ctx = _context(request)
-        if ctx is None:
-            return _signin()
+        try:
+            ctx = _context(request)
+        except _SignedOut as out:
+            return _signin(out.ended)
         try:
             entries = audit.list_entries(
                 ctx, actor=actor or None, object_id=object_id or None, limit=100
             )
         except AndonError as exc:
-            return _page(request, "error.html", ctx, error=str(exc), active="audit")
+            return _error(request, ctx, exc, "audit")
         return _page(
             request,
             "audit.html",
             ctx,
+            "audit",
             entries=entries,
+            limit=100,
             actor=actor or "",
             object_id=object_id or "",
-            active="audit",
         )
 
     @app.post("/console/audit/verify", include_in_schema=False)
     def audit_verify(request: Request) -> Response:
-        ctx = _context(request)
-        if ctx is None:
-            return HTMLResponse('<p class="red">signed out</p>', status_code=401)
+        try:
+            ctx = _context(request)
+        except _SignedOut as out:
+            # Not a 303: the browser would follow it inside the fragment request. HTMX turns
+            # HX-Redirect into a full page load of the sign-in page instead.
+            location = _signin(out.ended).headers["location"]
+            response = HTMLResponse("", status_code=401, headers={"HX-Redirect": location})
+            response.delete_cookie(COOKIE, httponly=True, samesite="strict")
+            return response
         try:
             result = audit.verify(ctx)
         except AndonError as exc:
-            return templates.TemplateResponse(
+            return _render(
                 request,
                 "_verify.html",
                 {"result": None, "error": str(exc)},
                 status_code=exc.http_status,
             )
-        return templates.TemplateResponse(
-            request, "_verify.html", {"result": result, "error": None}
-        )
+        return _render(request, "_verify.html", {"result": result, "error": None})

@@ -1,0 +1,158 @@
+"""The permission table and scope matching, without a database."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+
+from andon.core.config import Settings
+from andon.core.context import SYSTEM, Context, Principal, iter_scopes
+from andon.core.errors import Forbidden
+from andon.core.permissions import (
+    ACTIONS,
+    PERMISSIONS,
+    RESERVED_ACTIONS,
+    ROLES,
+    TEAM_OWNER,
+    Grant,
+    allows,
+    allows_somewhere,
+)
+
+READS = {
+    "team.read",
+    "principal.read",
+    "binding.read",
+    "asset.read",
+    "audit.read",
+    "events.read",
+    "status.read",
+}
+ADMINISTRATION = {
+    "principal.create",
+    "principal.disable",
+    "binding.create",
+    "binding.delete",
+    "token.create",
+    "token.revoke",
+    "team.create",
+}
+
+
+def test_the_issue_roles_exist() -> None:
+    assert set(ROLES) == {
+        "viewer",
+        "contributor",
+        "data-steward",
+        "approver",
+        "platform-admin",
+        "risk-owner",
+        "agent",
+    }
+    assert set(PERMISSIONS) == set(ROLES) | {TEAM_OWNER}
+    assert TEAM_OWNER not in ROLES
+
+
+def test_every_bound_role_reads_and_only_the_admin_administers() -> None:
+    for role in ROLES:
+        assert PERMISSIONS[role] >= READS, role
+        if role != "platform-admin":
+            assert not PERMISSIONS[role] & ADMINISTRATION, role
+    assert PERMISSIONS["platform-admin"] >= ADMINISTRATION
+
+
+def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
+    extra = {role: set(PERMISSIONS[role]) - READS for role in ROLES}
+    assert extra["viewer"] == set()
+    assert extra["agent"] == set(), "an agent writes only through approval-gated tools"
+    assert extra["contributor"] == {"asset.register"}
+    assert extra["data-steward"] == {"asset.register", "contract.approve", "data.classify"}
+    assert extra["approver"] == {"approval.decide"}
+    assert extra["risk-owner"] == {"approval.decide", "audit.verify", "team.escalation"}
+    # Separation of duties: the admin runs the platform but approves nothing.
+    assert not PERMISSIONS["platform-admin"] & {
+        "approval.decide",
+        "contract.approve",
+        "data.classify",
+    }
+
+
+def test_team_owners_keep_their_team_current_but_grant_nothing() -> None:
+    assert PERMISSIONS[TEAM_OWNER] == {
+        "team.read",
+        "asset.read",
+        "binding.read",
+        "team.update",
+        "team.oncall",
+    }
+
+
+def test_actions() -> None:
+    assert frozenset().union(*PERMISSIONS.values()) == ACTIONS
+    assert RESERVED_ACTIONS <= ACTIONS
+    assert all(action.count(".") >= 1 and action == action.lower() for action in ACTIONS)
+
+
+@pytest.mark.parametrize(
+    ("grant", "team_id", "asset_id", "covered"),
+    [
+        (Grant("viewer", "global"), None, None, True),
+        (Grant("viewer", "global"), "team_a", "asset_1", True),
+        (Grant("viewer", "team", "team_a"), "team_a", None, True),
+        (Grant("viewer", "team", "team_a"), "team_a", "asset_1", True),  # an asset of the team
+        (Grant("viewer", "team", "team_a"), "team_b", None, False),
+        (Grant("viewer", "team", "team_a"), None, None, False),  # a global object
+        (Grant("viewer", "asset", "asset_1"), "team_a", "asset_1", True),
+        (Grant("viewer", "asset", "asset_1"), "team_a", "asset_2", False),
+        (Grant("viewer", "asset", "asset_1"), "team_a", None, False),  # the team itself
+        (Grant("viewer", "asset", "asset_1"), None, None, False),
+    ],
+)
+def test_scopes(grant: Grant, team_id: str | None, asset_id: str | None, covered: bool) -> None:
+    assert grant.covers(team_id, asset_id) is covered
+
+
+def test_allows_needs_the_action_and_the_scope() -> None:
+    grants = (Grant("viewer", "global"), Grant("contributor", "team", "team_a"))
+    assert allows(grants, "team.read", "team_b", None)
+    assert allows(grants, "asset.register", "team_a", None)
+    assert not allows(grants, "asset.register", "team_b", None)
+    assert not allows(grants, "asset.register", None, None)
+    assert not allows(grants, "team.create", None, None)
+    assert allows_somewhere(grants, "asset.register")
+    assert not allows_somewhere(grants, "team.create")
+    assert not allows((), "team.read", None, None)
+    # A role the table does not know (say, from a newer database) grants nothing.
+    assert not allows((Grant("emperor", "global"),), "team.read", None, None)
+    assert not allows_somewhere((Grant("emperor", "global"),), "team.read")
+
+
+def _ctx(principal: Principal, *grants: Grant) -> Context:
+    return Context(db=cast(Any, None), settings=Settings(), principal=principal, grants=grants)
+
+
+def test_context_checks() -> None:
+    bob = Principal("principal_1", "bob", "user")
+    ctx = _ctx(bob, Grant("contributor", "team", "team_a"))
+    ctx.require("asset.register", team_id="team_a")
+    ctx.require_somewhere("asset.register")
+    with pytest.raises(Forbidden) as err:
+        ctx.require("asset.register", team_id="team_b")
+    assert err.value.details == {"action": "asset.register"}
+    assert "in team team_b" in str(err.value)
+    with pytest.raises(Forbidden, match="on asset asset_9"):
+        ctx.require("asset.register", team_id="team_b", asset_id="asset_9")
+    with pytest.raises(Forbidden):
+        ctx.require_somewhere("team.create")
+    assert list(iter_scopes(ctx.grants)) == ["contributor@team:team_a"]
+
+
+def test_only_the_system_object_itself_is_privileged() -> None:
+    assert _ctx(SYSTEM).can("team.create")
+    _ctx(SYSTEM).require_somewhere("audit.verify")
+    impostor = Principal(SYSTEM.id, SYSTEM.name, SYSTEM.kind)
+    assert impostor == SYSTEM
+    assert not _ctx(impostor).can("team.create")
+    with pytest.raises(Forbidden):
+        _ctx(impostor).require_somewhere("team.read")
