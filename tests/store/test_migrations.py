@@ -8,7 +8,7 @@ from sqlalchemy import inspect, text
 from andon.core.errors import SchemaMismatch, Unavailable
 from andon.store import migrate
 from andon.store.db import Database, redact_url
-from andon.store.tables import Base
+from andon.store.schema import metadata
 
 
 def test_upgrade_creates_every_table_and_is_idempotent(db_url: str) -> None:
@@ -20,7 +20,7 @@ def test_upgrade_creates_every_table_and_is_idempotent(db_url: str) -> None:
     assert state.up_to_date and state.current == migrate.head_revision()
     assert migrate.upgrade(db) == state
     tables = set(inspect(db.write_engine).get_table_names())
-    assert set(Base.metadata.tables) <= tables
+    assert set(metadata.tables) <= tables
     with db.read() as session:
         head = session.execute(text("SELECT seq, hash FROM audit_head")).one()
     assert head == (0, "0" * 64)
@@ -36,7 +36,7 @@ def test_migrations_match_the_models(db_url: str) -> None:
     db = Database(db_url)
     migrate.upgrade(db)
     with db.write_engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert diff == []
     db.dispose()
 

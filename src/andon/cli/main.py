@@ -40,6 +40,7 @@ app.add_typer(access.token_app, name="token")
 app.add_typer(access.asset_app, name="asset")
 app.add_typer(audit.app, name="audit")
 app.add_typer(audit.events_app, name="events")
+# Domain command groups register below, one line each.
 
 
 @app.callback()

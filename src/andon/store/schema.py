@@ -1,0 +1,17 @@
+"""Every table of the metadata store, gathered on one ``MetaData`` for Alembic and tests.
+
+Each domain's tables live in their own ``andon.store.*_tables`` module on the shared ``Base``;
+importing them here is what puts them in the schema.
+"""
+
+from __future__ import annotations
+
+from andon.store import tables
+from andon.store.tables import Base
+
+# Domain table modules register on Base.metadata when imported (one line each).
+_MODULES = [tables]
+
+metadata = Base.metadata
+
+__all__ = ["metadata"]
