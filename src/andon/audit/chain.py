@@ -144,6 +144,22 @@ class Entry:
     prev_hash: str
     hash: str
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "seq": self.seq,
+            "id": self.id,
+            "ts": self.ts.isoformat(),
+            "actor": self.actor,
+            "action": self.action,
+            "object_id": self.object_id,
+            "reason": self.reason,
+            "change": self.change,
+            "change_digest": self.change_digest,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
+
 
 _READ_HEAD = f"SELECT seq, hash FROM {_HEAD} WHERE id = 1"
 _READ_LOG = (

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
 from sqlalchemy import select
 
 from andon.audit import chain
@@ -13,26 +9,6 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid
 from andon.store.tables import AuditEntry
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One audit entry as the doors show it."""
-
-    seq: int
-    id: str
-    ts: datetime
-    actor: str
-    action: str
-    object_id: str
-    reason: str
-    change: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {**self.__dict__, "ts": self.ts.isoformat()}
 
 
 def list_entries(
@@ -43,7 +19,7 @@ def list_entries(
     after: int | None = None,
     limit: int = 50,
     newest_first: bool = True,
-) -> list[AuditRecord]:
+) -> list[chain.Entry]:
     """Entries filtered by object and actor, paged by ``seq`` (``after`` is exclusive)."""
     if not 1 <= limit <= 1000:
         raise Invalid("must be between 1 and 1000", field="limit")
@@ -59,7 +35,7 @@ def list_entries(
         order = AuditEntry.seq.desc() if newest_first else AuditEntry.seq.asc()
         rows = session.scalars(stmt.order_by(order).limit(limit))
         return [
-            AuditRecord(
+            chain.Entry(
                 r.seq,
                 r.id,
                 as_utc(r.ts),
@@ -68,6 +44,7 @@ def list_entries(
                 r.object_id,
                 r.reason,
                 r.change,
+                r.change_digest,
                 r.prev_hash,
                 r.hash,
             )
