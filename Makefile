@@ -32,6 +32,16 @@ system-deps:
 demo: env
 	$(BIN)/andon init
 	$(BIN)/andon demo-seed
+	@echo "--- AI-ready data: a sample with injected defects, its contract, one scan per table (exit 4 expected)"
+	$(BIN)/andon data sample --out $${ANDON_HOME:-.andon}/sample
+	$(BIN)/andon contract apply $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml --team fraud-ml
+	$(BIN)/andon check run $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml || [ $$? -eq 4 ]
+	$(BIN)/andon data snapshot fraud-ml/orders --materialize
+	@echo "--- The AI factory: tracked runs, registered models, lineage"
+	$(BIN)/andon model demo-train
+	$(BIN)/andon model list
+	$(BIN)/andon lineage show fraud-detector@champion --upstream
+	@echo "--- The andon board"
 	$(BIN)/andon status
 	@if [ "$${ANDON_DEMO_SERVE:-1}" != "0" ]; then \
 	  echo "console sign-in token for admin (shown once):"; \

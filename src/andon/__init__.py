@@ -3,6 +3,8 @@
 The public surface is small and stable; everything else is importable but internal.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from andon.core.errors import (
     AndonError,
     BudgetExceeded,
@@ -26,6 +28,20 @@ __all__ = [
     "Stopped",
     "Unavailable",
     "__version__",
+    "start_run",
 ]
+
+if TYPE_CHECKING:
+    from andon.registry.runs import start_run
+
+
+def __getattr__(name: str) -> Any:
+    """Lazy public names: importing ``andon`` stays light."""
+    if name == "start_run":
+        from andon.registry.runs import start_run
+
+        return start_run
+    raise AttributeError(f"module 'andon' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"

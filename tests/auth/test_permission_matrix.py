@@ -35,13 +35,16 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
+from andon.data import service as data
 from andon.events import service as events
+from andon.lineage import service as lineage
+from andon.registry import service as registry
 from andon.store import migrate
 from andon.store import tables as t
 from andon.store.db import Database
 from tests.conftest import as_principal
 
-SERVICE_MODULES: tuple[ModuleType, ...] = (auth, audit, events, board)
+SERVICE_MODULES: tuple[ModuleType, ...] = (auth, audit, events, board, data, registry, lineage)
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
 """How an operation's check is scoped:
@@ -178,6 +181,79 @@ def _ignore(_event: object) -> None:
     """A drain handler that does nothing."""
 
 
+def _file(w: World, content: bytes, suffix: str = ".bin") -> Path:
+    """A fresh file on disk to register as an artifact."""
+    path = w.admin.settings.home / "matrix-files" / f"{w.fresh('f')}{suffix}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content)
+    return path
+
+
+def _run(w: World, tgt: str) -> str:
+    """A fresh running run, made by the admin in the target's team."""
+    team = TARGETS[tgt][0] or "home"
+    return registry.create_run(w.admin, w.fresh("run"), team).id
+
+
+def _model(w: World, tgt: str) -> str:
+    """A fresh model with one version in the target's team; returns ``name@1``.
+
+    Target "A1" stands for "the asset the actor is bound to": in an asset-scoped scenario
+    the actor's role is bound on this model's asset too (A2 and B1 stay unbound).
+    """
+    team = TARGETS[tgt][0] or "home"
+    name = w.fresh("m")
+    registry.register_model(w.admin, name, team=team, artifact=_file(w, name.encode()))
+    if w.scenario.scope == "asset" and tgt == "A1" and w.scenario.role is not None:
+        asset_id = registry.get_model(w.admin, name).asset_id
+        auth.bind_role(w.admin, w.actor, w.scenario.role, scope="asset", target=asset_id)
+    return f"{name}@1"
+
+
+def _contract_file(contract_id: str, table: str) -> str:
+    """A one-table ODCS contract over a five-row Parquet file, in a fresh temp folder."""
+    import tempfile
+
+    import duckdb
+
+    folder = Path(tempfile.mkdtemp(prefix="andon-matrix-"))
+    duckdb.connect().execute(
+        f"COPY (SELECT range AS id FROM range(5)) TO '{folder / (table + '.parquet')}'"
+    )
+    (folder / "c.odcs.yaml").write_text(
+        f"apiVersion: v3.0.2\nkind: DataContract\nid: {contract_id}\nversion: 1.0.0\n"
+        "status: active\nservers: [{server: local, type: parquet, path: .}]\n"
+        f"schema: [{{name: {table}, properties: [{{name: id, logicalType: integer, "
+        "unique: true}]}]\n"
+    )
+    return str(folder / "c.odcs.yaml")
+
+
+def _applied(w: World, team: str, table: str) -> str:
+    """A contract describing dataset ``team/table``, applied once per world as the admin."""
+    cache: dict[tuple[str, str], str] = w.__dict__.setdefault("_contracts", {})
+    if (team, table) not in cache:
+        key = w.fresh("contract")
+        data.apply_contract(w.admin, _contract_file(key, table), team)
+        cache[team, table] = key
+    return cache[team, table]
+
+
+def _dataset(w: World, tgt: str) -> str:
+    """``team/name`` of the dataset on asset ``tgt`` (A1, A2 or B1)."""
+    team = TARGETS[tgt][0]
+    assert team is not None
+    _applied(w, team, tgt.lower())
+    return f"{team}/{tgt.lower()}"
+
+
+def _version(w: World, tgt: str) -> str:
+    cache: dict[str, str] = w.__dict__.setdefault("_versions", {})
+    if tgt not in cache:
+        cache[tgt] = data.snapshot_dataset(w.admin, _dataset(w, tgt)).id
+    return cache[tgt]
+
+
 # fmt: off
 OPERATIONS: list[Op] = [
     # identity
@@ -271,6 +347,59 @@ OPERATIONS: list[Op] = [
        lambda w, _: partial(events.cursor, consumer=w.fresh("c"))),
     Op("events.drain", events.drain, "events.consume", "global",
        lambda w, _: partial(events.drain, consumer=w.fresh("c"), handler=_ignore)),
+    # data: contracts, check runs, dataset versions
+    Op("data.apply_contract", data.apply_contract, "contract.apply", "team",
+       lambda w, tgt: partial(data.apply_contract, path=_contract_file(w.fresh("c"), w.fresh("t").replace("-", "_")),
+                              team=tgt), audited=True),
+    Op("data.list_contracts", data.list_contracts, "contract.read", "somewhere",
+       lambda w, _: partial(data.list_contracts)),
+    Op("data.run_checks", data.run_checks, "check.run", "team",
+       lambda w, tgt: partial(data.run_checks, contract=_applied(w, tgt, "checked")), audited=True),
+    Op("data.check_history", data.check_history, "dataset.read", "asset",
+       lambda w, tgt: partial(data.check_history, dataset=_dataset(w, tgt))),
+    Op("data.snapshot_dataset", data.snapshot_dataset, "dataset.snapshot", "asset",
+       lambda w, tgt: partial(data.snapshot_dataset, dataset=_dataset(w, tgt)), audited=True),
+    Op("data.diff_versions", data.diff_versions, "dataset.read", "asset",
+       lambda w, tgt: partial(data.diff_versions, old=_version(w, tgt), new=_version(w, tgt))),
+    # runs (logging to a run is its data, not audited; its start and end are)
+    Op("registry.create_run", registry.create_run, "run.create", "team",
+       lambda w, tgt: partial(registry.create_run, name=w.fresh("run"), team=tgt),
+       audited=True),
+    Op("registry.log_to_run", registry.log_to_run, "run.create", "team",
+       lambda w, tgt: partial(registry.log_to_run, run_id=_run(w, tgt), params={"a": 1},
+                              metrics={"f1": 0.5}, datasets=["dsv_x"])),
+    Op("registry.end_run", registry.end_run, "run.create", "team",
+       lambda w, tgt: partial(registry.end_run, run_id=_run(w, tgt)), audited=True),
+    Op("registry.get_run", registry.get_run, "run.read", "team",
+       lambda w, tgt: partial(registry.get_run, run_id=_run(w, tgt))),
+    Op("registry.metric_history", registry.metric_history, "run.read", "team",
+       lambda w, tgt: partial(registry.metric_history, run_id=_run(w, tgt), key="f1")),
+    Op("registry.list_runs", registry.list_runs, "run.read", "somewhere",
+       lambda w, _: partial(registry.list_runs, where="metrics.f1 > 0")),
+    # models (an existing model is an asset: its checks pass the asset id)
+    Op("registry.register_model", registry.register_model, "model.register", "team",
+       lambda w, tgt: partial(registry.register_model, name=w.fresh("m"), team=tgt,
+                              artifact=_file(w, b"weights")), audited=True),
+    Op("registry.register_model[trust]", registry.register_model, "model.trust_pickle", "team",
+       lambda w, tgt: partial(registry.register_model, name=w.fresh("m"), team=tgt,
+                              artifact=_file(w, b"\x80\x04K\x01.", ".pkl"), trust_pickle=True),
+       audited=True),
+    Op("registry.set_alias", registry.set_alias, "model.alias", "asset",
+       lambda w, tgt: partial(registry.set_alias, ref=_model(w, tgt), alias="champion"),
+       audited=True),
+    Op("registry.get_version", registry.get_version, "model.read", "asset",
+       lambda w, tgt: partial(registry.get_version, ref=_model(w, tgt))),
+    Op("registry.get_model", registry.get_model, "model.read", "asset",
+       lambda w, tgt: partial(registry.get_model, ref=_model(w, tgt).split("@")[0])),
+    Op("registry.load_model", registry.load_model, "model.read", "asset",
+       lambda w, tgt: partial(registry.load_model, ref=_model(w, tgt))),
+    Op("registry.list_models", registry.list_models, "model.read", "somewhere",
+       lambda w, _: partial(registry.list_models)),
+    # lineage
+    Op("lineage.graph", lineage.graph, "lineage.read", "somewhere",
+       lambda w, _: partial(lineage.graph, object_id=_run(w, "home"))),
+    Op("lineage.openlineage_events", lineage.openlineage_events, "lineage.read", "global",
+       lambda w, _: partial(lineage.openlineage_events)),
     # the board
     Op("board.board", board.board, "status.read", "somewhere",
        lambda w, _: partial(board.board)),
@@ -368,6 +497,24 @@ HAND: list[tuple[str, str, str, bool]] = [
     ("team-owner", "auth.register_asset", "home", False),
     ("team-owner", "auth.list_teams", "-", True),
     ("team-owner", "auth.list_principals", "-", False),
+    ("viewer@global", "registry.register_model", "home", False),
+    ("viewer@global", "registry.get_version", "B1", True),
+    ("viewer@asset", "registry.get_version", "A1", True),
+    ("viewer@asset", "registry.get_version", "A2", False),
+    ("viewer@team", "registry.list_runs", "-", True),
+    ("contributor@team", "registry.register_model", "home", True),
+    ("contributor@team", "registry.register_model", "away", False),
+    ("contributor@team", "registry.create_run", "away", False),
+    ("contributor@asset", "registry.set_alias", "A1", True),
+    ("contributor@asset", "registry.set_alias", "A2", False),
+    ("contributor@global", "registry.register_model[trust]", "home", False),
+    ("platform-admin@global", "registry.register_model[trust]", "away", True),
+    ("platform-admin@team", "registry.register_model[trust]", "home", True),
+    ("approver@global", "registry.set_alias", "A1", False),
+    ("agent@global", "registry.end_run", "home", False),
+    ("team-owner", "registry.get_run", "home", False),
+    ("nobody", "lineage.graph", "-", False),
+    ("viewer@team", "lineage.openlineage_events", "-", False),
 ]
 
 

@@ -21,10 +21,13 @@ from andon.core.clock import FrozenClock
 from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from andon.core.permissions import TEAM_OWNER, Grant
+from andon.data import service as data
+from andon.registry import service as registry
 from andon.store import outbox
 from andon.store import tables as t
 from tests.auth.test_permission_matrix import OPERATIONS
 from tests.conftest import as_principal
+from tests.data.conftest import tiny_contract
 
 # --------------------------------------------------------------------------- helpers
 
@@ -581,7 +584,67 @@ CHANGES: list[tuple[Callable[..., Any], Callable[[Context], Change], str, str]] 
         "token.revoke",
         "token.revoked",
     ),
+    (
+        data.apply_contract,
+        lambda a: lambda c: data.apply_contract(c, tiny_contract("ch-a", "orders"), "fraud-ml"),
+        "contract.apply",
+        "contract.applied",
+    ),
+    (
+        data.run_checks,
+        lambda a: (lambda _: lambda c: data.run_checks(c, "ch-r"))(
+            data.apply_contract(a, tiny_contract("ch-r", "orders"), "fraud-ml")
+        ),
+        "check.run",
+        "check.passed",
+    ),
+    (
+        data.snapshot_dataset,
+        lambda a: (lambda _: lambda c: data.snapshot_dataset(c, "fraud-ml/orders"))(
+            data.apply_contract(a, tiny_contract("ch-s", "orders"), "fraud-ml")
+        ),
+        "dataset.snapshot",
+        "dataset.version.created",
+    ),
+    (
+        registry.create_run,
+        lambda a: lambda c: registry.create_run(c, "train", "fraud-ml"),
+        "run.create",
+        "run.started",
+    ),
+    (
+        registry.end_run,
+        lambda a: (lambda run: lambda c: registry.end_run(c, run.id))(
+            registry.create_run(a, "train", "fraud-ml")
+        ),
+        "run.end",
+        "run.ended",
+    ),
+    (
+        registry.register_model,
+        lambda a: (
+            lambda c: registry.register_model(c, "scorer", team="fraud-ml", artifact=_artifact(a))
+        ),
+        "model.register",
+        "model.version.created",
+    ),
+    (
+        registry.set_alias,
+        lambda a: (lambda _: lambda c: registry.set_alias(c, "scorer@1", "champion"))(
+            registry.register_model(a, "scorer", team="fraud-ml", artifact=_artifact(a))
+        ),
+        "model.alias",
+        "model.alias.moved",
+    ),
 ]
+
+
+def _artifact(ctx: Context) -> Any:
+    """A small opaque model file in the test's home."""
+    path = ctx.settings.home / "scorer.bin"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"weights")
+    return path
 
 
 def test_every_audited_operation_is_in_changes() -> None:

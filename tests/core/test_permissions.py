@@ -28,7 +28,14 @@ READS = {
     "audit.read",
     "events.read",
     "status.read",
+    "run.read",
+    "model.read",
+    "lineage.read",
+    "contract.read",
+    "dataset.read",
 }
+REGISTRY_WRITES = {"run.create", "model.register", "model.alias"}
+DATA_WRITES = {"contract.apply", "check.run", "dataset.snapshot"}
 ADMINISTRATION = {
     "principal.create",
     "principal.disable",
@@ -66,8 +73,12 @@ def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
     extra = {role: set(PERMISSIONS[role]) - READS for role in ROLES}
     assert extra["viewer"] == set()
     assert extra["agent"] == set(), "an agent writes only through approval-gated tools"
-    assert extra["contributor"] == {"asset.register"}
-    assert extra["data-steward"] == {"asset.register", "contract.approve", "data.classify"}
+    assert extra["contributor"] - REGISTRY_WRITES - DATA_WRITES == {"asset.register"}
+    assert extra["data-steward"] - DATA_WRITES == {
+        "asset.register",
+        "contract.approve",
+        "data.classify",
+    }
     assert extra["approver"] == {"approval.decide"}
     assert extra["risk-owner"] == {"approval.decide", "audit.verify", "team.escalation"}
     # Separation of duties: the admin runs the platform but approves nothing.
@@ -76,6 +87,25 @@ def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
         "contract.approve",
         "data.classify",
     }
+
+
+def test_contributors_track_and_register_and_only_the_admin_trusts_pickles() -> None:
+    for role in ROLES:
+        held = PERMISSIONS[role] & (REGISTRY_WRITES | {"model.trust_pickle"})
+        expected = {
+            "contributor": REGISTRY_WRITES,
+            "platform-admin": REGISTRY_WRITES | {"model.trust_pickle"},
+        }.get(role, set())
+        assert held == expected, role
+
+
+def test_data_work_is_for_contributors_stewards_and_admins() -> None:
+    for role in ROLES:
+        held = PERMISSIONS[role] & DATA_WRITES
+        expected = (
+            DATA_WRITES if role in {"contributor", "data-steward", "platform-admin"} else set()
+        )
+        assert held == expected, role
 
 
 def test_team_owners_keep_their_team_current_but_grant_nothing() -> None:

@@ -132,7 +132,67 @@ def _outbox(ctx: Context) -> Light:
     )
 
 
-AREAS: list[Callable[[Context], Light]] = [_store, _access, _audit, _oncall, _outbox]
+def _registry(ctx: Context) -> Light:
+    from andon.store import registry_tables as r
+
+    with ctx.db.read() as session:
+        models = session.scalar(select(func.count()).select_from(r.Model)) or 0
+        champions = (
+            session.scalar(
+                select(func.count())
+                .select_from(r.ModelAlias)
+                .where(r.ModelAlias.alias == "champion")
+            )
+            or 0
+        )
+    if models == 0:
+        return Light("model registry", "green", "no models registered yet")
+    color: Color = "green" if champions == models else "amber"
+    return Light("model registry", color, f"{_n(models, 'model')}, {champions} with a champion")
+
+
+def _data(ctx: Context) -> Light:
+    """Latest check run of each contract: red if an error-severity check failed."""
+    from andon.store import data_tables as d
+
+    with ctx.db.read() as session:
+        contracts = list(session.scalars(select(d.DataContract.id)))
+        latest = []
+        for contract_id in contracts:
+            run = session.scalar(
+                select(d.CheckRun)
+                .join(
+                    d.DataContractVersion,
+                    d.DataContractVersion.id == d.CheckRun.contract_version_id,
+                )
+                .where(d.DataContractVersion.contract_id == contract_id)
+                .order_by(d.CheckRun.started_at.desc(), d.CheckRun.id.desc())
+                .limit(1)
+            )
+            if run is not None:
+                latest.append(run)
+    if not contracts:
+        return Light("data quality", "amber", "no contracts yet: `andon contract apply`")
+    red = sum(1 for r in latest if r.errors_failed)
+    amber = sum(1 for r in latest if not r.errors_failed and r.warnings_failed)
+    unchecked = len(contracts) - len(latest)
+    detail = (
+        f"{_n(len(contracts), 'contract')}: {red} failing, {amber} with warnings, "
+        f"{unchecked} never checked"
+    )
+    color: Color = "red" if red else "amber" if amber or unchecked else "green"
+    return Light("data quality", color, detail)
+
+
+AREAS: list[Callable[[Context], Light]] = [
+    _store,
+    _access,
+    _audit,
+    _oncall,
+    _outbox,
+    _registry,
+    _data,
+]
 
 
 def board(ctx: Context) -> list[Light]:

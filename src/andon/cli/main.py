@@ -13,6 +13,8 @@ from datetime import datetime
 import typer
 
 from andon.cli import access, audit, teams
+from andon.cli import data as data_cli
+from andon.cli import registry as registry_cli
 from andon.cli._shared import (
     COLORS,
     Format,
@@ -41,6 +43,12 @@ app.add_typer(access.asset_app, name="asset")
 app.add_typer(audit.app, name="audit")
 app.add_typer(audit.events_app, name="events")
 # Domain command groups register below, one line each.
+app.add_typer(registry_cli.run_app, name="run")
+app.add_typer(registry_cli.model_app, name="model")
+app.add_typer(registry_cli.lineage_app, name="lineage")
+app.add_typer(data_cli.contract_app, name="contract")
+app.add_typer(data_cli.check_app, name="check")
+app.add_typer(data_cli.data_app, name="data")
 
 
 @app.callback()

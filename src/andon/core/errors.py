@@ -11,6 +11,7 @@ the CLI (DESIGN.md: 2 usage/invalid, 3 forbidden, 4 gate or check failed, 1 othe
     ├── NotFound               404 / 1
     ├── Conflict               409 / 1   the name exists, the state moved underneath
     ├── GateFailed             409 / 4   a gate or check said no
+    │   └── TamperedArtifact   409 / 4   a stored artifact no longer matches its digest
     ├── BudgetExceeded         429 / 1
     ├── Stopped                423 / 1   the andon cord is pulled
     └── Unavailable            503 / 1   the database or another dependency cannot be reached
@@ -111,6 +112,12 @@ class GateFailed(AndonError):
     http_status = 409
     exit_code = 4
     title = "gate failed"
+
+
+class TamperedArtifact(GateFailed):
+    """A stored artifact's bytes no longer hash to the digest it was stored under."""
+
+    title = "tampered artifact"
 
 
 class BudgetExceeded(AndonError):

@@ -20,6 +20,14 @@ PREFIXES = {
     "rotation": "rot",
     "audit": "au",
     "event": "ev",
+    "run": "run",
+    "model": "mdl",
+    "model_version": "mv",
+    "edge": "le",
+    "contract": "ct",
+    "contract_version": "cv",
+    "dataset": "ds",
+    "check_run": "cr",
 }
 
 

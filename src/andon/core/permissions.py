@@ -17,10 +17,14 @@ do their job", never "what might be handy"):
     issue adds approval-gated tools, where a human with the right role approves each write.
 ``contributor``
     Registers the assets its team owns (datasets, models, endpoints); the registry and data
-    issues add their own contributor actions (runs, versions) as they arrive.
+    issues add their own contributor actions (runs, versions) as they arrive. For data: applies
+    its team's contracts (``contract.apply``), runs their checks (``check.run``) and records
+    dataset versions (``dataset.snapshot``). Every role reads contracts and datasets in its
+    scope (``contract.read``, ``dataset.read``).
 ``data-steward``
     Registers assets, approves data contracts (``contract.approve``) and classifies fields
-    (``data.classify``). It does not approve model promotions: that is ``approver``'s.
+    (``data.classify``); applies contracts, runs checks and snapshots datasets like a
+    contributor. It does not approve model promotions: that is ``approver``'s.
 ``approver``
     Decides approvals (``approval.decide``: the four-eyes sign-off on gates and
     promotions). Nothing else: an approver who could also change the things it approves
@@ -90,15 +94,39 @@ _READ = frozenset(
         "status.read",
     }
 )
+_REGISTRY_READ = frozenset({"run.read", "model.read", "lineage.read"})
+_REGISTRY_WRITE = frozenset({"run.create", "model.register", "model.alias"})
+# Registering a pickle or joblib artifact runs arbitrary code on load: platform-admin only.
+_TRUST_PICKLE = frozenset({"model.trust_pickle"})
+_DATA_READ = frozenset({"contract.read", "dataset.read"})
+# Applying contracts, running checks and snapshotting datasets within the team scope.
+_DATA_WRITE = frozenset({"contract.apply", "check.run", "dataset.snapshot"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "viewer": _READ,
-    "agent": _READ,
-    "contributor": _READ | {"asset.register"},
-    "data-steward": _READ | {"asset.register", "contract.approve", "data.classify"},
-    "approver": _READ | {"approval.decide"},
-    "risk-owner": _READ | {"approval.decide", "audit.verify", "team.escalation"},
+    "viewer": _READ | _REGISTRY_READ | _DATA_READ,
+    "agent": _READ | _REGISTRY_READ | _DATA_READ,
+    "contributor": _READ
+    | _REGISTRY_READ
+    | _REGISTRY_WRITE
+    | _DATA_READ
+    | _DATA_WRITE
+    | {"asset.register"},
+    "data-steward": _READ
+    | _REGISTRY_READ
+    | _DATA_READ
+    | _DATA_WRITE
+    | {"asset.register", "contract.approve", "data.classify"},
+    "approver": _READ | _REGISTRY_READ | _DATA_READ | {"approval.decide"},
+    "risk-owner": _READ
+    | _REGISTRY_READ
+    | _DATA_READ
+    | {"approval.decide", "audit.verify", "team.escalation"},
     "platform-admin": _READ
+    | _REGISTRY_READ
+    | _REGISTRY_WRITE
+    | _TRUST_PICKLE
+    | _DATA_READ
+    | _DATA_WRITE
     | {
         "team.create",
         "team.update",

@@ -1,0 +1,560 @@
+"""The check compiler: every single-table check of a table in ONE Ibis aggregate.
+
+For each table of a contract the engine builds one aggregate holding the row count, one
+count per row-level check (``COUNT(*) FILTER (WHERE <failing>)``), ``COUNT - COUNT DISTINCT``
+per uniqueness check, ``MAX`` of each freshness column, and the per-column content
+fingerprints of the dataset version (:mod:`andon.data.versions`), so one scan both checks the
+data and identifies the version it read. Then:
+
+* one query per table *only when* some row-level check failed: the failing sample rows of
+  every failed check, up to 10 each, as one ``UNION ALL`` of ``LIMIT 10`` branches (sample
+  rows of a uniqueness check come from keys duplicated within the first 1,000,000 rows, so
+  this query never needs a full ``GROUP BY``; the failed-row count itself is exact);
+* one query per cross-table check (``missingJoins``): the orphan rows, with their total count
+  as a window column, so the count and the samples come back together;
+* one query per custom SQL check.
+
+Schema conformance (missing, extra and mistyped columns) needs no query: it compares the
+contract with the table's schema. Heavy libraries (Ibis, DuckDB) are imported here only,
+inside functions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from andon.core.errors import Invalid, NotFound
+from andon.data.checks import ROW_METRICS, UNIT_FACTORS, Check, Result, conforms, plan
+from andon.data.contracts import Contract, SchemaObject, Server
+
+SAMPLE_LIMIT = 10
+DUPLICATE_SEARCH_ROWS = 1_000_000
+MASK = "***"
+
+
+@dataclass
+class TableScan:
+    """What one scan of one table saw: the dataset version's identity."""
+
+    name: str
+    location: str
+    columns: list[tuple[str, str]]
+    row_count: int
+    fingerprints: dict[str, str]
+
+    @property
+    def schema_hash(self) -> str:
+        """SHA-256 of the ordered (column, type) list."""
+        from andon.core.canonical import digest
+
+        return digest([list(c) for c in self.columns])
+
+    @property
+    def version_id(self) -> str:
+        """Content-derived id: the same schema and data give the same id, in any row order."""
+        from andon.core.canonical import digest
+
+        body = {"schema": self.schema_hash, "rows": self.row_count, "fp": self.fingerprints}
+        return "dv_" + digest(body)[:26]
+
+
+@dataclass
+class Scan:
+    """A whole contract run: per-table versions, results, and how many queries it took."""
+
+    contract: Contract
+    server: Server
+    tables: dict[str, TableScan]
+    results: list[Result]
+    queries: int = 0
+    seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def locate(server: Server, obj: SchemaObject, base_dir: Path) -> Path:
+    """The file holding ``obj`` on ``server`` (relative paths are relative to ``base_dir``)."""
+    path = Path(server.path).expanduser()
+    if not path.is_absolute():
+        path = base_dir / path
+    if server.type == "duckdb":
+        if not path.is_file():
+            raise NotFound(f"server '{server.name}': no DuckDB file at {path}")
+        return path
+    fmt = (
+        "csv" if server.type == "csv" else "parquet" if server.type == "parquet" else server.format
+    )
+    file = path / f"{obj.physical_name}.{fmt}" if path.is_dir() else path
+    if not file.is_file():
+        raise NotFound(f"{obj.name}: no {fmt} file at {file} (server '{server.name}')")
+    return file
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Ibis 12 calls DuckDB 2's deprecated ``fetch_arrow_table``; keep that out of our output."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
+        yield
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Source:
+    """An in-memory DuckDB connection (through Ibis) with one view per schema object."""
+
+    def __init__(self, contract: Contract, server: Server, base_dir: Path) -> None:
+        import ibis  # type: ignore[import-untyped]
+
+        self.contract, self.server = contract, server
+        self.con = ibis.duckdb.connect()
+        # DuckDB draws a progress bar on stdout for long queries: it would corrupt JSON output.
+        self.con.raw_sql("SET enable_progress_bar = false")
+        self.locations: dict[str, Path] = {}
+        self.queries = 0
+        attached = False
+        for obj in contract.schema:
+            where = locate(server, obj, base_dir)
+            self.locations[obj.name] = where
+            if server.type == "duckdb":
+                if not attached:
+                    self._ddl(f"ATTACH {_literal(str(where))} AS src (READ_ONLY)", obj.name)
+                    attached = True
+                body = f"SELECT * FROM src.{_quote(obj.physical_name)}"
+            elif where.suffix == ".csv" or (server.type != "parquet" and server.format == "csv"):
+                body = f"SELECT * FROM read_csv({_literal(str(where))})"
+            else:
+                body = f"SELECT * FROM read_parquet({_literal(str(where))})"
+            self._ddl(f"CREATE OR REPLACE TEMP VIEW {_quote(obj.name)} AS {body}", obj.name)
+
+    def _ddl(self, statement: str, table: str) -> None:
+        import duckdb
+
+        try:
+            self.con.raw_sql(statement)
+        except duckdb.Error as exc:
+            raise _engine_error(
+                exc, f"{table} ({self.locations.get(table, self.server.path)})"
+            ) from None
+
+    def table(self, name: str) -> Any:
+        """The Ibis table of schema object ``name``."""
+        import duckdb
+
+        try:
+            with _quiet():
+                return self.con.table(name)
+        except duckdb.Error as exc:
+            raise _engine_error(exc, f"{name} ({self.locations.get(name, name)})") from None
+
+    def execute(self, expr: Any, what: str) -> list[dict[str, Any]]:
+        """Run one Ibis expression (one query); rows as dicts."""
+        import duckdb
+
+        self.queries += 1
+        try:
+            with _quiet():
+                return list(expr.to_pyarrow().to_pylist())
+        except duckdb.Error as exc:
+            raise _engine_error(exc, what) from None
+
+    def close(self) -> None:
+        """Release the connection."""
+        self.con.disconnect()
+
+
+def _engine_error(exc: Exception, what: str) -> Invalid:
+    full = str(exc).strip()
+    text = full.splitlines()[0] if full else type(exc).__name__
+    if "invalid unicode" in full.lower() or "not utf-8" in full.lower():
+        line = text.removeprefix("Invalid Input Error: ")
+        return Invalid(f"{what}: the file is not valid UTF-8 ({line}); convert it to UTF-8")
+    return Invalid(f"{what}: {text}")
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+def _bad(t: Any, check: Check) -> Any:
+    """The predicate selecting the rows that fail a row-level check."""
+    import ibis
+
+    col = t[check.column]
+    args = check.arguments
+    match check.kind:
+        case "nullValues":
+            return col.isnull()
+        case "missingValues":
+            missing = [v for v in args.get("missingValues", [None, ""]) if v is not None]
+            pred = col.isnull()
+            if missing and col.type().is_string():
+                pred = pred | col.isin([str(v) for v in missing])
+            return pred
+        case "invalidValues":
+            pred = ibis.literal(False)
+            if args.get("validValues") is not None:
+                valid = args["validValues"]
+                pred = pred | ~col.isin(valid)
+            if args.get("pattern") is not None:
+                text = col if col.type().is_string() else col.cast("string")
+                pred = pred | ~text.re_search(str(args["pattern"]))
+            return col.notnull() & pred
+        case "outOfRange":
+            pred = ibis.literal(False)
+            if args.get("minimum") is not None:
+                pred = pred | (col < args["minimum"])
+            if args.get("maximum") is not None:
+                pred = pred | (col > args["maximum"])
+            return col.notnull() & pred
+        case "unitMismatch":
+            factor = float(args.get("factor") or UNIT_FACTORS[str(args["unit"])])
+            top = args["maximum"]
+            return col.notnull() & (col > top) & (col / factor <= top)
+    raise ValueError(f"{check.kind} has no row predicate")
+
+
+def _check_columns(checks: list[Check], schemas: dict[str, Any], source: Source) -> list[Check]:
+    """Refuse explicit checks on columns the table lacks; drop implied ones (schema reports)."""
+    kept = []
+    for check in checks:
+        refs = [(check.table, check.column)] if check.column else []
+        if check.kind == "missingJoins":
+            to_table, to_column = str(check.arguments["to"]).split(".")
+            refs.append((to_table, to_column))
+        missing = [(tb, c) for tb, c in refs if c not in schemas[tb].names]
+        if not missing:
+            kept.append(check)
+            continue
+        if check.implied:
+            continue
+        tb, c = missing[0]
+        raise Invalid(
+            f"check {check.name}: the contract references column '{c}', which {tb} "
+            f"({source.locations[tb]}) lacks; its columns: {', '.join(schemas[tb].names)}"
+        )
+    return kept
+
+
+def _schema_results(obj: SchemaObject, schema: Any) -> list[Result]:
+    declared = {p.name: p for p in obj.properties}
+    actual = dict(zip(schema.names, schema.types, strict=True))
+    missing = [n for n in declared if n not in actual]
+    extra = [n for n in actual if n not in declared]
+    wrong = [
+        {"column": n, "expected": p.logical_type, "actual": str(actual[n])}
+        for n, p in declared.items()
+        if n in actual and not conforms(p.logical_type, actual[n])
+    ]
+    out = []
+    for suffix, severity, items, samples in (
+        ("missing_columns", "error", missing, [{"column": n} for n in missing]),
+        ("extra_columns", "warning", extra, [{"column": n, "actual": str(actual[n])} for n in extra]),
+        ("column_types", "error", [w["column"] for w in wrong], wrong),
+    ):  # fmt: skip
+        out.append(
+            Result(
+                f"{obj.name}.schema.{suffix}", obj.name, None, "schema",
+                "fail" if items else "pass", severity, len(items), {"mustBe": 0, "unit": "columns"},
+                None, samples, ", ".join(items),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _sample_row(row: dict[str, Any], pii: set[str]) -> dict[str, Any]:
+    return {
+        k: (MASK if k in pii and v is not None else _jsonable(v))
+        for k, v in row.items()
+        if not k.startswith("__andon")
+    }
+
+
+@cache
+def _hash_udf(dtype: str) -> Any:
+    """DuckDB's ``hash()`` of a ``dtype`` value, as the unsigned 64-bit number it is.
+
+    Ibis's own ``.hash()`` reinterprets it as signed through a BIT cast, which costs about a
+    second per 10M rows over 11 columns; a built-in UDF compiles to plain ``HASH(x)``.
+    """
+    import ibis
+
+    def hash_(value: Any) -> Any:
+        """DuckDB built-in."""
+
+    return ibis.udf.scalar.builtin(hash_, name="hash", signature=((dtype,), "uint64"))
+
+
+def _hash(column: Any) -> Any:
+    try:
+        return _hash_udf(str(column.type()))(column)
+    except Exception:  # a type Ibis cannot name in a signature (all-NULL columns)
+        # Signed or unsigned, the sum mod 2**64 is the same fingerprint.
+        return column.hash()
+
+
+def _fingerprint(value: Any) -> str:
+    return f"{int(value or 0) % (1 << 64):016x}"
+
+
+def _observed(check: Check, failed: int, rows: int) -> float:
+    if check.unit == "percent":
+        return round(100.0 * failed / rows, 6) if rows else 0.0
+    return failed
+
+
+def _as_utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise Invalid(f"freshness needs a timestamp, got {type(value).__name__}")
+
+
+def _scan_table(
+    source: Source, obj: SchemaObject, t: Any, checks: list[Check], now: datetime
+) -> tuple[TableScan, list[Result]]:
+    import ibis
+
+    schema = t.schema()
+    aggs: dict[str, Any] = {"__andon_rows": t.count()}
+    for i, name in enumerate(schema.names):
+        aggs[f"__andon_fp{i}"] = _hash(t[name]).cast("decimal(38,0)").sum()
+    for i, check in enumerate(checks):
+        key = f"__andon_c{i}"
+        if check.kind in ROW_METRICS:
+            aggs[key] = t.count(where=_bad(t, check))
+        elif check.kind == "duplicateValues":
+            if check.column:
+                aggs[key] = t[check.column].count() - t[check.column].nunique()
+            else:
+                cols = check.arguments.get("properties") or list(schema.names)
+                key_expr = ibis.struct({c: t[c] for c in cols})
+                aggs[key] = t.count() - key_expr.nunique()
+        elif check.kind == "rowCount":
+            aggs[key] = t.count()
+        elif check.kind == "freshness":
+            aggs[key] = t[check.column].max()
+    [row] = source.execute(t.aggregate(**aggs), f"{obj.name} ({source.locations[obj.name]})")
+    rows = int(row["__andon_rows"])
+    scan = TableScan(
+        obj.name,
+        str(source.locations[obj.name]),
+        [(n, str(ty)) for n, ty in zip(schema.names, schema.types, strict=True)],
+        rows,
+        {n: _fingerprint(row[f"__andon_fp{i}"]) for i, n in enumerate(schema.names)},
+    )
+    results: list[Result] = []
+    sampled: list[tuple[Check, Result]] = []
+    for i, check in enumerate(checks):
+        value = row[f"__andon_c{i}"]
+        failed: int | None
+        if check.kind == "freshness":
+            newest = _as_utc(value)
+            observed: Any = round((now - newest).total_seconds(), 3) if newest else None
+            failed = None
+            ok = observed is not None and check.passes(observed)
+        elif check.kind == "rowCount":
+            observed, failed = int(value), None
+            ok = check.passes(observed)
+        else:
+            failed = int(value or 0)
+            observed = _observed(check, failed, rows)
+            ok = check.passes(observed)
+        result = Result(
+            check.name, obj.name, check.column, check.kind, "pass" if ok else "fail",
+            check.severity, observed, check.threshold_dict(), failed,
+        )  # fmt: skip
+        if check.kind == "freshness" and observed is not None:
+            result.message = f"newest {check.column} is {observed / 3600:.1f} h old"
+        results.append(result)
+        if not ok and failed and check.kind in (*ROW_METRICS, "duplicateValues"):
+            sampled.append((check, result))
+    if sampled:
+        _fetch_samples(source, obj, t, sampled)
+    return scan, results
+
+
+def _fetch_samples(
+    source: Source, obj: SchemaObject, t: Any, sampled: list[tuple[Check, Result]]
+) -> None:
+    """One query: up to SAMPLE_LIMIT failing rows per failed check, as a UNION ALL."""
+    import ibis
+
+    parts = []
+    for i, (check, _) in enumerate(sampled):
+        if check.kind == "duplicateValues":
+            cols = [check.column] if check.column else list(check.arguments.get("properties") or [])
+            if not cols:
+                cols = list(t.schema().names)
+            # Duplicated keys are looked for in the first DUPLICATE_SEARCH_ROWS rows only: a
+            # full GROUP BY would cost a second scan (the count above is exact regardless).
+            head = t.limit(DUPLICATE_SEARCH_ROWS)
+            dupes = (
+                head.group_by(cols)
+                .aggregate(__andon_n=head.count())
+                .filter(ibis._.__andon_n > 1)
+                .limit(SAMPLE_LIMIT)
+            )
+            part = t.semi_join(dupes.select(cols), cols)
+        else:
+            part = t.filter(_bad(t, check))
+        parts.append(part.limit(SAMPLE_LIMIT).mutate(__andon_check=ibis.literal(i)))
+    expr = parts[0] if len(parts) == 1 else ibis.union(*parts)
+    pii = {p.name for p in obj.properties if p.pii}
+    for row in source.execute(expr, f"{obj.name} samples"):
+        _, result = sampled[row["__andon_check"]]
+        result.samples.append(_sample_row(row, pii))
+
+
+def _missing_joins(source: Source, check: Check, tables: dict[str, Any], rows: int) -> Result:
+    a = tables[check.table]
+    to_table, to_column = str(check.arguments["to"]).split(".")
+    b = tables[to_table]
+    assert check.column is not None
+    keys = b.select(__andon_key=b[to_column]).filter(b[to_column].notnull()).distinct()
+    orphans = a.filter(a[check.column].notnull()).anti_join(
+        keys, a[check.column] == keys.__andon_key
+    )
+    orphans = orphans.mutate(__andon_n=orphans.count().over(ibis_window()))
+    found = source.execute(orphans.limit(SAMPLE_LIMIT), check.name)
+    failed = int(found[0]["__andon_n"]) if found else 0
+    observed = _observed(check, failed, rows)
+    ok = check.passes(observed)
+    obj = source.contract.table(check.table)
+    pii = {p.name for p in obj.properties if p.pii} if obj else set()
+    return Result(
+        check.name, check.table, check.column, check.kind, "pass" if ok else "fail",
+        check.severity, observed, check.threshold_dict(), failed,
+        [] if ok else [_sample_row(r, pii) for r in found],
+        f"{failed} of {rows} rows have no match in {check.arguments['to']}",
+    )  # fmt: skip
+
+
+def ibis_window() -> Any:
+    """The whole-partition window (count over all rows)."""
+    import ibis
+
+    return ibis.window()
+
+
+_PLACEHOLDER = re.compile(r"\$?\{(object|property|table|column)\}")
+
+
+def _custom_sql(source: Source, check: Check, index: int) -> Result:
+    import duckdb
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) in ("object", "table"):
+            return _quote(check.table)
+        if check.column is None:
+            raise Invalid(f"check {check.name}: ${{property}} needs a property-level rule")
+        return _quote(check.column)
+
+    query = _PLACEHOLDER.sub(sub, str(check.query)).strip().rstrip(";")
+    view = f"__andon_sql_{index}"
+    try:
+        source.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {view} AS {query}")
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise Invalid(f"check {check.name}: the SQL does not run: {first}") from None
+    rows = source.execute(source.table(view).limit(1), f"check {check.name}")
+    value = next(iter(rows[0].values()), None) if rows else None
+    if isinstance(value, Decimal):
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return Result(
+            check.name, check.table, check.column, "sql", "error", check.severity, _jsonable(value),
+            check.threshold_dict(), None, [], "the query must return one number",
+        )  # fmt: skip
+    ok = check.passes(value)
+    return Result(
+        check.name, check.table, check.column, "sql", "pass" if ok else "fail", check.severity,
+        value, check.threshold_dict(),
+    )  # fmt: skip
+
+
+def run(contract: Contract, base_dir: Path, *, now: datetime, server: str | None = None) -> Scan:
+    """Run every check of ``contract`` against ``server``; nothing is stored here."""
+    import time
+
+    started = time.perf_counter()
+    chosen = contract.server(server)
+    source = Source(contract, chosen, base_dir)
+    try:
+        tables = {obj.name: source.table(obj.name) for obj in contract.schema}
+        schemas = {name: t.schema() for name, t in tables.items()}
+        checks = _check_columns(plan(contract), schemas, source)
+        results: list[Result] = []
+        scans: dict[str, TableScan] = {}
+        for obj in contract.schema:
+            results += _schema_results(obj, schemas[obj.name])
+            mine = [
+                c for c in checks if c.table == obj.name and c.kind not in ("sql", "missingJoins")
+            ]
+            scan, found = _scan_table(source, obj, tables[obj.name], mine, now)
+            scans[obj.name] = scan
+            results += found
+        for i, check in enumerate(checks):
+            if check.kind == "missingJoins":
+                results.append(_missing_joins(source, check, tables, scans[check.table].row_count))
+            elif check.kind == "sql":
+                results.append(_custom_sql(source, check, i))
+        return Scan(
+            contract, chosen, scans, results, source.queries, time.perf_counter() - started,
+        )  # fmt: skip
+    finally:
+        source.close()
+
+
+def fingerprint_only(
+    contract: Contract, base_dir: Path, table: str, server: str | None
+) -> TableScan:
+    """One aggregate computing a table's version (row count and column fingerprints)."""
+    chosen = contract.server(server)
+    obj = contract.table(table)
+    if obj is None:
+        raise NotFound(f"contract '{contract.id}' has no schema object '{table}'")
+    single = Contract(
+        contract.id, contract.version, contract.status, contract.servers, (obj,), (), contract.document
+    )  # fmt: skip
+    source = Source(single, chosen, base_dir)
+    try:
+        scan, _ = _scan_table(source, obj, source.table(obj.name), [], datetime.now(UTC))
+        return scan
+    finally:
+        source.close()

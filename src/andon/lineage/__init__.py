@@ -1,0 +1,1 @@
+"""Lineage: typed edges between any two objects, graph queries and OpenLineage export."""

@@ -1,0 +1,1 @@
+"""The registry: tracked runs, models, immutable versions with safe artifacts, aliases."""

@@ -1,0 +1,834 @@
+"""Runs, models, versions and aliases: the only door for their state.
+
+Each write checks the permission, changes state, writes lineage edges, appends the audit
+entry and the outbox event in one transaction. Runs belong to a team (``run.create`` /
+``run.read`` at team scope); models are assets of a team, so checks on an existing model
+pass its asset id and asset-scoped role bindings apply.
+
+Model references are ``[team/]name[@version|@alias]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from andon.audit.chain import record_change
+from andon.core.clock import as_utc
+from andon.core.context import Context
+from andon.core.errors import Conflict, Invalid, NotFound
+from andon.core.ids import new_id
+from andon.lineage.edges import link
+from andon.registry import filters, formats
+from andon.registry.records import AliasMove, ModelRecord, RunRecord, VersionRecord
+from andon.store import registry_tables as r
+from andon.store import tables as t
+from andon.store.artifacts import ArtifactStore
+
+if TYPE_CHECKING:
+    from sqlalchemy import BindParameter, CursorResult, Select
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+_RUN_NAME = re.compile(r"^[\w][\w .:/@-]{0,199}$")
+_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
+_KEY = re.compile(r"^[\w.:/-]{1,200}$")
+_REF = re.compile(r"^(?:(?P<team>[a-z0-9][a-z0-9_-]{0,62})/)?(?P<name>[^@/]+)(?:@(?P<at>[^@/]+))?$")
+_TERMINAL = ("finished", "failed", "killed")
+
+
+def _artifacts(ctx: Context) -> ArtifactStore:
+    """The artifact store of the context's andon home."""
+    return ArtifactStore(ctx.settings.artifact_dir)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _team(session: Session, name: str) -> t.Team:
+    row = session.scalar(select(t.Team).where(t.Team.name == name))
+    if row is None:
+        raise NotFound(f"no team named '{name}'", field="team")
+    return row
+
+
+def _run(session: Session, run_id: str) -> r.Run:
+    row = session.get(r.Run, run_id)
+    if row is None:
+        raise NotFound(f"no run '{run_id}'", field="run")
+    return row
+
+
+def _team_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(t.Team.id, t.Team.name).where(t.Team.id.in_(wanted)))
+    return {tid: name for tid, name in rows}
+
+
+_RUN_COLUMNS = (
+    r.Run.id,
+    r.Run.name,
+    t.Team.name,
+    r.Run.status,
+    r.Run.error,
+    r.Run.git_commit,
+    r.Run.env_hash,
+    r.Run.created_by,
+    r.Run.started_at,
+    r.Run.ended_at,
+)
+
+
+def _run_select() -> Select[Any]:  # type: ignore[type-arg,unused-ignore]
+    return select(*_RUN_COLUMNS).join(t.Team, t.Team.id == r.Run.team_id)  # type: ignore[return-value]
+
+
+_IDS: BindParameter[str] = bindparam("ids", expanding=True)
+_PARAMS_OF = select(r.RunParam.run_id, r.RunParam.key, r.RunParam.value).where(
+    r.RunParam.run_id.in_(_IDS)
+)
+_METRICS_OF = select(r.RunMetric.run_id, r.RunMetric.key, r.RunMetric.value).where(
+    r.RunMetric.run_id.in_(_IDS)
+)
+_ARTIFACTS_OF = select(r.RunArtifact.run_id, r.RunArtifact.name, r.RunArtifact.digest).where(
+    r.RunArtifact.run_id.in_(_IDS)
+)
+_DATASETS_OF = select(r.RunDataset.run_id, r.RunDataset.dataset_version_id).where(
+    r.RunDataset.run_id.in_(_IDS)
+)
+
+
+def _run_records(session: Session, rows: Sequence[Any], *, full: bool = True) -> list[RunRecord]:
+    """Records for rows of :func:`_run_select`, with params and metrics (and, when ``full``,
+    artifacts and datasets), in a few set-based queries on the session's connection."""
+    conn = session.connection()
+    ids = [row[0] for row in rows]
+    params: dict[str, dict[str, str]] = {i: {} for i in ids}
+    metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
+    arts: dict[str, dict[str, str]] = {i: {} for i in ids}
+    datasets: dict[str, list[str]] = {i: [] for i in ids}
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        for rid, key, value in conn.execute(_PARAMS_OF, {"ids": chunk}).all():
+            params[rid][key] = value
+        for rid, key, fvalue in conn.execute(_METRICS_OF, {"ids": chunk}).all():
+            metrics[rid][key] = fvalue
+        if not full:
+            continue
+        for rid, name, digest in conn.execute(_ARTIFACTS_OF, {"ids": chunk}).all():
+            arts[rid][name] = f"sha256:{digest}"
+        for rid, dsv in conn.execute(_DATASETS_OF, {"ids": chunk}).all():
+            datasets[rid].append(dsv)
+    return [
+        RunRecord(
+            id=rid,
+            name=name,
+            team=team,
+            status=status,
+            error=error,
+            git_commit=commit,
+            env_hash=env,
+            created_by=by,
+            started_at=as_utc(started),
+            ended_at=as_utc(ended) if ended else None,
+            params=params[rid],
+            metrics=metrics[rid],
+            artifacts=dict(sorted(arts[rid].items())),
+            datasets=sorted(datasets[rid]),
+        )
+        for rid, name, team, status, error, commit, env, by, started, ended in rows
+    ]
+
+
+def _run_record(session: Session, run_id: str) -> RunRecord:
+    session.flush()
+    rows = session.connection().execute(_run_select().where(r.Run.id == run_id)).all()
+    return _run_records(session, rows)[0]
+
+
+def _readable_team_ids(session: Session, ctx: Context, action: str) -> list[str] | None:
+    """Teams whose objects ``ctx`` may read with ``action``; None means every team."""
+    if ctx.can(action):  # a global grant: no filter to apply
+        return None
+    team_ids = session.scalars(select(t.Team.id)).all()
+    return [tid for tid in team_ids if ctx.can(action, team_id=tid)]
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def create_run(
+    ctx: Context,
+    name: str,
+    team: str,
+    *,
+    git_commit: str | None = None,
+    env_hash: str | None = None,
+    reason: str = "",
+) -> RunRecord:
+    """Start a run of ``team`` in state ``running``."""
+    if not _RUN_NAME.match(name):
+        raise Invalid(
+            f"'{name}' must be 1 to 200 letters, digits, spaces or . _ : / @ -", field="name"
+        )
+    with ctx.db.transaction() as session:
+        team_row = _team(session, team)
+        ctx.require("run.create", team_id=team_row.id)
+        row = r.Run(
+            id=new_id("run"),
+            name=name,
+            team_id=team_row.id,
+            status="running",
+            error="",
+            git_commit=git_commit,
+            env_hash=env_hash,
+            created_by=ctx.principal.name,
+            started_at=ctx.clock.now(),
+        )
+        session.add(row)
+        session.flush()
+        record_change(
+            session,
+            ctx,
+            action="run.create",
+            object_id=row.id,
+            change={"name": name, "team": team, "git_commit": git_commit, "env_hash": env_hash},
+            reason=reason,
+            event="run.started",
+        )
+        return _run_record(session, row.id)
+
+
+def log_to_run(
+    ctx: Context,
+    run_id: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    metrics: Mapping[str, float] | None = None,
+    step: int | None = None,
+    artifact: Path | None = None,
+    datasets: Iterable[str] = (),
+) -> RunRecord:
+    """Log parameters, metrics (at ``step``, default: one past the metric's last step), an
+    artifact and dataset versions used, to a running run. Not audited: the run's start and
+    end are; its contents are data, kept in its own tables."""
+    clean_params = {_key(k, "params"): _param(v) for k, v in (params or {}).items()}
+    clean_metrics = {_key(k, "metrics"): _metric(k, v) for k, v in (metrics or {}).items()}
+    if step is not None and (not isinstance(step, int) or step < 0):
+        raise Invalid("must be a non-negative integer", field="step")
+    dataset_ids = [str(d) for d in datasets]
+    for d in dataset_ids:
+        if not d or len(d) > 80:
+            raise Invalid("a dataset version id is 1 to 80 characters", field="dataset")
+    stored = None
+    if artifact is not None:  # copy the bytes before taking the write lock, after the check
+        with ctx.db.read() as session:
+            ctx.require("run.create", team_id=_run(session, run_id).team_id)
+        stored = _artifacts(ctx).put_file(artifact)
+    with ctx.db.transaction() as session:
+        run = _run(session, run_id)
+        ctx.require("run.create", team_id=run.team_id)
+        if run.status != "running":
+            raise Conflict(f"run {run_id} is {run.status}: log to a running run")
+        now = ctx.clock.now()
+        for key, text in clean_params.items():
+            existing = session.get(r.RunParam, (run_id, key))
+            if existing is None:
+                session.add(r.RunParam(run_id=run_id, key=key, value=text))
+            elif existing.value != text:
+                raise Conflict(
+                    f"param '{key}' is already '{existing.value}': params are logged once"
+                )
+        for key, value in clean_metrics.items():
+            latest = session.get(r.RunMetric, (run_id, key))
+            at = step if step is not None else (latest.step + 1 if latest else 0)
+            if session.get(r.RunMetricStep, (run_id, key, at)) is not None:
+                raise Conflict(f"metric '{key}' already has a value at step {at}")
+            session.add(
+                r.RunMetricStep(run_id=run_id, key=key, step=at, value=value, logged_at=now)
+            )
+            if latest is None:
+                session.add(r.RunMetric(run_id=run_id, key=key, value=value, step=at))
+            elif at >= latest.step:
+                latest.value, latest.step = value, at
+        if artifact is not None and stored is not None:
+            name = Path(artifact).name
+            existing_art = session.get(r.RunArtifact, (run_id, name))
+            if existing_art is None:
+                session.add(
+                    r.RunArtifact(run_id=run_id, name=name, digest=stored.digest, size=stored.size)
+                )
+            elif existing_art.digest != stored.digest:
+                raise Conflict(f"artifact '{name}' was already logged with other content")
+        for dsv in dataset_ids:
+            if session.get(r.RunDataset, (run_id, dsv)) is None:
+                session.add(r.RunDataset(run_id=run_id, dataset_version_id=dsv))
+            link(
+                session,
+                src_id=dsv,
+                src_kind="dataset_version",
+                dst_id=run_id,
+                dst_kind="run",
+                relation="input",
+                at=now,
+            )
+        session.flush()
+        return _run_record(session, run.id)
+
+
+def _key(key: object, what: str) -> str:
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise Invalid(f"'{key}' must be 1 to 200 letters, digits or . _ : / -", field=what)
+    return key
+
+
+def _param(value: object) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > 500:
+        raise Invalid("a parameter value is at most 500 characters", field="params")
+    return text
+
+
+def _metric(key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        try:
+            value = float(value)  # type: ignore[arg-type]  # numpy scalars
+        except (TypeError, ValueError):
+            raise Invalid(f"metric '{key}' must be a number", field="metrics") from None
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise Invalid(f"metric '{key}' must be finite", field="metrics")
+    return number
+
+
+def end_run(
+    ctx: Context, run_id: str, status: str = "finished", *, error: str = "", reason: str = ""
+) -> RunRecord:
+    """End a running run as ``finished``, ``failed`` or ``killed`` (with the error type)."""
+    if status not in _TERMINAL:
+        raise Invalid(f"'{status}' is not one of {', '.join(_TERMINAL)}", field="status")
+    with ctx.db.transaction() as session:
+        run = _run(session, run_id)
+        ctx.require("run.create", team_id=run.team_id)
+        ended = session.execute(
+            update(r.Run)
+            .where(r.Run.id == run_id, r.Run.status == "running")
+            .values(status=status, error=error[:1000], ended_at=ctx.clock.now())
+        )
+        if cast("CursorResult[Any]", ended).rowcount != 1:
+            raise Conflict(f"run {run_id} already ended ({run.status})")
+        session.refresh(run)
+        record_change(
+            session,
+            ctx,
+            action="run.end",
+            object_id=run_id,
+            change={"status": status, "error": error[:1000]},
+            reason=reason,
+            event="run.ended",
+        )
+        return _run_record(session, run.id)
+
+
+def get_run(ctx: Context, run_id: str) -> RunRecord:
+    """One run with its params, latest metrics, artifacts and datasets."""
+    with ctx.db.read() as session:
+        run = _run(session, run_id)
+        ctx.require("run.read", team_id=run.team_id)
+        return _run_record(session, run.id)
+
+
+def metric_history(ctx: Context, run_id: str, key: str) -> list[tuple[int, float]]:
+    """Every ``(step, value)`` logged for one metric of a run, by step."""
+    with ctx.db.read() as session:
+        run = _run(session, run_id)
+        ctx.require("run.read", team_id=run.team_id)
+        rows = session.execute(
+            select(r.RunMetricStep.step, r.RunMetricStep.value)
+            .where(r.RunMetricStep.run_id == run_id, r.RunMetricStep.key == key)
+            .order_by(r.RunMetricStep.step)
+        )
+        return [(int(s), float(v)) for s, v in rows]
+
+
+def list_runs(
+    ctx: Context, *, where: str | None = None, team: str | None = None, limit: int = 100
+) -> list[RunRecord]:
+    """Runs the principal may read, newest first, filtered by the ``--where`` grammar."""
+    if limit < 1 or limit > 10_000:
+        raise Invalid("must be between 1 and 10000", field="limit")
+    condition = filters.compile_where(where) if where else None
+    with ctx.db.read() as session:
+        ctx.require_somewhere("run.read")
+        team_ids = _readable_team_ids(session, ctx, "run.read")
+        if team:
+            team_id = _team(session, team).id
+            team_ids = [tid for tid in (team_ids or [team_id]) if tid == team_id]
+        if team_ids == []:
+            return []
+        stmt = _run_select()
+        if team_ids is not None:
+            stmt = stmt.where(r.Run.team_id.in_(team_ids))
+        if condition is not None:
+            stmt = stmt.where(condition)
+        stmt = stmt.order_by(r.Run.started_at.desc(), r.Run.id.desc()).limit(limit)
+        return _run_records(session, session.connection().execute(stmt).all(), full=False)
+
+
+# --------------------------------------------------------------------------- models
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A parsed model reference."""
+
+    team: str | None
+    name: str
+    version: int | None
+    alias: str | None
+
+
+def parse_ref(text: str) -> Ref:
+    """``[team/]name[@version|@alias]``."""
+    m = _REF.match(text.strip())
+    if m is None:
+        raise Invalid(f"'{text}' is not NAME, NAME@VERSION or NAME@ALIAS", field="model")
+    at = m.group("at")
+    version = alias = None
+    if at is not None:
+        if at.isdigit():
+            version = int(at)
+        elif _ALIAS.match(at):
+            alias = at
+        else:
+            raise Invalid(f"'{at}' is neither a version number nor an alias name", field="model")
+    return Ref(m.group("team"), m.group("name"), version, alias)
+
+
+def _model(session: Session, ref: Ref) -> r.Model:
+    stmt = select(r.Model).where(r.Model.name == ref.name)
+    if ref.team:
+        stmt = stmt.where(r.Model.team_id == _team(session, ref.team).id)
+    rows = list(session.scalars(stmt))
+    if not rows:
+        where = f" in team '{ref.team}'" if ref.team else ""
+        raise NotFound(f"no model named '{ref.name}'{where}", field="model")
+    if len(rows) > 1:
+        raise Invalid(
+            f"several teams have a model named '{ref.name}': write TEAM/{ref.name}", field="model"
+        )
+    return rows[0]
+
+
+def _version_row(session: Session, model: r.Model, ref: Ref) -> r.ModelVersion:
+    number = ref.version
+    if ref.alias is not None:
+        number = session.scalar(
+            select(r.ModelAlias.version).where(
+                r.ModelAlias.model_id == model.id, r.ModelAlias.alias == ref.alias
+            )
+        )
+        if number is None:
+            raise NotFound(f"model '{model.name}' has no alias '{ref.alias}'", field="model")
+    if number is None:
+        number = model.last_version
+        if number == 0:
+            raise NotFound(f"model '{model.name}' has no versions yet", field="model")
+    row = session.scalar(
+        select(r.ModelVersion).where(
+            r.ModelVersion.model_id == model.id, r.ModelVersion.version == number
+        )
+    )
+    if row is None:
+        raise NotFound(f"model '{model.name}' has no version {number}", field="model")
+    return row
+
+
+def _aliases(session: Session, model_ids: Iterable[str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    ids = list(model_ids)
+    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        for mid, alias, version in session.execute(
+            select(r.ModelAlias.model_id, r.ModelAlias.alias, r.ModelAlias.version).where(
+                r.ModelAlias.model_id.in_(chunk)
+            )
+        ):
+            out.setdefault(mid, {})[alias] = version
+    return out
+
+
+def _version_record(
+    row: r.ModelVersion, model: r.Model, team: str, aliases: dict[str, int]
+) -> VersionRecord:
+    return VersionRecord(
+        id=row.id,
+        model=model.name,
+        team=team,
+        version=row.version,
+        digest=row.digest,
+        format=row.format,
+        size=row.size,
+        signature=row.signature,
+        run_id=row.run_id,
+        dataset_version_ids=list(row.dataset_version_ids),
+        trusted_pickle=row.trusted_pickle,
+        aliases=sorted(a for a, v in aliases.items() if v == row.version),
+        created_by=row.created_by,
+        created_at=as_utc(row.created_at),
+    )
+
+
+@dataclass(frozen=True)
+class _Inspected:
+    format: str
+    signature: dict[str, Any]
+    trusted: bool
+    digest: str = ""
+
+
+def _inspect(path: Path, declared: str | None, trust_pickle: bool) -> _Inspected:
+    """Format, signature and trust of the file, with the digest of the bytes inspected."""
+    data = path.read_bytes()
+    found = _inspect_bytes(path, data, declared, trust_pickle)
+    return _Inspected(
+        found.format, found.signature, found.trusted, hashlib.sha256(data).hexdigest()
+    )
+
+
+def _inspect_bytes(path: Path, data: bytes, declared: str | None, trust_pickle: bool) -> _Inspected:
+    fmt = formats.detect(path, declared)
+    if fmt == "pickle":
+        if not trust_pickle:
+            raise Invalid(
+                f"{path.name} is a pickle/joblib file, which runs code when loaded: export it "
+                "as ONNX or skops, or have a platform-admin register it with --trust-pickle",
+                field="--artifact",
+            )
+        return _Inspected("pickle", {}, True)
+    if fmt == "onnx":
+        return _Inspected("onnx", formats.onnx_signature(data), False)
+    if fmt == "skops":
+        untrusted = formats.skops_untrusted(data)
+        if untrusted and not trust_pickle:
+            raise Invalid(
+                f"{path.name} holds types skops does not trust ({', '.join(untrusted[:5])}): "
+                "a platform-admin may register it with --trust-pickle",
+                field="--artifact",
+            )
+        return _Inspected("skops", formats.skops_signature(data, untrusted), bool(untrusted))
+    return _Inspected("file", {}, False)
+
+
+def _get_or_create_model(
+    session: Session, ctx: Context, team_row: t.Team, name: str
+) -> tuple[r.Model, bool]:
+    def find() -> r.Model | None:
+        return session.scalar(
+            select(r.Model).where(r.Model.team_id == team_row.id, r.Model.name == name)
+        )
+
+    model = find()
+    if model is not None:
+        return model, False
+    now = ctx.clock.now()
+    try:
+        with session.begin_nested():
+            asset = session.scalar(
+                select(t.Asset).where(
+                    t.Asset.team_id == team_row.id, t.Asset.kind == "model", t.Asset.name == name
+                )
+            )
+            if asset is None:  # an asset registered by hand first is adopted
+                asset = t.Asset(
+                    id=new_id("asset"), kind="model", name=name, team_id=team_row.id, created_at=now
+                )
+                session.add(asset)
+                session.flush()  # no relationship() orders the inserts: the asset first
+            model = r.Model(
+                id=new_id("model"),
+                name=name,
+                team_id=team_row.id,
+                asset_id=asset.id,
+                last_version=0,
+                created_at=now,
+            )
+            session.add(model)
+            session.flush()
+        return model, True
+    except IntegrityError:
+        # Another transaction created it first (it has committed by now).
+        model = find()
+        if model is None:
+            raise Conflict(f"model '{name}' is being created concurrently; retry") from None
+        return model, False
+
+
+def register_model(
+    ctx: Context,
+    name: str,
+    *,
+    team: str,
+    artifact: Path,
+    run: str | None = None,
+    fmt: str | None = None,
+    trust_pickle: bool = False,
+    reason: str = "",
+) -> VersionRecord:
+    """Store ``artifact`` content-addressed and register it as the model's next version.
+
+    The model (and its asset row) is created on first registration. ``trust_pickle`` is
+    the platform-admin's ``model.trust_pickle`` (it stands in for ``model.register``).
+    """
+    if not _NAME.match(name):
+        raise Invalid(
+            f"'{name}' must start with a-z or 0-9 and use only a-z 0-9 . _ -", field="name"
+        )
+    action = "model.trust_pickle" if trust_pickle else "model.register"
+    path = Path(artifact)
+    if not path.is_file():
+        raise NotFound(f"no file at {path}", field="--artifact")
+
+    def check(session: Session) -> tuple[t.Team, r.Model | None]:
+        team_row = _team(session, team)
+        model = session.scalar(
+            select(r.Model).where(r.Model.team_id == team_row.id, r.Model.name == name)
+        )
+        ctx.require(action, team_id=team_row.id, asset_id=model.asset_id if model else None)
+        return team_row, model
+
+    with ctx.db.read() as session:  # refuse early, before any bytes are copied
+        check(session)
+    inspected = _inspect(path, fmt, trust_pickle)
+    stored = _artifacts(ctx).put_file(path)
+    if stored.digest != inspected.digest:
+        raise Conflict(f"{path.name} changed while it was being registered; try again")
+    with ctx.db.transaction() as session:
+        team_row, _ = check(session)
+        datasets: list[str] = []
+        if run is not None:
+            run_row = _run(session, run)
+            if run_row.team_id != team_row.id:
+                raise Invalid(f"run {run} belongs to another team", field="--run")
+            datasets = sorted(
+                session.scalars(
+                    select(r.RunDataset.dataset_version_id).where(r.RunDataset.run_id == run)
+                )
+            )
+        model, created = _get_or_create_model(session, ctx, team_row, name)
+        session.execute(
+            update(r.Model)
+            .where(r.Model.id == model.id)
+            .values(last_version=r.Model.last_version + 1)
+        )
+        session.refresh(model)
+        now = ctx.clock.now()
+        row = r.ModelVersion(
+            id=new_id("model_version"),
+            model_id=model.id,
+            version=model.last_version,
+            digest=stored.digest,
+            format=inspected.format,
+            size=stored.size,
+            signature=inspected.signature,
+            run_id=run,
+            dataset_version_ids=datasets,
+            trusted_pickle=inspected.trusted,
+            created_by=ctx.principal.name,
+            created_at=now,
+        )
+        session.add(row)
+        session.flush()
+        if run is not None:
+            link(
+                session,
+                src_id=run,
+                src_kind="run",
+                dst_id=row.id,
+                dst_kind="model_version",
+                relation="produced",
+                at=now,
+            )
+        record_change(
+            session,
+            ctx,
+            action=action,
+            object_id=row.id,
+            change={
+                "model": name,
+                "team": team,
+                "version": row.version,
+                "digest": f"sha256:{stored.digest}",
+                "format": inspected.format,
+                "run": run,
+                "datasets": datasets,
+                "trusted_pickle": inspected.trusted,
+                "created_model": created,
+            },
+            reason=reason,
+            event="model.version.created",
+        )
+        return _version_record(row, model, team, {})
+
+
+def set_alias(
+    ctx: Context, ref: str, alias: str, *, expect: int | None = None, reason: str = ""
+) -> AliasMove:
+    """Point ``alias`` at the version ``ref`` names (``name@version``), compare-and-swap.
+
+    ``expect`` (when given) is the version the alias must point at now; the move is one
+    conditional UPDATE, so two concurrent moves cannot both win.
+    """
+    if not _ALIAS.match(alias):
+        raise Invalid(f"'{alias}' must start with a-z and use only a-z 0-9 _ -", field="alias")
+    parsed = parse_ref(ref)
+    if parsed.version is None:
+        raise Invalid(f"'{ref}' must name a version: NAME@VERSION", field="model")
+    with ctx.db.transaction() as session:
+        model = _model(session, parsed)
+        ctx.require("model.alias", team_id=model.team_id, asset_id=model.asset_id)
+        target = _version_row(session, model, parsed)
+        current = session.scalar(
+            select(r.ModelAlias.version).where(
+                r.ModelAlias.model_id == model.id, r.ModelAlias.alias == alias
+            )
+        )
+        if expect is not None and current != expect:
+            raise Conflict(
+                f"alias '{alias}' of '{model.name}' is at {current or 'nothing'}, not {expect}"
+            )
+        now = ctx.clock.now()
+        if current is None:
+            try:
+                with session.begin_nested():
+                    session.add(
+                        r.ModelAlias(
+                            model_id=model.id, alias=alias, version=target.version, updated_at=now
+                        )
+                    )
+                    session.flush()
+            except IntegrityError:
+                raise Conflict(f"alias '{alias}' was set concurrently; retry") from None
+        else:
+            moved = session.execute(
+                update(r.ModelAlias)
+                .where(
+                    r.ModelAlias.model_id == model.id,
+                    r.ModelAlias.alias == alias,
+                    r.ModelAlias.version == current,
+                )
+                .values(version=target.version, updated_at=now)
+            )
+            if cast("CursorResult[Any]", moved).rowcount != 1:
+                raise Conflict(f"alias '{alias}' moved concurrently; retry")
+        team_name = _team_names(session, [model.team_id])[model.team_id]
+        record_change(
+            session,
+            ctx,
+            action="model.alias",
+            object_id=target.id,
+            change={
+                "model": model.name,
+                "team": team_name,
+                "alias": alias,
+                "from": current,
+                "to": target.version,
+            },
+            reason=reason,
+            event="model.alias.moved",
+        )
+        return AliasMove(model.name, alias, current, target.version)
+
+
+def get_version(ctx: Context, ref: str) -> VersionRecord:
+    """The version ``ref`` names (latest when it names only the model)."""
+    parsed = parse_ref(ref)
+    with ctx.db.read() as session:
+        model = _model(session, parsed)
+        ctx.require("model.read", team_id=model.team_id, asset_id=model.asset_id)
+        row = _version_row(session, model, parsed)
+        team = _team_names(session, [model.team_id])[model.team_id]
+        return _version_record(row, model, team, _aliases(session, [model.id]).get(model.id, {}))
+
+
+def get_model(ctx: Context, ref: str) -> ModelRecord:
+    """A model with all its versions (newest first) and aliases."""
+    parsed = parse_ref(ref)
+    with ctx.db.read() as session:
+        model = _model(session, parsed)
+        ctx.require("model.read", team_id=model.team_id, asset_id=model.asset_id)
+        team = _team_names(session, [model.team_id])[model.team_id]
+        aliases = _aliases(session, [model.id]).get(model.id, {})
+        rows = session.scalars(
+            select(r.ModelVersion)
+            .where(r.ModelVersion.model_id == model.id)
+            .order_by(r.ModelVersion.version.desc())
+        )
+        versions = [_version_record(v, model, team, aliases) for v in rows]
+        return ModelRecord(
+            model.id,
+            model.name,
+            team,
+            model.asset_id,
+            model.last_version,
+            dict(sorted(aliases.items())),
+            as_utc(model.created_at),
+            versions,
+        )
+
+
+def list_models(ctx: Context, *, team: str | None = None) -> list[ModelRecord]:
+    """Models the principal may read, by team and name (without their versions)."""
+    with ctx.db.read() as session:
+        ctx.require_somewhere("model.read")
+        stmt = select(
+            r.Model.id,
+            r.Model.name,
+            t.Team.name,
+            r.Model.asset_id,
+            r.Model.last_version,
+            r.Model.created_at,
+            r.Model.team_id,
+        ).join(t.Team, t.Team.id == r.Model.team_id)
+        team_id = _team(session, team).id if team else None
+        if team_id:
+            stmt = stmt.where(r.Model.team_id == team_id)
+        conn = session.connection()
+        rows = conn.execute(stmt.order_by(t.Team.name, r.Model.name)).all()
+        if not ctx.can("model.read"):  # not a global reader: keep what the grants cover
+            rows = [row for row in rows if ctx.can("model.read", team_id=row[6], asset_id=row[3])]
+        aliases: dict[str, dict[str, int]] = {}
+        alias_stmt = select(r.ModelAlias.model_id, r.ModelAlias.alias, r.ModelAlias.version)
+        if team_id:
+            alias_stmt = alias_stmt.join(r.Model, r.Model.id == r.ModelAlias.model_id).where(
+                r.Model.team_id == team_id
+            )
+        for mid, alias, version in conn.execute(alias_stmt.order_by(r.ModelAlias.alias)).all():
+            aliases.setdefault(mid, {})[alias] = version
+        return [
+            ModelRecord(mid, name, team_name, asset_id, last, aliases.get(mid, {}), as_utc(created))
+            for mid, name, team_name, asset_id, last, created, _ in rows
+        ]
+
+
+def load_model(ctx: Context, ref: str) -> Any:
+    """The version's model, digest verified: an ONNX Runtime session, a skops estimator,
+    the bytes of an opaque file, or (only when registered as trusted) an unpickled object."""
+    version = get_version(ctx, ref)
+    data = _artifacts(ctx).read_bytes(version.digest)
+    if version.format == "onnx":
+        return formats.load_onnx(data)
+    if version.format == "skops":
+        return formats.load_skops(data, list(version.signature.get("trusted_types", [])))
+    if version.format == "pickle":
+        if not version.trusted_pickle:  # pragma: no cover - registration refuses these
+            raise Invalid(f"{version.ref} is an untrusted pickle: refusing to load it")
+        return formats.load_pickle(data)
+    return data
