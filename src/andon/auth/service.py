@@ -36,6 +36,7 @@ from andon.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenti
 from andon.core.ids import new_id
 from andon.core.permissions import ROLES, TEAM_OWNER, Grant
 from andon.store import tables as t
+from andon.store.lookups import team_by_name as _team
 
 PRINCIPAL_KINDS = ("user", "service", "agent")
 ESCALATION_LEVELS = ("model-owner", "platform-owner", "risk-owner")
@@ -63,13 +64,6 @@ def _check_principal_name(value: str, field: str) -> str:
         # The audit log's "system" actor must always be the platform itself.
         raise Invalid(f"'{value}' is reserved", field=field)
     return value
-
-
-def _team(session: Session, name: str) -> t.Team:
-    row = session.scalar(select(t.Team).where(t.Team.name == name))
-    if row is None:
-        raise NotFound(f"no team named '{name}'", field="team")
-    return row
 
 
 def _principal(session: Session, name: str) -> t.Principal:

@@ -28,6 +28,7 @@ from andon.data.contracts import Contract, parse_contract, read_contract_file
 from andon.store import data_tables as d
 from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
+from andon.store.lookups import team_by_name as _team
 
 # --------------------------------------------------------------------------- records
 
@@ -201,13 +202,6 @@ class VersionDiff:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _team(session: Session, name: str) -> t.Team:
-    row = session.scalar(select(t.Team).where(t.Team.name == name))
-    if row is None:
-        raise NotFound(f"no team named '{name}'", field="team")
-    return row
 
 
 def _dataset(session: Session, ref: str) -> tuple[d.Dataset, t.Team]:

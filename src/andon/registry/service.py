@@ -32,6 +32,7 @@ from andon.registry.records import AliasMove, ModelRecord, RunRecord, VersionRec
 from andon.store import registry_tables as r
 from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
+from andon.store.lookups import team_by_name as _team
 
 if TYPE_CHECKING:
     from sqlalchemy import BindParameter, CursorResult, Select
@@ -50,13 +51,6 @@ def _artifacts(ctx: Context) -> ArtifactStore:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _team(session: Session, name: str) -> t.Team:
-    row = session.scalar(select(t.Team).where(t.Team.name == name))
-    if row is None:
-        raise NotFound(f"no team named '{name}'", field="team")
-    return row
 
 
 def _run(session: Session, run_id: str) -> r.Run:
