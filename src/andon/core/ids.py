@@ -28,6 +28,7 @@ PREFIXES = {
     "contract_version": "cv",
     "dataset": "ds",
     "check_run": "cr",
+    "evaluation": "evl",
 }
 
 

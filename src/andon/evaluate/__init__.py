@@ -1,0 +1,1 @@
+"""The evaluation harness: suites, quality/slice/bias/latency/cost metrics, champion deltas."""

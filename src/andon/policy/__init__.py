@@ -1,0 +1,1 @@
+"""Gates as CEL policy over named facts, four-eyes approvals, promotion and rollback."""
