@@ -15,7 +15,18 @@ from sqlalchemy.orm import Session
 from andon.core.ids import new_id
 from andon.store.registry_tables import LineageEdge
 
-KINDS = ("dataset_version", "run", "model_version", "model")
+KINDS = (
+    "dataset_version",
+    "run",
+    "model_version",
+    "model",
+    "evaluation",
+    "gate_decision",
+    "approval",
+    "promotion",
+)
+"""Object kinds on the line, upstream to downstream: data, training, model, evaluation, gate
+decision, approval, promotion (the chain ``lineage coverage`` checks)."""
 RELATIONS = ("input", "produced")
 
 
