@@ -38,13 +38,23 @@ from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES
 from andon.data import service as data
 from andon.events import service as events
 from andon.lineage import service as lineage
+from andon.registry import cards
 from andon.registry import service as registry
 from andon.store import migrate
 from andon.store import tables as t
 from andon.store.db import Database
 from tests.conftest import as_principal
 
-SERVICE_MODULES: tuple[ModuleType, ...] = (auth, audit, events, board, data, registry, lineage)
+SERVICE_MODULES: tuple[ModuleType, ...] = (
+    auth,
+    audit,
+    events,
+    board,
+    data,
+    registry,
+    cards,
+    lineage,
+)
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
 """How an operation's check is scoped:
@@ -395,6 +405,12 @@ OPERATIONS: list[Op] = [
        lambda w, tgt: partial(registry.load_model, ref=_model(w, tgt))),
     Op("registry.list_models", registry.list_models, "model.read", "somewhere",
        lambda w, _: partial(registry.list_models)),
+    # model card narrative
+    Op("cards.edit_section", cards.edit_section, "model.card", "asset",
+       lambda w, tgt: partial(cards.edit_section, ref=_model(w, tgt), section="purpose",
+                              text="Flags card fraud."), audited=True),
+    Op("cards.read_sections", cards.read_sections, "model.read", "asset",
+       lambda w, tgt: partial(cards.read_sections, ref=_model(w, tgt))),
     # lineage
     Op("lineage.graph", lineage.graph, "lineage.read", "somewhere",
        lambda w, _: partial(lineage.graph, object_id=_run(w, "home"))),

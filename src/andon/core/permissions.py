@@ -16,8 +16,9 @@ do their job", never "what might be handy"):
     Exactly ``viewer``. An agent principal never writes on its own authority: the agent
     issue adds approval-gated tools, where a human with the right role approves each write.
 ``contributor``
-    Registers the assets its team owns (datasets, models, endpoints); the registry and data
-    issues add their own contributor actions (runs, versions) as they arrive. For data: applies
+    Registers the assets its team owns (datasets, models, endpoints), tracks runs, registers
+    model versions, moves aliases and writes the narrative of its models' cards (``model.card``:
+    the people who built a model say what it is for and where it fails). For data: applies
     its team's contracts (``contract.apply``), runs their checks (``check.run``) and records
     dataset versions (``dataset.snapshot``). Every role reads contracts and datasets in its
     scope (``contract.read``, ``dataset.read``).
@@ -95,7 +96,7 @@ _READ = frozenset(
     }
 )
 _REGISTRY_READ = frozenset({"run.read", "model.read", "lineage.read"})
-_REGISTRY_WRITE = frozenset({"run.create", "model.register", "model.alias"})
+_REGISTRY_WRITE = frozenset({"run.create", "model.register", "model.alias", "model.card"})
 # Registering a pickle or joblib artifact runs arbitrary code on load: platform-admin only.
 _TRUST_PICKLE = frozenset({"model.trust_pickle"})
 _DATA_READ = frozenset({"contract.read", "dataset.read"})
