@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,48 +17,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-# Metrics where lower is better: a negative delta is an improvement.
-_LOWER_IS_BETTER = {
-    "bias",
-    "log_loss",
-    "rmse",
-    "mae",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "cost_per_1k",
-}
-_TOP = (
-    "rows",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "log_loss",
-    "rmse",
-    "mae",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "cost_per_1k",
-)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _delta(key: str, delta: float | None) -> str:
-    """The delta coloured green when it is an improvement, red when a regression."""
-    if delta is None:
-        return ""
-    if delta == 0 or key == "rows":
-        return f"{delta:+.4g}"
-    better = delta < 0 if key in _LOWER_IS_BETTER else delta > 0
-    return f"[{'green' if better else 'red'}]{delta:+.4g}[/]"
+_COLORS = {"better": "green", "worse": "red"}
 
 
 def print_report(evaluation: EvaluationRecord) -> None:
@@ -66,47 +25,37 @@ def print_report(evaluation: EvaluationRecord) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from andon.evaluate.report import fmt, metric_rows, slice_rows
+
     console = Console(highlight=False)
-    champion = evaluation.champion_metrics
+    compared = evaluation.champion_metrics is not None
     console.print(
         f"[bold]{evaluation.team}/{evaluation.ref}[/] evaluated by suite "
         f"[bold]{evaluation.suite_name}[/] on {evaluation.dataset} "
         f"({evaluation.dataset_version_id}): {evaluation.id}"
     )
-    if champion is None:
+    if not compared:
         console.print("no champion to compare against (the model has none, or it is this version)")
-    title = f"vs champion @{evaluation.champion_version}" if champion is not None else "metrics"
+    title = f"vs champion @{evaluation.champion_version}" if compared else "metrics"
     table = Table(title=title, title_justify="left")
-    for column in ("metric", "candidate", *(("champion", "delta") if champion is not None else ())):
+    for column in ("metric", "candidate", *(("champion", "delta") if compared else ())):
         table.add_column(column, justify="left" if column == "metric" else "right")
-    for key in _TOP:
-        if key not in evaluation.metrics:
-            continue
-        row = [key, _fmt(evaluation.metrics[key])]
-        if champion is not None:
-            row += [_fmt(champion.get(key)), _delta(key, evaluation.deltas.get(key))]
-        table.add_row(*row)
-    bias = evaluation.metrics.get("bias")
-    if bias:
-        for key in ("demographic_parity_diff", "equalized_odds_diff"):
-            row = [f"bias.{key}", _fmt(bias.get(key))]
-            if champion is not None:
-                theirs = (champion.get("bias") or {}).get(key)
-                mine = bias.get(key)
-                gap = None if mine is None or theirs is None else round(mine - theirs, 6)
-                row += [_fmt(theirs), _delta("bias", gap)]
-            table.add_row(*row)
+    for row in metric_rows(evaluation):
+        cells = [row.name, fmt(row.candidate)]
+        if compared:
+            delta = "" if row.delta is None else f"{row.delta:+.4g}"
+            color = _COLORS.get(row.verdict)
+            cells += [fmt(row.champion), f"[{color}]{delta}[/]" if color else delta]
+        table.add_row(*cells)
     console.print(table)
-    slices = evaluation.metrics.get("slices") or {}
+    columns, slices = slice_rows(evaluation)
     if slices:
-        names = [k for k in ("rows", "f1", "precision", "recall", "rmse", "mae", "positive_rate")]
-        shown = [n for n in names if any(n in s for s in slices.values())]
         sliced = Table(title="slices", title_justify="left")
         sliced.add_column("slice")
-        for n in shown:
-            sliced.add_column(n, justify="right")
-        for key, values in slices.items():
-            sliced.add_row(key, *(_fmt(values.get(n)) for n in shown))
+        for name in columns:
+            sliced.add_column(name, justify="right")
+        for key, values in slices:
+            sliced.add_row(key, *(fmt(v) for v in values))
         console.print(sliced)
 
 
@@ -152,6 +101,7 @@ def eval_list(
 ) -> None:
     """Evaluations of a model or a version, newest first."""
     from andon.evaluate import service
+    from andon.evaluate.report import fmt as _fmt
 
     evaluations = service.list_evaluations(context(), ref, limit=limit)
     report(
