@@ -41,6 +41,9 @@ demo: env
 	$(BIN)/andon model demo-train
 	$(BIN)/andon model list
 	$(BIN)/andon lineage show fraud-detector@champion --upstream
+	@echo "--- Gates as policy: the fraud-ml stage policy (gate, four eyes, rollback rule)"
+	$(BIN)/andon policy sample --team fraud-ml --out $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
+	$(BIN)/andon policy apply $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
 	@echo "--- The andon board"
 	$(BIN)/andon status
 	@if [ "$${ANDON_DEMO_SERVE:-1}" != "0" ]; then \

@@ -74,8 +74,8 @@ class Approval(Base):
 
     __tablename__ = "approvals"
     __table_args__ = (
-        UniqueConstraint("request_id", "role"),
-        UniqueConstraint("request_id", "principal"),
+        UniqueConstraint("request_id", "role", name="uq_approvals_request_role"),
+        UniqueConstraint("request_id", "principal", name="uq_approvals_request_principal"),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("approval_requests.id"), index=True)

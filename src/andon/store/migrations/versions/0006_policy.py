@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-30 02:00:34.932853
+Create Date: 2026-11-30 02:06:42.329874
 """
 
 from collections.abc import Sequence
@@ -130,8 +130,8 @@ def upgrade() -> None:
             name=op.f("fk_approvals_request_id_approval_requests"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_approvals")),
-        sa.UniqueConstraint("request_id", "principal", name=op.f("uq_approvals_request_id")),
-        sa.UniqueConstraint("request_id", "role", name=op.f("uq_approvals_request_id")),
+        sa.UniqueConstraint("request_id", "principal", name="uq_approvals_request_principal"),
+        sa.UniqueConstraint("request_id", "role", name="uq_approvals_request_role"),
     )
     with op.batch_alter_table("approvals", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_approvals_request_id"), ["request_id"], unique=False)
