@@ -48,6 +48,17 @@ _ARITH = {
     "multiplication_mod": "%",
 }
 _STRING_METHODS = ("contains", "startsWith", "endsWith")
+_WRAPPERS = (
+    "expr",
+    "conditionalor",
+    "conditionaland",
+    "relation",
+    "addition",
+    "multiplication",
+    "unary",
+    "member",
+    "primary",
+)
 
 
 @functools.cache
@@ -183,7 +194,7 @@ def _top_level_and(tree: Tree[Token]) -> list[Tree[Token]]:
 
 def _path(node: Any) -> list[tuple[str, Any]] | None:
     """``[(name, node), ...]`` when ``node`` is a plain chain ``a.b.c``; else None."""
-    while isinstance(node, Tree) and node.data in ("member", "primary") and len(node.children) == 1:
+    while isinstance(node, Tree) and node.data in _WRAPPERS and len(node.children) == 1:
         node = node.children[0]
     if not isinstance(node, Tree):
         return None
@@ -296,18 +307,7 @@ class _Checker:
                 for item in _children(kid) if kid.data == "exprlist" else [kid]:
                     self.type_of(item)
             return "list"
-        if len(kids) == 1 and rule in (
-            "expr",
-            "conditionalor",
-            "conditionaland",
-            "relation",
-            "addition",
-            "multiplication",
-            "unary",
-            "member",
-            "primary",
-            "paren_expr",
-        ):
+        if len(kids) == 1 and (rule in _WRAPPERS or rule == "paren_expr"):
             return self.type_of(kids[0])
         raise GateError(_column(node), f"{rule.replace('_', ' ')} is not supported in gates")
 
