@@ -44,6 +44,9 @@ demo: env
 	$(BIN)/andon eval run fraud-detector@2 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
 	$(BIN)/andon eval run fraud-detector@3 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
 	$(BIN)/andon lineage show fraud-detector@champion --upstream
+	@echo "--- Gates as policy: the fraud-ml stage policy (gate, four eyes, rollback rule)"
+	$(BIN)/andon policy sample --team fraud-ml --out $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
+	$(BIN)/andon policy apply $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
 	@echo "--- The andon board"
 	$(BIN)/andon status
 	@if [ "$${ANDON_DEMO_SERVE:-1}" != "0" ]; then \
