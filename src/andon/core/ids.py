@@ -29,6 +29,8 @@ PREFIXES = {
     "dataset": "ds",
     "check_run": "cr",
     "evaluation": "evl",
+    "classification": "fc",
+    "proposal": "prop",
 }
 
 

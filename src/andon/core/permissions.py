@@ -22,9 +22,14 @@ do their job", never "what might be handy"):
     dataset versions (``dataset.snapshot``). Every role reads contracts and datasets in its
     scope (``contract.read``, ``dataset.read``).
 ``data-steward``
-    Registers assets, approves data contracts (``contract.approve``) and classifies fields
-    (``data.classify``); applies contracts, runs checks and snapshots datasets like a
-    contributor. It does not approve model promotions: that is ``approver``'s.
+    Registers assets, approves data contracts (``contract.approve``), classifies fields
+    (``data.classify``: runs the classifier, stores its tags and proposes catalog metadata)
+    and decides those proposals (``catalog.decide``: accepting one writes a new contract
+    version, so it is held by the steward alone, not by contributors who apply contracts,
+    nor by ``platform-admin``: what is personal data is a stewardship call, and keeping the
+    decision with one role keeps the audit trail's "who decided" meaningful). Applies
+    contracts, runs checks and snapshots datasets like a contributor. It does not approve
+    model promotions: that is ``approver``'s.
 ``approver``
     Decides approvals (``approval.decide``: the four-eyes sign-off on gates and
     promotions). Nothing else: an approver who could also change the things it approves
@@ -36,8 +41,8 @@ do their job", never "what might be handy"):
 ``platform-admin``
     Runs the platform: principals, teams, rotations, ladders, role bindings, tokens, audit
     verification, and outbox consumers (``events.consume``: moving a consumer's cursor makes
-    it skip events, so reading the outbox is not enough). Deliberately *not* ``approval.decide``, ``contract.approve`` or
-    ``data.classify``: separation of duties. An admin could bind itself ``approver``, so the
+    it skip events, so reading the outbox is not enough). Deliberately *not* ``approval.decide``, ``contract.approve``,
+    ``data.classify`` or ``catalog.decide``: separation of duties. An admin could bind itself ``approver``, so the
     services refuse self-binding (see below) and every binding is audited.
 
 ``team-owner`` is not a bindable role (it is not in :data:`ROLES`): every owner of a team
@@ -115,7 +120,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     | _REGISTRY_READ
     | _DATA_READ
     | _DATA_WRITE
-    | {"asset.register", "contract.approve", "data.classify"},
+    | {"asset.register", "contract.approve", "data.classify", "catalog.decide"},
     "approver": _READ | _REGISTRY_READ | _DATA_READ | {"approval.decide"},
     "risk-owner": _READ
     | _REGISTRY_READ
@@ -148,11 +153,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 """What each role (and the implicit ``team-owner``) may do."""
 
-RESERVED_ACTIONS: frozenset[str] = frozenset(
-    {"approval.decide", "contract.approve", "data.classify"}
-)
-"""Actions roles carry for operations later issues add (policy approvals, data contracts,
-field classification). No service checks them yet; once one does, remove it from here (the
+RESERVED_ACTIONS: frozenset[str] = frozenset({"approval.decide", "contract.approve"})
+"""Actions roles carry for operations later issues add (policy approvals, data contract
+approvals). No service checks them yet; once one does, remove it from here (the
 permission matrix test insists every action is either checked by an operation or listed)."""
 
 ACTIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values())
