@@ -281,3 +281,46 @@ def diff(old: str, new: str, fmt: Format = FormatOption) -> None:
         say(f"[yellow]~ {change['column']}: {change['old']} → {change['new']}[/]")
     if result.changed_columns:
         say(f"columns with changed values: {', '.join(result.changed_columns)}")
+
+
+@data_app.command("profile")
+def profile(
+    dataset: str = typer.Argument(..., help="A dataset: team/name, or a name unique to one team."),
+    server: str = typer.Option(None, "--server", help="Server name (default: the first)."),
+    fmt: Format = FormatOption,
+) -> None:
+    """Profile DATASET: nulls, distinct, min/max, mean, quantiles, top values, formats, units."""
+    from andon.data.profile import profile_dataset
+
+    found = profile_dataset(context(), dataset, server=server)
+    if fmt is Format.json:
+        print_json(found.as_dict())
+        return
+
+    def quantiles(q: dict[str, Any] | None) -> str:
+        return " ".join(f"{_fmt_value(v)}" for v in q.values()) if q else ""
+
+    print_table(
+        f"profile of {found.dataset}: {found.rows:,} rows, {found.sampled:,} sampled, "
+        f"{found.queries} queries",
+        ["column", "type", "null %", "distinct≈", "min", "max", "mean", "p5 p25 p50 p75 p95",
+         "top values", "formats", "unit"],
+        [
+            (
+                c.name + (" [red](pii)[/]" if c.pii else ""),
+                c.type,
+                f"{100 * c.null_share:.1f}",
+                c.distinct,
+                _fmt_value(c.min),
+                _fmt_value(c.max),
+                _fmt_value(c.mean),
+                quantiles(c.quantiles),
+                ", ".join(f"{v['value']} ({v['count']})" for v in c.top_values or []),
+                ", ".join(f"{k} {v:.0%}" for k, v in c.formats.items()),
+                (c.unit["unit"] + (" ⚠ " + c.unit["scale_note"] if "scale_note" in c.unit else ""))
+                if c.unit
+                else "",
+            )
+            for c in found.columns
+        ],
+    )  # fmt: skip

@@ -13,6 +13,7 @@ from datetime import datetime
 import typer
 
 from andon.cli import access, audit, teams
+from andon.cli import catalog as catalog_cli
 from andon.cli import data as data_cli
 from andon.cli import registry as registry_cli
 from andon.cli._shared import (
@@ -49,6 +50,7 @@ app.add_typer(registry_cli.lineage_app, name="lineage")
 app.add_typer(data_cli.contract_app, name="contract")
 app.add_typer(data_cli.check_app, name="check")
 app.add_typer(data_cli.data_app, name="data")
+app.add_typer(catalog_cli.app, name="catalog")
 
 
 @app.callback()
