@@ -105,11 +105,15 @@ def test_pii_from_name_and_values_with_evidence() -> None:
     ibans = [_iban("DE", "".join(r.choice(string.digits) for _ in range(18))) for _ in range(500)]
     got = _tags("x1", ibans)
     assert got["pii.iban"] > 0.95
-    cards = [_luhn_complete("".join(r.choice(string.digits) for _ in range(15))) for _ in range(500)]
+    cards = [
+        _luhn_complete("".join(r.choice(string.digits) for _ in range(15))) for _ in range(500)
+    ]
     assert _tags("x2", cards)["pii.payment_card"] > 0.85
     bad_cards = [c[:-1] + str((int(c[-1]) + 1) % 10) for c in cards]  # every Luhn check fails
     assert "pii.payment_card" not in _tags("x2", bad_cards)
-    ssns = [f"{r.randint(100, 665)}-{r.randint(10, 99)}-{r.randint(1000, 9999)}" for _ in range(300)]
+    ssns = [
+        f"{r.randint(100, 665)}-{r.randint(10, 99)}-{r.randint(1000, 9999)}" for _ in range(300)
+    ]
     assert _tags("x3", ssns)["pii.national_id"] > 0.8
     ips = [f"10.0.{r.randint(0, 255)}.{r.randint(1, 254)}" for _ in range(300)]
     assert _tags("client_ip", ips)["pii.ip_address"] > 0.95

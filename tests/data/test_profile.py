@@ -71,7 +71,13 @@ def test_statistics_match_the_generated_data(orders: Any) -> None:
     assert {"value": "shiped", "count": 50} in status.top_values  # the injected typo, exactly
     quantity = orders.column("quantity")
     assert (quantity.min, quantity.max) == (-1, 100)
-    assert quantity.quantiles is not None and set(quantity.quantiles) == {"p5", "p25", "p50", "p75", "p95"}
+    assert quantity.quantiles is not None and set(quantity.quantiles) == {
+        "p5",
+        "p25",
+        "p50",
+        "p75",
+        "p95",
+    }
     assert 45 <= quantity.quantiles["p50"] <= 56 and quantity.mean == pytest.approx(50.3, abs=1.0)
     order_id = orders.column("order_id")
     assert 1800 <= order_id.distinct <= 2200  # approximate
@@ -92,7 +98,9 @@ def test_pii_is_masked_from_contract_and_classifier(orders: Any, sample_set: Sam
     assert email.pii and email.min == email.max == MASK
     assert email.examples and set(email.examples) == {MASK}
     assert {v["value"] for v in email.top_values} == {MASK}
-    assert not orders.column("order_ref").pii and orders.column("order_ref").examples[0].startswith("ORD")
+    assert not orders.column("order_ref").pii and orders.column("order_ref").examples[0].startswith(
+        "ORD"
+    )
     # A stored classification masks a column the contract does not mark.
     again = _profile(sample_set, "orders", pii={"order_ref"})
     assert again.column("order_ref").examples == [MASK] * 3
@@ -135,7 +143,9 @@ def test_pii_is_masked_from_contract_and_classifier(orders: Any, sample_set: Sam
         ("quantity", [1, 2, 3], None, None),
     ],
 )
-def test_likely_unit_rules(name: str, values: list[float], unit: str | None, note: str | None) -> None:
+def test_likely_unit_rules(
+    name: str, values: list[float], unit: str | None, note: str | None
+) -> None:
     ordered = sorted(values)
     quantiles = {"p50": ordered[len(ordered) // 2]}
     got = likely_unit(name, quantiles, values)
