@@ -159,11 +159,11 @@ def test_reject_is_audited_and_not_proposed_again(admin: Context, steward: Conte
 
 def test_separation_of_duties_and_bad_input(admin: Context, steward: Context) -> None:
     # platform-admin neither classifies nor decides.
-    with pytest.raises(Forbidden, match="data.classify"):
+    with pytest.raises(Forbidden, match=r"data\.classify"):
         catalog.classify_dataset(admin, "fraud-ml/orders")
     report = catalog.classify_dataset(steward, "fraud-ml/orders")
     before = _count(admin, t.AuditEntry)
-    with pytest.raises(Forbidden, match="catalog.decide"):
+    with pytest.raises(Forbidden, match=r"catalog\.decide"):
         catalog.accept_proposal(admin, report.proposals[0].id)
     assert _count(admin, t.AuditEntry) == before
     with pytest.raises(NotFound, match="no proposal 'prop_nope'"):
