@@ -35,6 +35,7 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
+from andon.data import catalog, profile
 from andon.data import service as data
 from andon.events import service as events
 from andon.lineage import service as lineage
@@ -44,7 +45,17 @@ from andon.store import tables as t
 from andon.store.db import Database
 from tests.conftest import as_principal
 
-SERVICE_MODULES: tuple[ModuleType, ...] = (auth, audit, events, board, data, registry, lineage)
+SERVICE_MODULES: tuple[ModuleType, ...] = (
+    auth,
+    audit,
+    events,
+    board,
+    data,
+    registry,
+    lineage,
+    profile,
+    catalog,
+)
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
 """How an operation's check is scoped:
@@ -254,6 +265,37 @@ def _version(w: World, tgt: str) -> str:
     return cache[tgt]
 
 
+def _proposal(w: World, tgt: str) -> str:
+    """A fresh pending description proposal on the dataset of asset ``tgt``."""
+    from andon.core.ids import new_id
+    from andon.store import catalog_tables as c
+    from andon.store import data_tables as d
+
+    team, name = _dataset(w, tgt).split("/")
+    with w.admin.db.transaction() as session:
+        ds = session.scalar(
+            select(d.Dataset)
+            .join(t.Team, t.Team.id == d.Dataset.team_id)
+            .where(t.Team.name == team, d.Dataset.name == name)
+        )
+        assert ds is not None
+        row = c.CatalogProposal(
+            id=new_id("proposal"),
+            dataset_id=ds.id,
+            column="id",
+            kind="description",
+            value={"description": f"Identifier {w.fresh('d')}."},
+            rationale="matrix",
+            enricher="offline",
+            status="pending",
+            proposed_by="admin",
+            proposed_at=w.admin.clock.now(),
+            reason="",
+        )
+        session.add(row)
+        return row.id
+
+
 # fmt: off
 OPERATIONS: list[Op] = [
     # identity
@@ -361,6 +403,19 @@ OPERATIONS: list[Op] = [
        lambda w, tgt: partial(data.snapshot_dataset, dataset=_dataset(w, tgt)), audited=True),
     Op("data.diff_versions", data.diff_versions, "dataset.read", "asset",
        lambda w, tgt: partial(data.diff_versions, old=_version(w, tgt), new=_version(w, tgt))),
+    # catalog: profiles, field classification, enrichment proposals
+    Op("profile.profile_dataset", profile.profile_dataset, "dataset.read", "asset",
+       lambda w, tgt: partial(profile.profile_dataset, dataset=_dataset(w, tgt))),
+    Op("catalog.classify_dataset", catalog.classify_dataset, "data.classify", "asset",
+       lambda w, tgt: partial(catalog.classify_dataset, dataset=_dataset(w, tgt)), audited=True),
+    Op("catalog.list_proposals", catalog.list_proposals, "dataset.read", "asset",
+       lambda w, tgt: partial(catalog.list_proposals, dataset=_dataset(w, tgt))),
+    Op("catalog.accept_proposal", catalog.accept_proposal, "catalog.decide", "asset",
+       lambda w, tgt: partial(catalog.accept_proposal, proposal_id=_proposal(w, tgt)),
+       audited=True),
+    Op("catalog.reject_proposal", catalog.reject_proposal, "catalog.decide", "asset",
+       lambda w, tgt: partial(catalog.reject_proposal, proposal_id=_proposal(w, tgt)),
+       audited=True),
     # runs (logging to a run is its data, not audited; its start and end are)
     Op("registry.create_run", registry.create_run, "run.create", "team",
        lambda w, tgt: partial(registry.create_run, name=w.fresh("run"), team=tgt),
@@ -514,6 +569,15 @@ HAND: list[tuple[str, str, str, bool]] = [
     ("agent@global", "registry.end_run", "home", False),
     ("team-owner", "registry.get_run", "home", False),
     ("nobody", "lineage.graph", "-", False),
+    ("data-steward@team", "catalog.accept_proposal", "A1", True),
+    ("data-steward@team", "catalog.accept_proposal", "B1", False),
+    ("data-steward@asset", "catalog.classify_dataset", "A1", True),
+    ("data-steward@asset", "catalog.classify_dataset", "A2", False),
+    ("platform-admin@global", "catalog.classify_dataset", "A1", False),
+    ("platform-admin@global", "catalog.reject_proposal", "A1", False),
+    ("contributor@global", "catalog.accept_proposal", "A1", False),
+    ("viewer@asset", "profile.profile_dataset", "A1", True),
+    ("viewer@asset", "profile.profile_dataset", "A2", False),
     ("viewer@team", "lineage.openlineage_events", "-", False),
 ]
 
@@ -638,6 +702,11 @@ def test_each_row_names_the_check_the_service_makes(
 ) -> None:
     """Trace Context.require / require_somewhere while a global admin runs every row."""
     world = World(admin, Scenario("platform-admin", "global"))
+    # Separation of duties keeps some actions from platform-admin (data.classify,
+    # catalog.decide): give the actor, globally, a role carrying each such action too.
+    missing = {op.action for op in OPERATIONS if op.action} - PERMISSIONS["platform-admin"]
+    for role in sorted({next(r for r in ROLES if a in PERMISSIONS[r]) for a in missing}):
+        auth.bind_role(admin, world.actor, role)
     seen: list[tuple[str, str, bool, bool]] = []
     require, somewhere = Context.require, Context.require_somewhere
 

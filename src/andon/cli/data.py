@@ -297,13 +297,19 @@ def profile(
         print_json(found.as_dict())
         return
 
-    def quantiles(q: dict[str, Any] | None) -> str:
-        return " ".join(f"{_fmt_value(v)}" for v in q.values()) if q else ""
+    def short(value: Any, width: int = 16) -> str:
+        text = _fmt_value(value)
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    def unit(u: dict[str, Any] | None) -> str:
+        if not u:
+            return ""
+        return str(u["unit"]) + (f" ({u['scale_note']})" if "scale_note" in u else "")
 
     print_table(
         f"profile of {found.dataset}: {found.rows:,} rows, {found.sampled:,} sampled, "
         f"{found.queries} queries",
-        ["column", "type", "null %", "distinct≈", "min", "max", "mean", "p5 p25 p50 p75 p95",
+        ["column", "type", "null %", "distinct≈", "min", "max", "mean", "p50",
          "top values", "formats", "unit"],
         [
             (
@@ -311,15 +317,13 @@ def profile(
                 c.type,
                 f"{100 * c.null_share:.1f}",
                 c.distinct,
-                _fmt_value(c.min),
-                _fmt_value(c.max),
-                _fmt_value(c.mean),
-                quantiles(c.quantiles),
-                ", ".join(f"{v['value']} ({v['count']})" for v in c.top_values or []),
+                short(c.min),
+                short(c.max),
+                short(round(c.mean, 3) if isinstance(c.mean, float) else c.mean),
+                short((c.quantiles or {}).get("p50")),
+                ", ".join(f"{short(v['value'], 10)} ({v['count']})" for v in (c.top_values or [])[:3]),
                 ", ".join(f"{k} {v:.0%}" for k, v in c.formats.items()),
-                (c.unit["unit"] + (" ⚠ " + c.unit["scale_note"] if "scale_note" in c.unit else ""))
-                if c.unit
-                else "",
+                unit(c.unit),
             )
             for c in found.columns
         ],

@@ -6,7 +6,7 @@
   stores the enricher's proposals as ``pending``; one audited transaction.
 * :func:`list_proposals` (``dataset.read``) lists them.
 * :func:`accept_proposal` / :func:`reject_proposal` (``catalog.decide``, data-stewards only)
-  decide one. Accepting writes a new contract version (:func:`write_contract_version`) whose
+  decide one. Accepting writes a new contract version (:func:`_write_contract_version`) whose
   ODCS document carries the accepted metadata, in the same transaction as the decision and
   its audit entry.
 
@@ -312,7 +312,7 @@ def accept_proposal(ctx: Context, proposal_id: str, *, reason: str = "") -> Prop
         ctx.require("catalog.decide", team_id=ds.team_id, asset_id=ds.asset_id)
         _pending(row)
         ref = resolve(session, _label(session, ds))
-        version = write_contract_version(
+        version = _write_contract_version(
             session, ctx, ref, lambda doc: apply_proposal(doc, ref.name, row.kind, row.column,
                                                           row.value)
         )  # fmt: skip
@@ -426,7 +426,7 @@ def _next_version(current: str, taken: set[str]) -> str:
         n += 1
 
 
-def write_contract_version(
+def _write_contract_version(
     session: Session, ctx: Context, ref: DatasetRef, change: Any
 ) -> d.DataContractVersion:
     """Store a new version of ``ref``'s contract: the latest document changed by ``change``.

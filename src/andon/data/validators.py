@@ -37,6 +37,7 @@ class Format:
     pattern: str
     checksum: str | None = None  # "luhn" or "iban"
     strength: float = 0.9  # how much a match alone says (0..1): weaker for loose shapes
+    needs: str = ""  # every match holds one of these characters (a free pre-test); "" = none
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -68,54 +69,71 @@ _STREET = (
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
-        Format("email", r"[A-Za-z0-9._%+-]++@(?>[A-Za-z0-9-]++\.)++[A-Za-z]{2,24}", strength=0.95),
+        Format(
+            "email",
+            r"[A-Za-z0-9._%+-]++@(?>[A-Za-z0-9-]++\.)++[A-Za-z]{2,24}",
+            strength=0.95,
+            needs="@",
+        ),
         Format(
             "phone",
             r"(?:\+|00)[1-9][0-9]{0,3}[ .-]?(?:\(?[0-9]{1,4}\)?[ .-]?){1,4}[0-9]{2,6}"
             r"|\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}",
             strength=0.8,
+            needs="+-(. ",
         ),
         Format(
             "uuid",
             r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
             strength=0.95,
+            needs="-",
         ),
-        Format("date", r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])", strength=0.9),
+        Format(
+            "date",
+            r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])",
+            strength=0.9,
+            needs="-",
+        ),
         Format(
             "datetime",
             r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?"
             r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?",
             strength=0.9,
+            needs=":",
         ),
         Format("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}", checksum="iban", strength=0.99),
         Format("payment_card", r"[0-9](?:[ -]?+[0-9]){11,18}+", checksum="luhn", strength=0.9),
-        Format("ipv4", rf"{_OCTET}(?:\.{_OCTET}){{3}}", strength=0.95),
+        Format("ipv4", rf"{_OCTET}(?:\.{_OCTET}){{3}}", strength=0.95, needs="."),
         Format(
             "ipv6",
             r"(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}"
             r"|(?:[0-9a-fA-F]{1,4}:){1,6}:(?:[0-9a-fA-F]{1,4}:?){0,5}[0-9a-fA-F]{0,4}",
             strength=0.9,
+            needs=":",
         ),
         Format(
             "us_ssn",
             r"(?!000|666|9[0-9]{2})[0-9]{3}-(?!00)[0-9]{2}-(?!0000)[0-9]{4}",
             strength=0.85,
+            needs="-",
         ),
         Format(
             "uk_nino",
             r"[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]",
             strength=0.85,
         ),
-        Format("url", r"https?://[^\s/$.?#][^\s]*", strength=0.95),
+        Format("url", r"https?://[^\s/$.?#][^\s]*", strength=0.95, needs=":"),
         Format(
             "person_name",
             r"[A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?(?: [A-Z]\.?)?(?: [A-Z][a-z]+(?:['-][A-Z]?[a-z]+)?){1,2}",
             strength=0.6,
+            needs=" ",
         ),
         Format(
             "postal_address",
             rf"[0-9]{{1,5}}[A-Za-z]? (?:[A-Z][A-Za-z.'-]* )+{_STREET}\.?(?:,? [A-Za-z0-9 .,'-]+)?",
             strength=0.8,
+            needs=" ",
         ),
         Format(
             "currency_code",
@@ -278,11 +296,14 @@ def format_shares(
     step_probe = max(1, n // PROBE_SIZE)
     probe = texts[::step_probe][:PROBE_SIZE]
     need = min(PROBE_HITS, len(probe))
+    probe_text = "\n".join(probe)
     must = set(insist)
     out: dict[str, float] = {}
     for name in names:
         fmt = FORMATS[name]
         if name not in must:
+            if fmt.needs and not any(ch in probe_text for ch in fmt.needs):
+                continue
             hits = sum(1 for _ in filter(fmt.compiled.fullmatch, probe))
             if hits < need:
                 continue
