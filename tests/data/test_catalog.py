@@ -309,17 +309,48 @@ def test_cli_profile_classify_decide(run: Run, sample_set: SampleSet, tmp_path: 
     assert doc["queries"] == 3 and doc["rows"] == 2000
     email = next(col for col in doc["columns"] if col["name"] == "customer_email")
     assert email["pii"] and "@example.com" not in profiled.stdout
-    denied = run("catalog", "classify", "fraud-ml/orders")  # admin: separation of duties
-    assert denied.returncode == 3 and "data.classify" in denied.stderr
     fatou = {"ANDON_PRINCIPAL": "fatou"}
-    classified = run("catalog", "classify", "fraud-ml/orders", env=fatou)
+    classified = run("catalog", "classify", "fraud-ml/orders", "-f", "json", env=fatou)
     assert classified.returncode == 0, classified.stderr
-    assert "pii.email" in classified.stdout
-    listed = json.loads(run("catalog", "proposals", "fraud-ml/orders", "-f", "json").stdout)
-    owner = next(p for p in listed if p["kind"] == "owner")
+    doc = json.loads(classified.stdout)
+    email = next(f for f in doc["fields"] if f["column"] == "customer_email")
+    assert email["category"] == "pii" and email["tags"][0]["tag"] == "pii.email"
+    owner = next(p for p in doc["proposals"] if p["kind"] == "owner")
     accepted = run("catalog", "accept", owner["id"], "--reason", "yes", env=fatou)
     assert accepted.returncode == 0 and "contract version 1.0.1" in accepted.stdout
-    again = run("catalog", "reject", owner["id"], env=fatou)
-    assert again.returncode == 1 and "already accepted" in again.stderr
+    denied = run("catalog", "reject", owner["id"])  # admin: separation of duties
+    assert denied.returncode == 3 and "catalog.decide" in denied.stderr
     bad = run("catalog", "classify", "fraud-ml/orders", "--enricher", "llm", env=fatou)
     assert bad.returncode == 2 and "--llm-url" in bad.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_freshness_proposal_and_acceptance(admin: Context, tmp_path: Path) -> None:
+    import duckdb
+
+    duckdb.connect().execute(
+        "COPY (SELECT range AS id, TIMESTAMP '2026-11-23 05:00:00' - to_hours(range) AS happened_at"
+        f" FROM range(30)) TO '{tmp_path / 'events.parquet'}'"
+    )
+    path = tmp_path / "events.odcs.yaml"
+    path.write_text(
+        "apiVersion: v3.0.2\nkind: DataContract\nid: events\nversion: 2.1.0\nstatus: active\n"
+        "servers: [{server: local, type: parquet, path: .}]\n"
+        "schema: [{name: events, properties: [{name: id, logicalType: integer}, "
+        "{name: happened_at, logicalType: timestamp}]}]\n"
+    )
+    auth.create_team(admin, "ops")
+    data.apply_contract(admin, path, "ops")
+    auth.create_principal(admin, "sam")
+    auth.bind_role(admin, "sam", "data-steward", scope="team", target="ops")
+    sam = as_principal(admin, "sam")
+    report = catalog.classify_dataset(sam, "ops/events")
+    fresh = _by(report.proposals, "freshness", "happened_at")
+    # Newest value 3 h before the clock (08:00): 4.5 h with headroom, rounded up to 5 h.
+    assert fresh.value == {"element": "events.happened_at", "value": 5, "unit": "h",
+                           "observed_lag_seconds": 10800.0}  # fmt: skip
+    accepted = catalog.accept_proposal(sam, fresh.id)
+    assert accepted.contract_version == "2.1.1"
+    run = data.run_checks(admin, "events")
+    [sla] = [r for r in run.results if r["kind"] == "freshness"]
+    assert sla["status"] == "pass" and sla["threshold"]["mustBeLessOrEqualTo"] == 5 * 3600

@@ -26,6 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from andon.data.validators import FORMATS, VALIDATED, format_shares
@@ -199,7 +200,7 @@ def _kind(values: Sequence[Any]) -> str:
             continue
         if isinstance(v, bool):
             return "boolean"
-        if isinstance(v, int | float):
+        if isinstance(v, int | float | Decimal):
             return "number"
         if isinstance(v, datetime | date):
             return "temporal"
