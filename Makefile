@@ -37,6 +37,10 @@ demo: env
 	$(BIN)/andon contract apply $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml --team fraud-ml
 	$(BIN)/andon check run $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml || [ $$? -eq 4 ]
 	$(BIN)/andon data snapshot fraud-ml/orders --materialize
+	@echo "--- Catalog: a profile (PII masked), field classification by the data-steward, proposals"
+	$(BIN)/andon data profile fraud-ml/orders
+	ANDON_PRINCIPAL=fatou $(BIN)/andon catalog classify fraud-ml/orders
+	$(BIN)/andon catalog proposals fraud-ml/orders --status pending
 	@echo "--- The AI factory: tracked runs, registered models, lineage"
 	$(BIN)/andon model demo-train
 	$(BIN)/andon model list

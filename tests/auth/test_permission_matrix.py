@@ -35,7 +35,7 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
-from andon.data import reader
+from andon.data import catalog, profile, reader
 from andon.data import service as data
 from andon.evaluate import service as evaluate
 from andon.events import service as events
@@ -66,6 +66,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     policy_approvals,
     policy_promotion,
     policy_cord,
+    profile,
+    catalog,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -403,6 +405,37 @@ def _pulled(w: World, tgt: str) -> str:
     return name
 
 
+def _proposal(w: World, tgt: str) -> str:
+    """A fresh pending description proposal on the dataset of asset ``tgt``."""
+    from andon.core.ids import new_id
+    from andon.store import catalog_tables as c
+    from andon.store import data_tables as d
+
+    team, name = _dataset(w, tgt).split("/")
+    with w.admin.db.transaction() as session:
+        ds = session.scalar(
+            select(d.Dataset)
+            .join(t.Team, t.Team.id == d.Dataset.team_id)
+            .where(t.Team.name == team, d.Dataset.name == name)
+        )
+        assert ds is not None
+        row = c.CatalogProposal(
+            id=new_id("proposal"),
+            dataset_id=ds.id,
+            column="id",
+            kind="description",
+            value={"description": f"Identifier {w.fresh('d')}."},
+            rationale="matrix",
+            enricher="offline",
+            status="pending",
+            proposed_by="admin",
+            proposed_at=w.admin.clock.now(),
+            reason="",
+        )
+        session.add(row)
+        return row.id
+
+
 # fmt: off
 OPERATIONS: list[Op] = [
     # identity
@@ -510,6 +543,19 @@ OPERATIONS: list[Op] = [
        lambda w, tgt: partial(data.snapshot_dataset, dataset=_dataset(w, tgt)), audited=True),
     Op("data.diff_versions", data.diff_versions, "dataset.read", "asset",
        lambda w, tgt: partial(data.diff_versions, old=_version(w, tgt), new=_version(w, tgt))),
+    # catalog: profiles, field classification, enrichment proposals
+    Op("profile.profile_dataset", profile.profile_dataset, "dataset.read", "asset",
+       lambda w, tgt: partial(profile.profile_dataset, dataset=_dataset(w, tgt))),
+    Op("catalog.classify_dataset", catalog.classify_dataset, "data.classify", "asset",
+       lambda w, tgt: partial(catalog.classify_dataset, dataset=_dataset(w, tgt)), audited=True),
+    Op("catalog.list_proposals", catalog.list_proposals, "dataset.read", "asset",
+       lambda w, tgt: partial(catalog.list_proposals, dataset=_dataset(w, tgt))),
+    Op("catalog.accept_proposal", catalog.accept_proposal, "catalog.decide", "asset",
+       lambda w, tgt: partial(catalog.accept_proposal, proposal_id=_proposal(w, tgt)),
+       audited=True),
+    Op("catalog.reject_proposal", catalog.reject_proposal, "catalog.decide", "asset",
+       lambda w, tgt: partial(catalog.reject_proposal, proposal_id=_proposal(w, tgt)),
+       audited=True),
     # runs (logging to a run is its data, not audited; its start and end are)
     Op("registry.create_run", registry.create_run, "run.create", "team",
        lambda w, tgt: partial(registry.create_run, name=w.fresh("run"), team=tgt),
@@ -745,6 +791,15 @@ HAND: list[tuple[str, str, str, bool]] = [
     ("risk-owner@asset", "cord.release_cord", "A1", True),
     ("risk-owner@global", "promotion.rollback", "B1", True),
     ("approver@global", "promotion.rollback", "B1", False),
+    ("data-steward@team", "catalog.accept_proposal", "A1", True),
+    ("data-steward@team", "catalog.accept_proposal", "B1", False),
+    ("data-steward@asset", "catalog.classify_dataset", "A1", True),
+    ("data-steward@asset", "catalog.classify_dataset", "A2", False),
+    ("platform-admin@global", "catalog.classify_dataset", "A1", False),
+    ("platform-admin@global", "catalog.reject_proposal", "A1", False),
+    ("contributor@global", "catalog.accept_proposal", "A1", False),
+    ("viewer@asset", "profile.profile_dataset", "A1", True),
+    ("viewer@asset", "profile.profile_dataset", "A2", False),
     ("viewer@team", "lineage.openlineage_events", "-", False),
     # evaluation harness
     ("contributor@team", "evaluate.run_evaluation", "A2", True),
@@ -886,6 +941,11 @@ def test_each_row_names_the_check_the_service_makes(
     world = World(admin, Scenario("platform-admin", "global"))
     # platform-admin deliberately lacks approval.decide: here the actor is an approver too.
     auth.bind_role(admin, world.actor, "approver")
+    # Separation of duties keeps some actions from platform-admin (data.classify,
+    # catalog.decide): give the actor, globally, a role carrying each such action too.
+    missing = {op.action for op in OPERATIONS if op.action} - PERMISSIONS["platform-admin"]
+    for role in sorted({next(r for r in ROLES if a in PERMISSIONS[r]) for a in missing}):
+        auth.bind_role(admin, world.actor, role)
     seen: list[tuple[str, str, bool, bool]] = []
     require, somewhere = Context.require, Context.require_somewhere
 

@@ -13,6 +13,7 @@ from datetime import datetime
 import typer
 
 from andon.cli import access, audit, teams
+from andon.cli import catalog as catalog_cli
 from andon.cli import data as data_cli
 from andon.cli import evaluate as evaluate_cli
 from andon.cli import policy as policy_cli
@@ -56,6 +57,7 @@ app.add_typer(policy_cli.policy_app, name="policy")
 app.add_typer(policy_cli.gate_app, name="gate")
 app.add_typer(policy_cli.approval_app, name="approval")
 app.add_typer(policy_cli.cord_app, name="cord")
+app.add_typer(catalog_cli.app, name="catalog")
 
 
 @app.callback()

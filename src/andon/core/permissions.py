@@ -30,12 +30,17 @@ do their job", never "what might be handy"):
     people approved) and rolls back (``model.rollback``: back to a version that was approved
     before). It may pull the andon cord (``cord.pull``) but not release it.
 ``data-steward``
-    Registers assets, approves data contracts (``contract.approve``) and classifies fields
-    (``data.classify``); applies contracts, runs checks and snapshots datasets like a
-    contributor. It does not approve model promotions: that is ``approver``'s. Nor does it
-    run model evaluations (``eval.run``): the evidence for a model is produced by the people
-    who own the model, and read by everyone else. It may pull the andon cord (``cord.pull``):
-    bad data is a reason to stop the line.
+    Registers assets, approves data contracts (``contract.approve``), classifies fields
+    (``data.classify``: runs the classifier, stores its tags and proposes catalog metadata)
+    and decides those proposals (``catalog.decide``: accepting one writes a new contract
+    version, so it is held by the steward alone, not by contributors who apply contracts,
+    nor by ``platform-admin``: what is personal data is a stewardship call, and keeping the
+    decision with one role keeps the audit trail's "who decided" meaningful). Applies
+    contracts, runs checks and snapshots datasets like a contributor. It does not approve
+    model promotions: that is ``approver``'s. Nor does it run model evaluations
+    (``eval.run``): the evidence for a model is produced by the people who own the model, and
+    read by everyone else. It may pull the andon cord (``cord.pull``): bad data is a reason
+    to stop the line.
 ``approver``
     Decides approvals (``approval.decide``: the four-eyes sign-off on promotions), checks
     gates to see the evidence first-hand (``gate.check``) and may pull the andon cord
@@ -56,11 +61,11 @@ do their job", never "what might be handy"):
     it skip events, so reading the outbox is not enough). It applies stage policies, checks
     gates, requests approvals, promotes, rolls back, and pulls and releases cords, so it can
     operate the line in an incident; it still cannot approve, so no promotion passes without
-    two other people. Deliberately *not* ``approval.decide``, ``contract.approve`` or
-    ``data.classify``: separation of duties. An admin could bind itself ``approver``, so the
-    services refuse self-binding (see below) and every binding is audited. It also carries
-    the contributor's registry and evaluation writes (``eval.run`` included) so one operator
-    can run the sample line and re-run an evaluation a team asks for.
+    two other people. Deliberately *not* ``approval.decide``, ``contract.approve``,
+    ``data.classify`` or ``catalog.decide``: separation of duties. An admin could bind itself
+    ``approver``, so the services refuse self-binding (see below) and every binding is
+    audited. It also carries the contributor's registry and evaluation writes (``eval.run``
+    included) so one operator can run the sample line and re-run an evaluation a team asks for.
 
 ``team-owner`` is not a bindable role (it is not in :data:`ROLES`): every owner of a team
 holds it implicitly at that team's scope, with :data:`PERMISSIONS` saying what it allows.
@@ -143,7 +148,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     | _REGISTRY_READ
     | _DATA_READ
     | _DATA_WRITE
-    | {"asset.register", "contract.approve", "data.classify", "cord.pull"},
+    | {"asset.register", "contract.approve", "data.classify", "catalog.decide", "cord.pull"},
     "approver": _READ
     | _REGISTRY_READ
     | _DATA_READ
@@ -193,9 +198,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 """What each role (and the implicit ``team-owner``) may do."""
 
-RESERVED_ACTIONS: frozenset[str] = frozenset({"contract.approve", "data.classify"})
-"""Actions roles carry for operations later issues add (data contract approval, field
-classification). No service checks them yet; once one does, remove it from here (the
+RESERVED_ACTIONS: frozenset[str] = frozenset({"contract.approve"})
+"""Actions roles carry for operations later issues add (data contract approvals). No service
+checks them yet; once one does, remove it from here (the
 permission matrix test insists every action is either checked by an operation or listed)."""
 
 ACTIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values())
