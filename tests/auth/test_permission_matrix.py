@@ -35,6 +35,7 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
+from andon.data import approvals
 from andon.data import service as data
 from andon.events import service as events
 from andon.lineage import service as lineage
@@ -44,7 +45,9 @@ from andon.store import tables as t
 from andon.store.db import Database
 from tests.conftest import as_principal
 
-SERVICE_MODULES: tuple[ModuleType, ...] = (auth, audit, events, board, data, registry, lineage)
+SERVICE_MODULES: tuple[ModuleType, ...] = (
+    auth, audit, events, board, data, registry, lineage, approvals,
+)  # fmt: skip
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
 """How an operation's check is scoped:
@@ -247,6 +250,18 @@ def _dataset(w: World, tgt: str) -> str:
     return f"{team}/{tgt.lower()}"
 
 
+def _pending(w: World, tgt: str) -> str:
+    """A fresh contract of the target's team with a breaking version 2 pending; its ref."""
+    team = TARGETS[tgt][0] or "home"
+    key = w.fresh("contract")
+    first = Path(_contract_file(key, w.fresh("t").replace("-", "_")))
+    data.apply_contract(w.admin, first, team)
+    text = first.read_text().replace("version: 1.0.0", "version: 2.0.0")
+    first.write_text(text.replace("unique: true", "unique: true, required: true"))
+    data.apply_contract(w.admin, first, team)
+    return f"{key}@2.0.0"
+
+
 def _version(w: World, tgt: str) -> str:
     cache: dict[str, str] = w.__dict__.setdefault("_versions", {})
     if tgt not in cache:
@@ -361,6 +376,15 @@ OPERATIONS: list[Op] = [
        lambda w, tgt: partial(data.snapshot_dataset, dataset=_dataset(w, tgt)), audited=True),
     Op("data.diff_versions", data.diff_versions, "dataset.read", "asset",
        lambda w, tgt: partial(data.diff_versions, old=_version(w, tgt), new=_version(w, tgt))),
+    # data: schema changes and a data-steward's decision on them
+    Op("approvals.approve_version", approvals.approve_version, "contract.approve", "team",
+       lambda w, tgt: partial(approvals.approve_version, ref=_pending(w, tgt), reason="ok"),
+       audited=True),
+    Op("approvals.reject_version", approvals.reject_version, "contract.approve", "team",
+       lambda w, tgt: partial(approvals.reject_version, ref=_pending(w, tgt), reason="no"),
+       audited=True),
+    Op("approvals.list_schema_changes", approvals.list_schema_changes, "contract.read",
+       "somewhere", lambda w, _: partial(approvals.list_schema_changes)),
     # runs (logging to a run is its data, not audited; its start and end are)
     Op("registry.create_run", registry.create_run, "run.create", "team",
        lambda w, tgt: partial(registry.create_run, name=w.fresh("run"), team=tgt),
@@ -514,6 +538,12 @@ HAND: list[tuple[str, str, str, bool]] = [
     ("agent@global", "registry.end_run", "home", False),
     ("team-owner", "registry.get_run", "home", False),
     ("nobody", "lineage.graph", "-", False),
+    ("data-steward@team", "approvals.approve_version", "home", True),
+    ("data-steward@team", "approvals.approve_version", "away", False),
+    ("data-steward@asset", "approvals.reject_version", "home", False),
+    ("contributor@global", "approvals.approve_version", "home", False),
+    ("platform-admin@global", "approvals.approve_version", "home", False),
+    ("viewer@team", "approvals.list_schema_changes", "-", True),
     ("viewer@team", "lineage.openlineage_events", "-", False),
 ]
 
@@ -663,7 +693,11 @@ def test_each_row_names_the_check_the_service_makes(
         call = op.prepare(world, op.targets[0])
         ctx = as_principal(admin, world.actor)
         seen.clear()
-        call(ctx)
+        if op.action is None or op.action in PERMISSIONS["platform-admin"]:
+            call(ctx)
+        else:  # separation of duties: the admin is refused, after the traced check
+            with pytest.raises(Forbidden):
+                call(ctx)
         if op.action is None:
             assert seen == [], op.label
             continue

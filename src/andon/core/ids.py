@@ -29,6 +29,7 @@ PREFIXES = {
     "dataset": "ds",
     "check_run": "cr",
     "evaluation": "evl",
+    "schema_change": "sc",
 }
 
 

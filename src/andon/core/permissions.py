@@ -22,9 +22,11 @@ do their job", never "what might be handy"):
     dataset versions (``dataset.snapshot``). Every role reads contracts and datasets in its
     scope (``contract.read``, ``dataset.read``).
 ``data-steward``
-    Registers assets, approves data contracts (``contract.approve``) and classifies fields
-    (``data.classify``); applies contracts, runs checks and snapshots datasets like a
-    contributor. It does not approve model promotions: that is ``approver``'s.
+    Registers assets, approves data contracts (``contract.approve``: decides a contract
+    version whose schema change breaks, pending until then; never one it applied itself) and
+    classifies fields (``data.classify``); applies contracts, runs checks and snapshots
+    datasets like a contributor. It does not approve model promotions: that is
+    ``approver``'s.
 ``approver``
     Decides approvals (``approval.decide``: the four-eyes sign-off on gates and
     promotions). Nothing else: an approver who could also change the things it approves
@@ -148,9 +150,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 """What each role (and the implicit ``team-owner``) may do."""
 
-RESERVED_ACTIONS: frozenset[str] = frozenset(
-    {"approval.decide", "contract.approve", "data.classify"}
-)
+RESERVED_ACTIONS: frozenset[str] = frozenset({"approval.decide", "data.classify"})
 """Actions roles carry for operations later issues add (policy approvals, data contracts,
 field classification). No service checks them yet; once one does, remove it from here (the
 permission matrix test insists every action is either checked by an operation or listed)."""
