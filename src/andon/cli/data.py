@@ -90,6 +90,12 @@ def apply(
         f"{verb} contract [bold]{record.contract}[/] {record.version} for team {record.team} "
         f"({record.id}); datasets: {', '.join(record.datasets)}"
     )
+    if record.status == "pending":
+        say(
+            f"[red]breaking schema change[/]: version {record.version} stays pending until a "
+            f"data-steward decides it (andon contract changes {record.contract}; andon contract "
+            f"approve {record.contract}@{record.version} --reason ...)"
+        )
 
 
 @contract_app.command("list")
@@ -281,3 +287,94 @@ def diff(old: str, new: str, fmt: Format = FormatOption) -> None:
         say(f"[yellow]~ {change['column']}: {change['old']} → {change['new']}[/]")
     if result.changed_columns:
         say(f"columns with changed values: {', '.join(result.changed_columns)}")
+
+
+# --------------------------------------------------------------------------- schema changes
+
+_CHANGE_STATUS = {
+    "pending": "red",
+    "open": "red",
+    "rejected": "yellow",
+    "approved": "green",
+    "accepted": "green",
+    "resolved": "green",
+}
+
+
+@contract_app.command("changes")
+def changes(
+    contract: str = typer.Argument(None, help="Only this contract's changes (its id)."),
+    status: str = typer.Option(
+        None, "--status", help="Only pending, open, approved, rejected, accepted or resolved."
+    ),
+    fmt: Format = FormatOption,
+) -> None:
+    """Schema changes between contract versions and in live tables, newest first."""
+    from andon.data import approvals
+
+    found = approvals.list_schema_changes(context(), contract, status=status)
+    if fmt is Format.json:
+        print_json([c.as_dict() for c in found])
+        return
+    rows = []
+    for c in found:
+        colour = _CHANGE_STATUS.get(c.status, "white")
+        where = f"{c.ref} (from {c.base_version})" if c.base_version else c.ref
+        if c.dataset:
+            where = f"{c.team}/{c.dataset} vs {c.ref}"
+        for change in c.changes or []:
+            rows.append(
+                (
+                    f"[{colour}]{c.status}[/]",
+                    where,
+                    "[red]breaking[/]" if change.breaking else "ok",
+                    change.kind,
+                    change.where,
+                    change.detail,
+                    c.requested_by,
+                    f"{c.decided_by} ({c.reason})" if c.decided_by else "",
+                )
+            )
+    print_table(
+        "schema changes",
+        ["status", "version", "breaks", "change", "where", "detail", "requested by", "decided by"],
+        rows,
+    )
+
+
+@contract_app.command("approve")
+def approve(
+    version: str = typer.Argument(..., help="The pending version, as CONTRACT_ID@VERSION."),
+    reason: str = typer.Option(..., "--reason", help="Why: recorded in the audit log."),
+    fmt: Format = FormatOption,
+) -> None:
+    """Approve a pending breaking change (data-steward; not the one who applied it)."""
+    from andon.data import approvals
+
+    decided = approvals.approve_version(context(), version, reason=reason)
+    if fmt is Format.json:
+        print_json(decided.as_dict())
+        return
+    say(
+        f"[green]approved[/] {decided.ref}: now the active version of {decided.contract} "
+        f"({len(decided.changes)} changes, requested by {decided.requested_by})"
+    )
+
+
+@contract_app.command("reject")
+def reject(
+    version: str = typer.Argument(..., help="The pending version, as CONTRACT_ID@VERSION."),
+    reason: str = typer.Option(..., "--reason", help="Why: recorded in the audit log."),
+    fmt: Format = FormatOption,
+) -> None:
+    """Reject a pending breaking change: the active version stays (data-steward)."""
+    from andon.data import approvals
+
+    decided = approvals.reject_version(context(), version, reason=reason)
+    if fmt is Format.json:
+        print_json(decided.as_dict())
+        return
+    say(
+        f"[yellow]rejected[/] {decided.ref}: {decided.contract} keeps version "
+        f"{decided.base_version} (requested by {decided.requested_by})"
+    )

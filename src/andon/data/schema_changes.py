@@ -179,6 +179,9 @@ _FLOAT_BITS = {
     "float8": 64,
     "float64": 64,
 }
+# Digits of the largest integer of so many bits, and digits every number of which it holds.
+_INT_MAX_DIGITS = {8: 3, 16: 5, 24: 8, 32: 10, 64: 19, 128: 39}
+_INT_SAFE_DIGITS = {8: 2, 16: 4, 24: 7, 32: 9, 64: 18, 128: 38}
 _STRINGS = ("varchar", "character varying", "char", "character", "nvarchar", "text", "string")
 _PARAMS = re.compile(r"^\s*([a-z][a-z0-9 ]*?)\s*(?:\(\s*([0-9]+)\s*(?:,\s*([0-9]+)\s*)?\))?\s*$")
 
@@ -217,8 +220,10 @@ def _holds(new: _Physical, old: _Physical) -> bool:
         if old.family == "int" and new.family == "float":
             return True
         if old.family == "int" and new.family == "decimal":
-            digits = {8: 3, 16: 5, 24: 8, 32: 10, 64: 19, 128: 39}.get(old.size or 64, 39)
-            return (new.size or 38) - new.scale >= digits
+            return (new.size or 38) - new.scale >= _INT_MAX_DIGITS.get(old.size or 64, 39)
+        if old.family == "decimal" and new.family == "int":
+            # An integer-valued decimal fits when every number of its digits fits.
+            return old.scale == 0 and (old.size or 38) <= _INT_SAFE_DIGITS.get(new.size or 64, 38)
         return False
     if new.family == "other":
         return new.text == old.text
