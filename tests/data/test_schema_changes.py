@@ -486,3 +486,9 @@ def test_cli_changes_approve_and_errors(
     assert [(c["kind"], c["breaking"]) for c in decided["changes"]] == [("type_narrowed", True)]
     again = run("contract", "reject", "shop@2.0.0", "--reason", "late", env=erin)
     assert again.returncode == 1 and "not pending" in again.stderr
+
+
+def test_every_rule_is_documented() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text()
+    for kind in BREAKING_KINDS | NON_BREAKING_KINDS:
+        assert f"`{kind}`" in text, kind

@@ -319,27 +319,28 @@ def changes(
     rows = []
     for c in found:
         colour = _CHANGE_STATUS.get(c.status, "white")
-        where = f"{c.ref} (from {c.base_version})" if c.base_version else c.ref
-        if c.dataset:
-            where = f"{c.team}/{c.dataset} vs {c.ref}"
-        for change in c.changes or []:
+        what = f"{c.team}/{c.dataset} vs {c.ref}" if c.dataset else c.ref
+        for change in c.changes:
             rows.append(
                 (
                     f"[{colour}]{c.status}[/]",
-                    where,
-                    "[red]breaking[/]" if change.breaking else "ok",
+                    what,
+                    "[red]yes[/]" if change.breaking else "no",
                     change.kind,
                     change.where,
                     change.detail,
-                    c.requested_by,
-                    f"{c.decided_by} ({c.reason})" if c.decided_by else "",
                 )
             )
-    print_table(
-        "schema changes",
-        ["status", "version", "breaks", "change", "where", "detail", "requested by", "decided by"],
-        rows,
-    )
+    print_table("schema changes", ["status", "of", "breaks", "change", "where", "detail"], rows)
+    for c in found:
+        origin = f" from {c.base_version}" if c.base_version else f" in {c.dataset_version}"
+        decided = f"; {c.status} by {c.decided_by}: {c.reason}" if c.decided_by else ""
+        hint = (
+            f"; a data-steward decides: andon contract approve {c.ref} --reason ..."
+            if c.status == "pending"
+            else ""
+        )
+        say(f"{c.ref}{origin}: requested by {c.requested_by}{decided}{hint}")
 
 
 @contract_app.command("approve")
@@ -378,3 +379,14 @@ def reject(
         f"[yellow]rejected[/] {decided.ref}: {decided.contract} keeps version "
         f"{decided.base_version} (requested by {decided.requested_by})"
     )
+
+
+@data_app.command("sample-change")
+def sample_change(
+    out: Path = typer.Option(Path(".andon/sample"), "--out", help="The sample's folder."),
+) -> None:
+    """Write orders-v2.odcs.yaml: the sample contract's version 2.0.0, with a breaking change."""
+    from andon.data.sample import write_breaking_version
+
+    path = write_breaking_version(out)
+    say(f"wrote {path}: version 2.0.0 drops orders.customer_email (breaking)")
