@@ -35,7 +35,7 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
-from andon.data import approvals
+from andon.data import approvals, overview
 from andon.data import service as data
 from andon.events import service as events
 from andon.lineage import service as lineage
@@ -46,7 +46,7 @@ from andon.store.db import Database
 from tests.conftest import as_principal
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
-    auth, audit, events, board, data, registry, lineage, approvals,
+    auth, audit, events, board, data, registry, lineage, approvals, overview,
 )  # fmt: skip
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -385,6 +385,8 @@ OPERATIONS: list[Op] = [
        audited=True),
     Op("approvals.list_schema_changes", approvals.list_schema_changes, "contract.read",
        "somewhere", lambda w, _: partial(approvals.list_schema_changes)),
+    Op("overview.dataset_overview", overview.dataset_overview, "dataset.read", "somewhere",
+       lambda w, _: partial(overview.dataset_overview)),
     # runs (logging to a run is its data, not audited; its start and end are)
     Op("registry.create_run", registry.create_run, "run.create", "team",
        lambda w, tgt: partial(registry.create_run, name=w.fresh("run"), team=tgt),
