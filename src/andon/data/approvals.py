@@ -110,7 +110,14 @@ def active_version(session: Session, contract_id: str) -> d.DataContractVersion 
 
 
 def refuse_while_pending(session: Session, contract: d.DataContract) -> None:
-    """:class:`Conflict` when a version of ``contract`` awaits a data-steward."""
+    """:class:`Conflict` when a version of ``contract`` awaits a data-steward.
+
+    Locks the contract row first (PostgreSQL; SQLite's write transaction is already
+    exclusive), so two concurrent applies cannot both leave a version pending.
+    """
+    session.execute(
+        select(d.DataContract.id).where(d.DataContract.id == contract.id).with_for_update()
+    )
     waiting = session.scalar(
         select(d.DataContractVersion.version).where(
             d.DataContractVersion.contract_id == contract.id,
@@ -304,10 +311,12 @@ def _pending(session: Session, ref: str) -> tuple[d.DataContract, d.DataContract
     if contract is None:
         raise NotFound(f"no applied contract '{key}'", field="version")
     row = session.scalar(
-        select(d.DataContractVersion).where(
+        select(d.DataContractVersion)
+        .where(
             d.DataContractVersion.contract_id == contract.id,
             d.DataContractVersion.version == version,
         )
+        .with_for_update()  # two stewards deciding at once: the second sees the first's decision
     )
     if row is None:
         raise NotFound(f"contract '{key}' has no version {version}", field="version")
