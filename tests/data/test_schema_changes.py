@@ -429,10 +429,11 @@ def test_snapshot_whose_live_schema_breaks_opens_an_incident(admin: Context, sho
     first = data.snapshot_dataset(admin, "fraud-ml/items")
     [event] = _events(admin, "schema.breaking")
     assert event.payload["dataset_version"] == first.id
+    assert first.schema_incident == event.object_id
     assert {c["kind"] for c in event.payload["breaking"]} == {"column_renamed", "column_removed"}
     assert _light(admin) == ("red", "live tables break 1 contract: shop")
     # The same departure again: still one incident, no second event.
-    data.snapshot_dataset(admin, "fraud-ml/items")
+    assert data.snapshot_dataset(admin, "fraud-ml/items").schema_incident is None
     assert len(_events(admin, "schema.breaking")) == 1
     # The data is fixed: the next snapshot resolves the incident.
     _table(shop.parent, ITEMS)

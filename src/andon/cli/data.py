@@ -263,6 +263,11 @@ def snapshot(
         f"{v.row_count:,} rows, {len(v.columns)} columns, schema {v.schema_hash[:12]}"
         + (f", artifact sha256:{v.artifact_digest[:12]}" if v.artifact_digest else "")
     )
+    if v.schema_incident:
+        say(
+            f"[red]breaking schema change[/]: the table departs from its contract "
+            f"({v.schema_incident}); see andon contract changes --status open"
+        )
 
 
 @data_app.command("diff")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -148,6 +148,7 @@ class DatasetVersionRecord:
     artifact_digest: str | None
     created_at: datetime
     created: bool = True
+    schema_incident: str | None = None  # a schema change this snapshot opened (it breaks)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -163,6 +164,7 @@ class DatasetVersionRecord:
             "artifact": f"sha256:{self.artifact_digest}" if self.artifact_digest else None,
             "created_at": self.created_at.isoformat(),
             "created": self.created,
+            "schema_incident": self.schema_incident,
         }
 
 
@@ -715,7 +717,8 @@ def snapshot_dataset(
             approvals.emit_breaking(
                 session, incident, entry, contract=contract.id, version=contract.version
             )
-        return _version_record(row, ds_name, team_name, created)
+        record = _version_record(row, ds_name, team_name, created)
+        return replace(record, schema_incident=incident.id if incident else None)
 
 
 def _materialize(
