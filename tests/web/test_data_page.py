@@ -6,6 +6,7 @@ Drives Debian's Chromium against a real andon server (fixtures in ``tests/web/co
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,7 @@ from tests.conftest import as_principal
 from tests.web.test_console import RGB, add_user, light_colour, sign_in, token_for
 
 pytestmark = pytest.mark.browser
+SCREENSHOT = Path(tempfile.gettempdir()) / "andon-data.png"
 
 CONTRACT = """apiVersion: v3.0.2
 kind: DataContract
@@ -95,13 +97,17 @@ def test_data_page_shows_checks_trend_and_pending_changes(
         "false",
         "true",
     ]
-    assert trend.nth(1).evaluate("e => getComputedStyle(e).backgroundColor") == RGB["red"]
+    colours = [trend.nth(i).evaluate("e => getComputedStyle(e).backgroundColor") for i in range(3)]
+    assert colours == [RGB["green"], RGB["red"], RGB["green"]]
+    unique = row.locator('.checks [data-check="items.id.unique"]')
+    assert unique.evaluate("e => getComputedStyle(e).backgroundColor") == RGB["green"]
 
     pending = page.locator('#schema-changes tr[data-change="shop@2.0.0"]')
     expect(pending).to_have_attribute("data-status", "pending")
     expect(pending).to_contain_text("allowed_value_removed")
     expect(pending).to_contain_text("no longer allowed: paid")
     expect(pending).to_contain_text("active: 1.0.0")
+    page.screenshot(path=SCREENSHOT, full_page=True)  # for a person to look at
 
     approvals.approve_version(as_principal(admin, "dana"), "shop@2.0.0", reason="console test")
     page.reload()
