@@ -493,3 +493,30 @@ def test_every_rule_is_documented() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "data.md").read_text()
     for kind in BREAKING_KINDS | NON_BREAKING_KINDS:
         assert f"`{kind}`" in text, kind
+
+
+_IBIS = {
+    "integer": ["int8", "int16", "int32", "int64", "!int64"],
+    "number": ["float32", "float64", "decimal(10, 2)", "int32"],
+    "string": ["string", "!string"],
+    "boolean": ["boolean"],
+    "date": ["date"],
+    "timestamp": ["timestamp(6)", "timestamp('UTC', 6)"],
+    "object": ["struct<a: int64>", "json"],
+    "array": ["array<string>"],
+}
+
+
+@settings(max_examples=60, deadline=None)
+@given(_props, st.data())
+def test_a_table_that_matches_its_declaration_never_breaks(
+    props: list[dict[str, Any]], draw: st.DataObject
+) -> None:
+    declared = contract(props).schema[0]
+    live = [
+        [p.name, draw.draw(st.sampled_from(_IBIS[p.logical_type]))] for p in declared.properties
+    ]
+    extra = draw.draw(st.booleans())
+    found = live_changes(declared, [*live, ["zz_extra", "string"]] if extra else live)
+    assert not [c for c in found if c.breaking]
+    assert [c.kind for c in found] == (["column_added"] if extra else [])
