@@ -41,6 +41,15 @@ demo: env
 	$(BIN)/andon data profile fraud-ml/orders
 	ANDON_PRINCIPAL=fatou $(BIN)/andon catalog classify fraud-ml/orders
 	$(BIN)/andon catalog proposals fraud-ml/orders --status pending
+	@echo "--- Schema changes are incidents: version 2.0.0 drops a column, so it waits for a data-steward"
+	$(BIN)/andon data sample-change --out $${ANDON_HOME:-.andon}/sample
+	$(BIN)/andon contract apply $${ANDON_HOME:-.andon}/sample/orders-v2.odcs.yaml --team fraud-ml
+	$(BIN)/andon contract changes sample-orders
+	@if $(BIN)/andon contract changes sample-orders --status pending -f json | grep -q '"pending"'; then \
+	  echo "ANDON_PRINCIPAL=fatou andon contract approve sample-orders@2.0.0 (fatou is fraud-ml's data-steward)"; \
+	  ANDON_PRINCIPAL=fatou $(BIN)/andon contract approve sample-orders@2.0.0 \
+	    --reason "fraud features no longer read customer_email"; \
+	fi
 	@echo "--- The AI factory: tracked runs, registered models, lineage"
 	$(BIN)/andon model demo-train
 	$(BIN)/andon model list

@@ -35,7 +35,7 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
-from andon.data import catalog, profile, reader
+from andon.data import approvals, catalog, overview, profile, reader
 from andon.data import service as data
 from andon.evaluate import service as evaluate
 from andon.events import service as events
@@ -68,6 +68,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     policy_cord,
     profile,
     catalog,
+    approvals,
+    overview,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -274,6 +276,18 @@ def _dataset(w: World, tgt: str) -> str:
     assert team is not None
     _applied(w, team, tgt.lower())
     return f"{team}/{tgt.lower()}"
+
+
+def _pending(w: World, tgt: str) -> str:
+    """A fresh contract of the target's team with a breaking version 2 pending; its ref."""
+    team = TARGETS[tgt][0] or "home"
+    key = w.fresh("contract")
+    first = Path(_contract_file(key, w.fresh("t").replace("-", "_")))
+    data.apply_contract(w.admin, first, team)
+    text = first.read_text().replace("version: 1.0.0", "version: 2.0.0")
+    first.write_text(text.replace("unique: true", "unique: true, required: true"))
+    data.apply_contract(w.admin, first, team)
+    return f"{key}@2.0.0"
 
 
 def _version(w: World, tgt: str) -> str:
@@ -556,6 +570,17 @@ OPERATIONS: list[Op] = [
     Op("catalog.reject_proposal", catalog.reject_proposal, "catalog.decide", "asset",
        lambda w, tgt: partial(catalog.reject_proposal, proposal_id=_proposal(w, tgt)),
        audited=True),
+    # data: schema changes and a data-steward's decision on them
+    Op("approvals.approve_version", approvals.approve_version, "contract.approve", "team",
+       lambda w, tgt: partial(approvals.approve_version, ref=_pending(w, tgt), reason="ok"),
+       audited=True),
+    Op("approvals.reject_version", approvals.reject_version, "contract.approve", "team",
+       lambda w, tgt: partial(approvals.reject_version, ref=_pending(w, tgt), reason="no"),
+       audited=True),
+    Op("approvals.list_schema_changes", approvals.list_schema_changes, "contract.read",
+       "somewhere", lambda w, _: partial(approvals.list_schema_changes)),
+    Op("overview.dataset_overview", overview.dataset_overview, "dataset.read", "somewhere",
+       lambda w, _: partial(overview.dataset_overview)),
     # runs (logging to a run is its data, not audited; its start and end are)
     Op("registry.create_run", registry.create_run, "run.create", "team",
        lambda w, tgt: partial(registry.create_run, name=w.fresh("run"), team=tgt),
@@ -800,6 +825,12 @@ HAND: list[tuple[str, str, str, bool]] = [
     ("contributor@global", "catalog.accept_proposal", "A1", False),
     ("viewer@asset", "profile.profile_dataset", "A1", True),
     ("viewer@asset", "profile.profile_dataset", "A2", False),
+    ("data-steward@team", "approvals.approve_version", "home", True),
+    ("data-steward@team", "approvals.approve_version", "away", False),
+    ("data-steward@asset", "approvals.reject_version", "home", False),
+    ("contributor@global", "approvals.approve_version", "home", False),
+    ("platform-admin@global", "approvals.approve_version", "home", False),
+    ("viewer@team", "approvals.list_schema_changes", "-", True),
     ("viewer@team", "lineage.openlineage_events", "-", False),
     # evaluation harness
     ("contributor@team", "evaluate.run_evaluation", "A2", True),

@@ -197,6 +197,32 @@ def _cords(ctx: Context) -> Light:
     return Light("andon cords", "red", f"{_n(len(pulled), 'cord')} pulled: {shown}{more}")
 
 
+def _schema_changes(ctx: Context) -> Light:
+    """Red while a breaking schema change awaits a data-steward or a live table breaks."""
+    from andon.store import data_tables as d
+    from andon.store import schema_change_tables as s
+
+    with ctx.db.read() as session:
+        rows = session.execute(
+            select(s.SchemaChange.source, d.DataContract.key)
+            .join(d.DataContract, d.DataContract.id == s.SchemaChange.contract_id)
+            .where(s.SchemaChange.status.in_(("pending", "open")))
+            .order_by(d.DataContract.key)
+        ).all()
+    if not rows:
+        return Light("schema changes", "green", "no breaking schema change waiting")
+    pending = sorted({key for source, key in rows if source == "contract"})
+    live = sorted({key for source, key in rows if source == "snapshot"})
+    parts = []
+    if pending:
+        parts.append(
+            f"{_n(len(pending), 'contract')} with a breaking version pending: " + ", ".join(pending)
+        )
+    if live:
+        parts.append(f"live tables break {_n(len(live), 'contract')}: " + ", ".join(live))
+    return Light("schema changes", "red", "; ".join(parts))
+
+
 AREAS: list[Callable[[Context], Light]] = [
     _store,
     _access,
@@ -206,6 +232,7 @@ AREAS: list[Callable[[Context], Light]] = [
     _registry,
     _data,
     _cords,
+    _schema_changes,
 ]
 
 

@@ -90,6 +90,12 @@ def apply(
         f"{verb} contract [bold]{record.contract}[/] {record.version} for team {record.team} "
         f"({record.id}); datasets: {', '.join(record.datasets)}"
     )
+    if record.status == "pending":
+        say(
+            f"[red]breaking schema change[/]: version {record.version} stays pending until a "
+            f"data-steward decides it (andon contract changes {record.contract}; andon contract "
+            f"approve {record.contract}@{record.version} --reason ...)"
+        )
 
 
 @contract_app.command("list")
@@ -257,6 +263,11 @@ def snapshot(
         f"{v.row_count:,} rows, {len(v.columns)} columns, schema {v.schema_hash[:12]}"
         + (f", artifact sha256:{v.artifact_digest[:12]}" if v.artifact_digest else "")
     )
+    if v.schema_incident:
+        say(
+            f"[red]breaking schema change[/]: the table departs from its contract "
+            f"({v.schema_incident}); see andon contract changes --status open"
+        )
 
 
 @data_app.command("diff")
@@ -328,3 +339,106 @@ def profile(
             for c in found.columns
         ],
     )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- schema changes
+
+_CHANGE_STATUS = {
+    "pending": "red",
+    "open": "red",
+    "rejected": "yellow",
+    "approved": "green",
+    "accepted": "green",
+    "resolved": "green",
+}
+
+
+@contract_app.command("changes")
+def changes(
+    contract: str = typer.Argument(None, help="Only this contract's changes (its id)."),
+    status: str = typer.Option(
+        None, "--status", help="Only pending, open, approved, rejected, accepted or resolved."
+    ),
+    fmt: Format = FormatOption,
+) -> None:
+    """Schema changes between contract versions and in live tables, newest first."""
+    from andon.data import approvals
+
+    found = approvals.list_schema_changes(context(), contract, status=status)
+    if fmt is Format.json:
+        print_json([c.as_dict() for c in found])
+        return
+    rows = []
+    for c in found:
+        colour = _CHANGE_STATUS.get(c.status, "white")
+        what = f"{c.team}/{c.dataset} vs {c.ref}" if c.dataset else c.ref
+        for change in c.changes:
+            rows.append(
+                (
+                    f"[{colour}]{c.status}[/]",
+                    what,
+                    "[red]yes[/]" if change.breaking else "no",
+                    change.kind,
+                    change.where,
+                    change.detail,
+                )
+            )
+    print_table("schema changes", ["status", "of", "breaks", "change", "where", "detail"], rows)
+    for c in found:
+        origin = f" from {c.base_version}" if c.base_version else f" in {c.dataset_version}"
+        decided = f"; {c.status} by {c.decided_by}: {c.reason}" if c.decided_by else ""
+        hint = (
+            f"; a data-steward decides: andon contract approve {c.ref} --reason ..."
+            if c.status == "pending"
+            else ""
+        )
+        say(f"{c.ref}{origin}: requested by {c.requested_by}{decided}{hint}")
+
+
+@contract_app.command("approve")
+def approve(
+    version: str = typer.Argument(..., help="The pending version, as CONTRACT_ID@VERSION."),
+    reason: str = typer.Option(..., "--reason", help="Why: recorded in the audit log."),
+    fmt: Format = FormatOption,
+) -> None:
+    """Approve a pending breaking change (data-steward; not the one who applied it)."""
+    from andon.data import approvals
+
+    decided = approvals.approve_version(context(), version, reason=reason)
+    if fmt is Format.json:
+        print_json(decided.as_dict())
+        return
+    say(
+        f"[green]approved[/] {decided.ref}: now the active version of {decided.contract} "
+        f"({len(decided.changes)} changes, requested by {decided.requested_by})"
+    )
+
+
+@contract_app.command("reject")
+def reject(
+    version: str = typer.Argument(..., help="The pending version, as CONTRACT_ID@VERSION."),
+    reason: str = typer.Option(..., "--reason", help="Why: recorded in the audit log."),
+    fmt: Format = FormatOption,
+) -> None:
+    """Reject a pending breaking change: the active version stays (data-steward)."""
+    from andon.data import approvals
+
+    decided = approvals.reject_version(context(), version, reason=reason)
+    if fmt is Format.json:
+        print_json(decided.as_dict())
+        return
+    say(
+        f"[yellow]rejected[/] {decided.ref}: {decided.contract} keeps version "
+        f"{decided.base_version} (requested by {decided.requested_by})"
+    )
+
+
+@data_app.command("sample-change")
+def sample_change(
+    out: Path = typer.Option(Path(".andon/sample"), "--out", help="The sample's folder."),
+) -> None:
+    """Write orders-v2.odcs.yaml: the sample contract's version 2.0.0, with a breaking change."""
+    from andon.data.sample import write_breaking_version
+
+    path = write_breaking_version(out)
+    say(f"wrote {path}: version 2.0.0 drops orders.customer_email (breaking)")

@@ -36,6 +36,7 @@ PREFIXES = {
     "promotion": "prm",
     "classification": "fc",
     "proposal": "prop",
+    "schema_change": "sc",
 }
 
 

@@ -30,14 +30,15 @@ do their job", never "what might be handy"):
     people approved) and rolls back (``model.rollback``: back to a version that was approved
     before). It may pull the andon cord (``cord.pull``) but not release it.
 ``data-steward``
-    Registers assets, approves data contracts (``contract.approve``), classifies fields
-    (``data.classify``: runs the classifier, stores its tags and proposes catalog metadata)
-    and decides those proposals (``catalog.decide``: accepting one writes a new contract
-    version, so it is held by the steward alone, not by contributors who apply contracts,
-    nor by ``platform-admin``: what is personal data is a stewardship call, and keeping the
-    decision with one role keeps the audit trail's "who decided" meaningful). Applies
-    contracts, runs checks and snapshots datasets like a contributor. It does not approve
-    model promotions: that is ``approver``'s. Nor does it run model evaluations
+    Registers assets, approves data contracts (``contract.approve``: decides a contract
+    version whose schema change breaks, pending until then; never one it applied itself),
+    classifies fields (``data.classify``: runs the classifier, stores its tags and proposes
+    catalog metadata) and decides those proposals (``catalog.decide``: accepting one writes a
+    new contract version, so it is held by the steward alone, not by contributors who apply
+    contracts, nor by ``platform-admin``: what is personal data is a stewardship call, and
+    keeping the decision with one role keeps the audit trail's "who decided" meaningful).
+    Applies contracts, runs checks and snapshots datasets like a contributor. It does not
+    approve model promotions: that is ``approver``'s. Nor does it run model evaluations
     (``eval.run``): the evidence for a model is produced by the people who own the model, and
     read by everyone else. It may pull the andon cord (``cord.pull``): bad data is a reason
     to stop the line.
@@ -198,9 +199,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 """What each role (and the implicit ``team-owner``) may do."""
 
-RESERVED_ACTIONS: frozenset[str] = frozenset({"contract.approve"})
-"""Actions roles carry for operations later issues add (data contract approvals). No service
-checks them yet; once one does, remove it from here (the
+RESERVED_ACTIONS: frozenset[str] = frozenset()
+"""Actions roles carry for operations no service checks yet (none today). A later issue that
+grants an action before its operation exists lists it here until a service checks it (the
 permission matrix test insists every action is either checked by an operation or listed)."""
 
 ACTIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values())

@@ -271,3 +271,37 @@ def _contract_yaml() -> str:
     header = "# ODCS v3 contract for the andon sample line (andon data sample).\n"
     body: str = yaml.safe_dump(contract_document(), sort_keys=False, width=100)
     return header + body
+
+
+BREAKING_VERSION_FILE = "orders-v2.odcs.yaml"
+
+
+def breaking_version_document() -> dict[str, Any]:
+    """Version 2.0.0 of the sample contract: drops ``orders.customer_email`` (breaking: a
+    column removed) and declares ``orders.legacy_channel`` (not breaking: an optional column)."""
+    doc = contract_document()
+    doc["version"] = "2.0.0"
+    doc["description"] = {
+        "purpose": "Orders for the fraud model; version 2 stops shipping customer e-mails."
+    }
+    orders = next(o for o in doc["schema"] if o["name"] == "orders")
+    orders["properties"] = [p for p in orders["properties"] if p["name"] != "customer_email"]
+    orders["properties"].append(
+        {"name": "legacy_channel", "logicalType": "string", "description": "web, store or phone"}
+    )
+    return doc
+
+
+def write_breaking_version(folder: Path) -> Path:
+    """Write :func:`breaking_version_document` as ``orders-v2.odcs.yaml`` into ``folder``."""
+    import yaml
+
+    if not folder.is_dir():
+        raise Invalid(f"{folder} is not a folder: run `andon data sample` first", field="--out")
+    path = folder / BREAKING_VERSION_FILE
+    header = "# Version 2.0.0 of the sample contract, with a breaking change (andon data sample-change).\n"
+    path.write_text(
+        header + yaml.safe_dump(breaking_version_document(), sort_keys=False, width=100),
+        encoding="utf-8",
+    )
+    return path

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,9 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
+from andon.data import approvals
 from andon.data.contracts import Contract, parse_contract, read_contract_file
+from andon.data.schema_changes import breaking, live_changes
 from andon.store import data_tables as d
 from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
@@ -146,6 +148,7 @@ class DatasetVersionRecord:
     artifact_digest: str | None
     created_at: datetime
     created: bool = True
+    schema_incident: str | None = None  # a schema change this snapshot opened (it breaks)
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -161,6 +164,7 @@ class DatasetVersionRecord:
             "artifact": f"sha256:{self.artifact_digest}" if self.artifact_digest else None,
             "created_at": self.created_at.isoformat(),
             "created": self.created,
+            "schema_incident": self.schema_incident,
         }
 
 
@@ -222,12 +226,8 @@ def _dataset(session: Session, ref: str) -> tuple[d.Dataset, t.Team]:
 
 
 def _latest_version(session: Session, contract_id: str) -> d.DataContractVersion:
-    row = session.scalar(
-        select(d.DataContractVersion)
-        .where(d.DataContractVersion.contract_id == contract_id)
-        .order_by(d.DataContractVersion.applied_at.desc(), d.DataContractVersion.id.desc())
-        .limit(1)
-    )
+    """The active version (a pending or rejected one never is; see andon.data.approvals)."""
+    row = approvals.active_version(session, contract_id)
     if row is None:  # pragma: no cover - a contract row always has a version
         raise NotFound(f"contract {contract_id} has no versions")
     return row
@@ -246,7 +246,9 @@ def apply_contract(
     """Store a contract version owned by ``team`` and register its datasets as assets.
 
     Applying the same id and version again with the same content changes nothing; with
-    different content it is a :class:`Conflict` (bump ``version``).
+    different content it is a :class:`Conflict` (bump ``version``). A version whose schema
+    change breaks (:mod:`andon.data.schema_changes`) is stored ``pending`` until a
+    data-steward decides it (:mod:`andon.data.approvals`).
     """
     file = Path(path)
     contract = parse_contract(read_contract_file(file), source=str(file))
@@ -292,11 +294,14 @@ def apply_contract(
                 as_utc(existing.applied_at),
                 created=False,
             )
+        approvals.refuse_while_pending(session, row)
+        base = approvals.active_version(session, row.id)
+        changes = approvals.changes_since(base, contract)
         version = d.DataContractVersion(
             id=new_id("contract_version"),
             contract_id=row.id,
             version=contract.version,
-            status=contract.status,
+            status=approvals.PENDING if breaking(changes) else contract.status,
             content=file.read_text(encoding="utf-8"),
             digest=content_digest,
             base_dir=str(file.resolve().parent),
@@ -305,9 +310,13 @@ def apply_contract(
         )
         session.add(version)
         session.flush()
-        for name in names:
-            _register_dataset(session, row, team_row, name, now)
-        record_change(
+        if version.status != approvals.PENDING:
+            for name in names:
+                _register_dataset(session, row, team_row, name, now)
+        staged = approvals.stage_contract_change(
+            session, contract=row, version=version, base=base, changes=changes, now=now
+        )
+        entry = record_change(
             session,
             ctx,
             action="contract.apply",
@@ -318,10 +327,16 @@ def apply_contract(
                 "team": team,
                 "digest": content_digest,
                 "datasets": names,
+                "status": version.status,
+                "breaking": [c.as_dict() for c in breaking(changes)],
             },
             reason=reason,
             event="contract.applied",
         )
+        if staged is not None and staged.breaking:
+            approvals.emit_breaking(
+                session, staged, entry, contract=contract.id, version=contract.version
+            )
         return ContractVersionRecord(
             version.id,
             contract.id,
@@ -447,6 +462,11 @@ def _resolve(session: Session, ref: str) -> _Target:
             raise Conflict(
                 f"{ref} differs from the applied contract '{contract.id}' version "
                 f"{contract.version}: apply it under a new version"
+            )
+        if version.status in approvals.INACTIVE_STATUSES:
+            raise Conflict(
+                f"contract '{contract.id}' version {contract.version} is {version.status}, "
+                f"not active: run the active version (andon check run {contract.id})"
             )
     else:
         row = session.scalar(select(d.DataContract).where(d.DataContract.key == ref))
@@ -651,7 +671,11 @@ def snapshot_dataset(
         contract = parse_contract(version.content, source=f"contract of {dataset}")
         base_dir = Path(version.base_dir)
         ds_id, ds_name, team_name = ds.id, ds.name, team.name
+        contract_id, contract_version_id = version.contract_id, version.id
     table = engine.fingerprint_only(contract, base_dir, ds_name, server)
+    declared = contract.table(ds_name)
+    assert declared is not None  # fingerprint_only raised otherwise
+    departures = live_changes(declared, table.columns)
     artifact = None
     if materialize:
         artifact = _materialize(ctx, contract, base_dir, ds_name, server)
@@ -662,7 +686,17 @@ def snapshot_dataset(
         vid = _store_version(session, ctx, ds_id, table, artifact)
         row = session.get(d.DatasetVersion, vid)
         assert row is not None
-        record_change(
+        incident, resolved = approvals.stage_live_change(
+            session,
+            contract_id=contract_id,
+            contract_version_id=contract_version_id,
+            dataset_id=ds_id,
+            dataset_version_id=vid,
+            changes=departures,
+            actor=ctx.principal.name,
+            now=ctx.clock.now(),
+        )
+        entry = record_change(
             session,
             ctx,
             action="dataset.snapshot",
@@ -673,11 +707,18 @@ def snapshot_dataset(
                 "schema_hash": table.schema_hash,
                 "new": created,
                 "artifact": artifact,
+                "schema_incident": incident.id if incident else None,
+                "schema_resolved": resolved,
             },
             reason=reason,
             event="dataset.version.created" if created else None,
         )
-        return _version_record(row, ds_name, team_name, created)
+        if incident is not None:
+            approvals.emit_breaking(
+                session, incident, entry, contract=contract.id, version=contract.version
+            )
+        record = _version_record(row, ds_name, team_name, created)
+        return replace(record, schema_incident=incident.id if incident else None)
 
 
 def _materialize(

@@ -12,12 +12,21 @@ from andon.store import (
     evaluate_tables,
     policy_tables,
     registry_tables,
+    schema_change_tables,
     tables,
 )
 from andon.store.tables import Base
 
 # Domain table modules register on Base.metadata when imported (one line each).
-_MODULES = [tables, registry_tables, data_tables, evaluate_tables, policy_tables, catalog_tables]
+_MODULES = [
+    tables,
+    registry_tables,
+    data_tables,
+    evaluate_tables,
+    policy_tables,
+    catalog_tables,
+    schema_change_tables,
+]
 
 metadata = Base.metadata
 

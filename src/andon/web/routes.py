@@ -142,6 +142,9 @@ def install(app: FastAPI) -> None:
     """Mount the console's pages and static files on ``app``."""
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     app.include_router(evaluate_views.router)
+    from andon.web.data_views import install as install_data_pages  # needs this module's helpers
+
+    install_data_pages(app)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
