@@ -10,6 +10,7 @@ import pytest
 from andon import demo
 from andon.core.context import Context
 from andon.data import reader
+from andon.data import service as data
 from andon.evaluate.suite import read_suite
 from andon.lineage import service as lineage
 from andon.registry import sample, service
@@ -25,6 +26,10 @@ def test_sample_line(admin: Context, tmp_path: Path) -> None:
     # The fair challenger beats the baseline on F1 (the biased one does too: its problem is
     # bias, which `andon eval run` measures).
     assert result.f1["challenger-a"] > result.f1["baseline"]
+    # The contract's checks ran and passed on the training data.
+    assert result.checks_passed
+    history = data.check_history(admin, f"fraud-ml/{sample.TRAIN}")
+    assert history[0].failed_errors == 0 and history[0].dataset_version == result.dataset_version
     champion = service.get_version(admin, f"{sample.MODEL}@champion")
     assert result.champion == "baseline"
     assert champion.version == result.versions["baseline"]

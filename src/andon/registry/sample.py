@@ -3,7 +3,8 @@
 Generates a small synthetic card-fraud table in numpy (no downloads, seeded) with a sensitive
 attribute, ``age_band``, and writes it as two real data-domain datasets of team ``team``:
 ``fraud_train`` (75 %) and ``fraud_holdout`` (25 %), Parquet files described by a small ODCS
-contract that is applied, then snapshotted with a materialized copy. It then trains
+contract that is applied and checked, then snapshotted with a materialized copy. It then
+trains
 
 * ``baseline``: logistic regression on scaled features (becomes ``champion``);
 * ``challenger-a``: gradient boosting on the true labels: better F1, and fair (the fraud
@@ -49,6 +50,7 @@ class TrainResult:
     dataset_version: str
     holdout_version: str = ""
     suite: Path | None = None
+    checks_passed: bool = False
     runs: dict[str, str] = field(default_factory=dict)
     f1: dict[str, float] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
@@ -56,7 +58,8 @@ class TrainResult:
 
     def lines(self) -> list[str]:
         """One line per model for a person."""
-        out = [f"training data {self.dataset_version}, holdout {self.holdout_version}"]
+        checks = "checks passed" if self.checks_passed else "[red]checks failed[/]"
+        out = [f"training data {self.dataset_version}, holdout {self.holdout_version} ({checks})"]
         for name in self.runs:
             alias = "[bold]champion[/]" if name == self.champion else "challenger"
             out.append(f"{name}: f1 {self.f1[name]:.3f} -> {MODEL}@{self.versions[name]} ({alias})")
@@ -217,6 +220,7 @@ def _train(ctx: Context, team: str, folder: Path) -> TrainResult:
 
     contract = write_data(folder)
     data.apply_contract(ctx, contract, team, reason="sample line")
+    checked = data.run_checks(ctx, str(contract), reason="sample line")
     train_version = data.snapshot_dataset(ctx, f"{team}/{TRAIN}", materialize=True).id
     holdout_version = data.snapshot_dataset(ctx, f"{team}/{HOLDOUT}", materialize=True).id
     suite = folder / SUITE_FILE
@@ -225,7 +229,7 @@ def _train(ctx: Context, team: str, folder: Path) -> TrainResult:
     split = len(columns[LABEL]) * 3 // 4
     X = np.column_stack([columns[f] for f in FEATURES]).astype(np.float32)
     Xtr, Xte, yte = X[:split], X[split:], columns[LABEL][split:]
-    result = TrainResult(train_version, holdout_version, suite)
+    result = TrainResult(train_version, holdout_version, suite, checks_passed=checked.passed)
     models = folder / "models"
     models.mkdir(exist_ok=True)
     for name, (model, label, params) in _candidates().items():
