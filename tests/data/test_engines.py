@@ -25,6 +25,7 @@ from andon.data import service
 from andon.data.contracts import parse_contract, validate_errors
 from andon.data.engines import spark_missing_reason, stop_spark
 from andon.data.sample import SampleSet, contract_document
+from andon.store.artifacts import ArtifactStore
 from tests.data.conftest import CHECKED_AT, write_contract
 from tests.pg import PostgresServer
 
@@ -129,10 +130,44 @@ def test_the_same_contract_gives_the_same_results_on_every_engine(
         assert all(len(fp) == 16 for fp in table.fingerprints.values())
 
 
+@pytest.mark.postgres
+def test_a_postgres_dataset_is_snapshotted_and_materialized(
+    admin: Context,
+    sample_set: SampleSet,
+    warehouse: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from andon.auth import service as auth
+
+    monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")
+    path = _three_server_contract(tmp_path, sample_set, warehouse)
+    auth.create_team(admin, "shop")
+    service.apply_contract(admin, path, "shop")
+    pg = service.snapshot_dataset(admin, "shop/orders", server="warehouse", materialize=True)
+    assert pg.row_count == sample_set.rows["orders"]
+    assert pg.location.endswith(f"/{PG_SCHEMA}.orders") and "andon@" not in pg.location
+    assert pg.artifact_digest is not None
+    copy = pq.read_table(ArtifactStore(admin.settings.artifact_dir).path_for(pg.artifact_digest))
+    assert copy.num_rows == sample_set.rows["orders"]
+    # Fingerprints are per engine: the same rows read by DuckDB are another version.
+    local = service.snapshot_dataset(admin, "shop/orders", server="local")
+    assert local.id != pg.id and local.row_count == pg.row_count
+
+
 def _refused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])  # closed again at once: nothing listens there
+
+
+def _pg_contract(port: int) -> str:
+    return (
+        "apiVersion: v3.0.2\nkind: DataContract\nid: pg-orders\nversion: 1.0.0\nstatus: active\n"
+        f"servers: [{{server: warehouse, type: postgresql, host: 127.0.0.1, port: {port}, "
+        "database: shop}]\n"
+        "schema: [{name: orders, properties: [{name: id, logicalType: integer, unique: true}]}]\n"
+    )
 
 
 def test_an_unreachable_server_is_unavailable_naming_it_and_stores_nothing(
@@ -143,13 +178,7 @@ def test_an_unreachable_server_is_unavailable_naming_it_and_stores_nothing(
     monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")
     monkeypatch.setenv("ANDON_POSTGRES_PASSWORD", "hunter2-secret")
     port = _refused_port()
-    body = (
-        "apiVersion: v3.0.2\nkind: DataContract\nid: pg-orders\nversion: 1.0.0\nstatus: active\n"
-        f"servers: [{{server: warehouse, type: postgresql, host: 127.0.0.1, port: {port}, "
-        "database: shop}]\n"
-        "schema: [{name: orders, properties: [{name: id, logicalType: integer, unique: true}]}]\n"
-    )
-    path = write_contract(tmp_path, body)
+    path = write_contract(tmp_path, _pg_contract(port))
     auth.create_team(admin, "shop")
     service.apply_contract(admin, path, "shop")
     with pytest.raises(Unavailable) as caught:
