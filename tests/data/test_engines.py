@@ -64,6 +64,13 @@ def spark() -> Iterator[None]:
 
 def _three_server_contract(folder: Path, sample: SampleSet, warehouse: dict[str, Any]) -> Path:
     doc = contract_document()
+    # Plus a composite key over a column with NULLs: distinct rows, NULLs and all, per engine.
+    orders = next(o for o in doc["schema"] if o["name"] == "orders")
+    orders["quality"].append(
+        {"name": "orders.customer_country.duplicates", "metric": "duplicateValues",
+         "arguments": {"properties": ["customer_id", "shipping_country"]},
+         "mustBeLessThan": 10, "unit": "percent"}
+    )  # fmt: skip
     doc["servers"] = [
         {"server": "local", "type": "parquet", "path": str(sample.folder)},
         {
@@ -122,6 +129,7 @@ def test_the_same_contract_gives_the_same_results_on_every_engine(
     assert len(sql_log) == scan.queries == reference.queries
     assert sum("__andon_rows" in q for q in sql_log) == 3
     assert _outcome(scan) == _outcome(reference)
+    assert _outcome(scan)["orders.customer_country.duplicates"][2] > 0
     failing = {c for c, o in _outcome(scan).items() if o[0] == "fail"}
     assert set(sample_set.defects) <= failing
     for name, table in scan.tables.items():
@@ -189,6 +197,22 @@ def test_an_unreachable_server_is_unavailable_naming_it_and_stores_nothing(
     assert "refused" in message.lower()
     assert "hunter2-secret" not in message
     assert service.check_history(admin, "shop/orders") == []
+
+
+def test_spark_without_java_is_unavailable_saying_what_to_install(
+    sample_set: SampleSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on it
+    doc = contract_document()
+    doc["servers"] = [{"server": "lake", "type": "spark", "path": str(sample_set.folder)}]
+    contract = parse_contract(yaml.safe_dump(doc))
+    with pytest.raises(Unavailable) as caught:
+        engine.run(contract, tmp_path, now=CHECKED_AT)
+    assert str(caught.value) in (
+        "server 'lake': the spark engine needs Java 17 (apt-get install openjdk-17-jre-headless)",
+        "server 'lake': the spark engine needs the andon[spark] extra (pip install 'andon[spark]')",
+    )
 
 
 def test_an_unknown_server_type_or_a_password_in_the_contract_is_invalid() -> None:
