@@ -23,7 +23,7 @@ from andon.core.errors import Unavailable
 from andon.data import compile as engine
 from andon.data import service
 from andon.data.contracts import parse_contract, validate_errors
-from andon.data.engines import spark_missing_reason, stop_spark
+from andon.data.engines import open_engine, spark_missing_reason, stop_spark
 from andon.data.sample import SampleSet, contract_document
 from andon.store.artifacts import ArtifactStore
 from tests.data.conftest import CHECKED_AT, write_contract
@@ -136,6 +136,15 @@ def test_the_same_contract_gives_the_same_results_on_every_engine(
         assert table.row_count == reference.tables[name].row_count == sample_set.rows[name]
         assert table.engine.split()[0] == {"warehouse": "postgres", "lake": "spark"}[other]
         assert all(len(fp) == 16 for fp in table.fingerprints.values())
+    # A snapshot's Parquet copy (`data snapshot --materialize`) comes out whole on each engine.
+    source = open_engine(contract, contract.server(other), tmp_path)
+    try:
+        source.write_parquet("customers", tmp_path / "copy.parquet")
+    finally:
+        source.close()
+    copy = pq.read_table(tmp_path / "copy.parquet")
+    assert copy.num_rows == sample_set.rows["customers"]
+    assert copy.column_names == pq.read_schema(sample_set.folder / "customers.parquet").names
 
 
 @pytest.mark.postgres

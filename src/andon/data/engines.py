@@ -474,6 +474,15 @@ class SparkEngine(Engine):
     def _hash64(self, column: Any) -> Any:
         return _builtin("xxhash64", (str(column.type()),), "int64")(column)
 
+    def write_parquet(self, name: str, path: Path) -> None:
+        # Spark writes a folder of part files; a snapshot is one file: collect it as Arrow.
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+        try:
+            pq.write_table(self.session.table(name).toArrow(), path, compression="zstd")
+        except self.errors() as exc:
+            raise Invalid(f"cannot materialize {name}: {str(exc).splitlines()[0]}") from None
+
     def close(self) -> None:
         """Drop this run's temp views; the Spark session stays up for the next run."""
         for obj in self.contract.schema:
