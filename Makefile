@@ -43,7 +43,13 @@ demo: env
 	@echo "--- The AI factory: tracked runs, registered models, lineage"
 	$(BIN)/andon model demo-train
 	$(BIN)/andon model list
+	@echo "--- Evaluations: each challenger against the champion on the holdout (quality, slices, bias, latency, cost)"
+	$(BIN)/andon eval run fraud-detector@2 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
+	$(BIN)/andon eval run fraud-detector@3 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
 	$(BIN)/andon lineage show fraud-detector@champion --upstream
+	@echo "--- Gates as policy: the fraud-ml stage policy (gate, four eyes, rollback rule)"
+	$(BIN)/andon policy sample --team fraud-ml --out $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
+	$(BIN)/andon policy apply $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
 	@echo "--- The andon board"
 	$(BIN)/andon status
 	@if [ "$${ANDON_DEMO_SERVE:-1}" != "0" ]; then \

@@ -35,16 +35,38 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
+from andon.data import reader
 from andon.data import service as data
+from andon.evaluate import service as evaluate
 from andon.events import service as events
 from andon.lineage import service as lineage
+from andon.policy import approvals as policy_approvals
+from andon.policy import cord as policy_cord
+from andon.policy import promotion as policy_promotion
+from andon.policy import service as policy
+from andon.registry import cards
 from andon.registry import service as registry
 from andon.store import migrate
 from andon.store import tables as t
 from andon.store.db import Database
 from tests.conftest import as_principal
 
-SERVICE_MODULES: tuple[ModuleType, ...] = (auth, audit, events, board, data, registry, lineage)
+SERVICE_MODULES: tuple[ModuleType, ...] = (
+    auth,
+    audit,
+    events,
+    board,
+    data,
+    registry,
+    cards,
+    lineage,
+    reader,
+    evaluate,
+    policy,
+    policy_approvals,
+    policy_promotion,
+    policy_cord,
+)
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
 """How an operation's check is scoped:
@@ -171,6 +193,11 @@ class Op:
     check: Check
     prepare: Prepare
     audited: bool = False
+    also: tuple[str, ...] = ()  # further actions the operation checks at the same scope
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return () if self.action is None else (self.action, *self.also)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -252,6 +279,128 @@ def _version(w: World, tgt: str) -> str:
     if tgt not in cache:
         cache[tgt] = data.snapshot_dataset(w.admin, _dataset(w, tgt)).id
     return cache[tgt]
+
+
+def _materialized(w: World, tgt: str) -> str:
+    """A dataset version of the dataset on asset ``tgt`` with its Parquet copy."""
+    cache: dict[str, str] = w.__dict__.setdefault("_materialized", {})
+    if tgt not in cache:
+        cache[tgt] = data.snapshot_dataset(w.admin, _dataset(w, tgt), materialize=True).id
+    return cache[tgt]
+
+
+_EVAL_SUITE = (
+    "name: matrix\ndataset: {team}/scored\nlabel: flag\nfeatures: [x]\n"
+    "metrics: [accuracy]\nlatency: {{predictions: 2}}\n"
+)
+
+
+def _onnx_model(w: World) -> Path:
+    """A one-feature ONNX classifier (fitted once per world)."""
+    cache: dict[str, Path] = w.__dict__.setdefault("_onnx", {})
+    if "path" not in cache:
+        import numpy as np
+        from skl2onnx import to_onnx
+        from sklearn.linear_model import LogisticRegression
+
+        X = np.arange(8, dtype=np.float32).reshape(-1, 1)
+        model = LogisticRegression().fit(X, np.arange(8) % 2)
+        onnx = to_onnx(model, X[:1], target_opset=17, options={"zipmap": False})
+        cache["path"] = _file(w, onnx.SerializeToString(), ".onnx")
+    return cache["path"]
+
+
+def _evaluable(w: World, tgt: str) -> tuple[str, Path]:
+    """A fresh ONNX model in the target's team and a suite over that team's ``scored``
+    dataset (versioned once per team). For target "A1" in an asset-scoped scenario the actor's
+    role is bound on the model's and the dataset's assets, as ``_model`` does."""
+    import duckdb
+
+    team = TARGETS[tgt][0] or "home"
+    bound = w.scenario.scope == "asset" and tgt == "A1" and w.scenario.role is not None
+    suites: dict[str, tuple[Path, str]] = w.__dict__.setdefault("_eval_suites", {})
+    if team not in suites:
+        folder = Path(w.admin.settings.home) / "matrix-eval" / team
+        folder.mkdir(parents=True)
+        duckdb.connect().execute(
+            "COPY (SELECT CAST(range AS DOUBLE) AS x, range % 2 AS flag FROM range(8)) "
+            f"TO '{folder / 'scored.parquet'}'"
+        )
+        (folder / "c.odcs.yaml").write_text(
+            f"apiVersion: v3.0.2\nkind: DataContract\nid: {w.fresh('scored')}\nversion: 1.0.0\n"
+            "status: active\nservers: [{server: local, type: parquet, path: .}]\n"
+            "schema: [{name: scored, properties: [{name: x, logicalType: number}, "
+            "{name: flag, logicalType: integer}]}]\n"
+        )
+        asset = auth.register_asset(w.admin, "dataset", "scored", team).id
+        data.apply_contract(w.admin, folder / "c.odcs.yaml", team)
+        data.snapshot_dataset(w.admin, f"{team}/scored", materialize=True)
+        (folder / "suite.yaml").write_text(_EVAL_SUITE.format(team=team))
+        suites[team] = (folder / "suite.yaml", asset)
+    suite, dataset_asset = suites[team]
+    name = w.fresh("m")
+    registry.register_model(w.admin, name, team=team, artifact=_onnx_model(w))
+    if bound:
+        role = str(w.scenario.role)
+        if not w.__dict__.setdefault("_eval_bound", False):
+            auth.bind_role(w.admin, w.actor, role, scope="asset", target=dataset_asset)
+            w.__dict__["_eval_bound"] = True
+        asset_id = registry.get_model(w.admin, name).asset_id
+        auth.bind_role(w.admin, w.actor, role, scope="asset", target=asset_id)
+    return f"{team}/{name}@1", suite
+
+
+def _evaluated(w: World, tgt: str) -> tuple[str, str]:
+    """An evaluation (run by the admin) of a fresh model in the target's team, once per
+    target: ``(evaluation id, TEAM/NAME of the model)``."""
+    cache: dict[str, tuple[str, str]] = w.__dict__.setdefault("_evaluations", {})
+    if tgt not in cache:
+        ref, suite = _evaluable(w, tgt)
+        cache[tgt] = (evaluate.run_evaluation(w.admin, ref, suite).id, ref.split("@")[0])
+    return cache[tgt]
+
+
+# Policy: a policy per team (applied once per world), whose production gate is `true` and
+# needs no approvals, and whose review stage needs an approver and a risk-owner.
+def _policy_text(team: str, note: str = "matrix") -> str:
+    return (
+        f"team: {team}\ndescription: {note}\nstages:\n  production:\n    gate: 'true'\n"
+        "  review:\n    alias: reviewed\n    gate: 'true'\n    approvals: [approver, risk-owner]\n"
+    )
+
+
+def _shippable(w: World, tgt: str) -> str:
+    """A fresh ``name@1`` under its team's policy."""
+    team = TARGETS[tgt][0] or "home"
+    applied: set[str] = w.__dict__.setdefault("_policies", set())
+    if team not in applied:
+        policy.apply_policy(w.admin, _policy_text(team))
+        applied.add(team)
+    return _model(w, tgt)
+
+
+def _request(w: World, tgt: str) -> str:
+    return policy_approvals.request_approval(w.admin, _shippable(w, tgt), "review").id
+
+
+def _deciding_role(w: World) -> str:
+    return w.scenario.role if w.scenario.role in ("approver", "risk-owner") else "approver"
+
+
+def _promoted_twice(w: World, tgt: str) -> str:
+    """A model whose production alias went to version 1, then 2; returns its name."""
+    name = _shippable(w, tgt).split("@")[0]
+    team = TARGETS[tgt][0] or "home"
+    registry.register_model(w.admin, name, team=team, artifact=_file(w, f"{name} v2".encode()))
+    policy_promotion.promote(w.admin, f"{name}@1", "production")
+    policy_promotion.promote(w.admin, f"{name}@2", "production")
+    return name
+
+
+def _pulled(w: World, tgt: str) -> str:
+    name = _model(w, tgt).split("@")[0]
+    policy_cord.pull_cord(w.admin, name, reason="matrix")
+    return name
 
 
 # fmt: off
@@ -395,11 +544,71 @@ OPERATIONS: list[Op] = [
        lambda w, tgt: partial(registry.load_model, ref=_model(w, tgt))),
     Op("registry.list_models", registry.list_models, "model.read", "somewhere",
        lambda w, _: partial(registry.list_models)),
+    # model card narrative
+    Op("cards.edit_section", cards.edit_section, "model.card", "asset",
+       lambda w, tgt: partial(cards.edit_section, ref=_model(w, tgt), section="purpose",
+                              text="Flags card fraud."), audited=True),
+    Op("cards.read_sections", cards.read_sections, "model.read", "asset",
+       lambda w, tgt: partial(cards.read_sections, ref=_model(w, tgt))),
+    # data reads (andon.data.reader) and the evaluation harness
+    Op("reader.latest_version", reader.latest_version, "dataset.read", "asset",
+       lambda w, tgt: partial(reader.latest_version, dataset=(_version(w, tgt), _dataset(w, tgt))[1])),
+    Op("reader.get_version", reader.get_version, "dataset.read", "asset",
+       lambda w, tgt: partial(reader.get_version, version_id=_version(w, tgt))),
+    Op("reader.read_version", reader.read_version, "dataset.read", "asset",
+       lambda w, tgt: partial(reader.read_version, version_id=_materialized(w, tgt),
+                              columns=["id"])),
+    Op("evaluate.run_evaluation", evaluate.run_evaluation, "eval.run", "asset",
+       lambda w, tgt: partial(evaluate.run_evaluation,
+                              **dict(zip(("ref", "suite"), _evaluable(w, tgt), strict=True))),
+       audited=True,
+       also=("model.read", "dataset.read")),
+    Op("evaluate.get_evaluation", evaluate.get_evaluation, "model.read", "asset",
+       lambda w, tgt: partial(evaluate.get_evaluation, evaluation_id=_evaluated(w, tgt)[0])),
+    Op("evaluate.list_evaluations", evaluate.list_evaluations, "model.read", "asset",
+       lambda w, tgt: partial(evaluate.list_evaluations, ref=_evaluated(w, tgt)[1])),
     # lineage
     Op("lineage.graph", lineage.graph, "lineage.read", "somewhere",
        lambda w, _: partial(lineage.graph, object_id=_run(w, "home"))),
     Op("lineage.openlineage_events", lineage.openlineage_events, "lineage.read", "global",
        lambda w, _: partial(lineage.openlineage_events)),
+    # policy: stage policies, gates, approvals, promotion, rollback, the andon cord
+    Op("policy.apply_policy", policy.apply_policy, "policy.apply", "team",
+       lambda w, tgt: partial(policy.apply_policy, content=_policy_text(tgt, w.fresh("p"))),
+       audited=True),
+    Op("policy.get_policy", policy.get_policy, "policy.read", "team",
+       lambda w, tgt: (_shippable(w, tgt), partial(policy.get_policy, team=tgt))[1]),
+    Op("policy.policy_versions", policy.policy_versions, "policy.read", "team",
+       lambda w, tgt: partial(policy.policy_versions, team=tgt)),
+    Op("policy.check_gate", policy.check_gate, "gate.check", "asset",
+       lambda w, tgt: partial(policy.check_gate, ref=_shippable(w, tgt), stage="production"),
+       audited=True),
+    Op("approvals.request_approval", policy_approvals.request_approval, "approval.request",
+       "asset", lambda w, tgt: partial(policy_approvals.request_approval,
+                                       ref=_shippable(w, tgt), stage="review"), audited=True),
+    Op("approvals.decide_approval", policy_approvals.decide_approval, "approval.decide",
+       "asset", lambda w, tgt: partial(policy_approvals.decide_approval,
+                                       request_id=_request(w, tgt), decision="approve",
+                                       role=_deciding_role(w), reason="looks right"),
+       audited=True),
+    Op("approvals.list_requests", policy_approvals.list_requests, "policy.read", "somewhere",
+       lambda w, _: partial(policy_approvals.list_requests)),
+    Op("promotion.promote", policy_promotion.promote, "model.promote", "asset",
+       lambda w, tgt: partial(policy_promotion.promote, ref=_shippable(w, tgt),
+                              stage="production"), audited=True),
+    Op("promotion.rollback", policy_promotion.rollback, "model.rollback", "asset",
+       lambda w, tgt: partial(policy_promotion.rollback, name=_promoted_twice(w, tgt),
+                              stage="production", reason="regression"), audited=True),
+    Op("promotion.promotions", policy_promotion.promotions, "model.read", "asset",
+       lambda w, tgt: partial(policy_promotion.promotions, name=_model(w, tgt).split("@")[0])),
+    Op("cord.pull_cord", policy_cord.pull_cord, "cord.pull", "asset",
+       lambda w, tgt: partial(policy_cord.pull_cord, name=_model(w, tgt).split("@")[0],
+                              reason="bad data"), audited=True),
+    Op("cord.release_cord", policy_cord.release_cord, "cord.release", "asset",
+       lambda w, tgt: partial(policy_cord.release_cord, name=_pulled(w, tgt), reason="fixed"),
+       audited=True),
+    Op("cord.cord_status", policy_cord.cord_status, "model.read", "somewhere",
+       lambda w, _: partial(policy_cord.cord_status)),
     # the board
     Op("board.board", board.board, "status.read", "somewhere",
        lambda w, _: partial(board.board)),
@@ -413,7 +622,7 @@ def expected(scenario: Scenario, op: Op, target: str) -> bool:
     """Whether the actor of ``scenario`` may run ``op`` on ``target``, from PERMISSIONS."""
     if op.action is None:
         return True
-    if scenario.role is None or op.action not in PERMISSIONS[scenario.role]:
+    if scenario.role is None or not set(op.actions) <= PERMISSIONS[scenario.role]:
         return False
     if scenario.scope == "global" or op.check == "somewhere":
         return True
@@ -514,7 +723,44 @@ HAND: list[tuple[str, str, str, bool]] = [
     ("agent@global", "registry.end_run", "home", False),
     ("team-owner", "registry.get_run", "home", False),
     ("nobody", "lineage.graph", "-", False),
+    # policy
+    ("risk-owner@team", "policy.apply_policy", "home", True),
+    ("risk-owner@team", "policy.apply_policy", "away", False),
+    ("contributor@global", "policy.apply_policy", "home", False),
+    ("approver@global", "policy.apply_policy", "home", False),
+    ("viewer@team", "policy.get_policy", "home", True),
+    ("contributor@team", "promotion.promote", "A2", True),
+    ("contributor@team", "promotion.promote", "B1", False),
+    ("approver@global", "promotion.promote", "A1", False),
+    ("risk-owner@global", "promotion.promote", "A1", False),
+    ("approver@team", "approvals.decide_approval", "A2", True),
+    ("approver@team", "approvals.decide_approval", "B1", False),
+    ("risk-owner@asset", "approvals.decide_approval", "A1", True),
+    ("contributor@global", "approvals.decide_approval", "A1", False),
+    ("platform-admin@global", "approvals.decide_approval", "A1", False),
+    ("data-steward@team", "cord.pull_cord", "A2", True),
+    ("viewer@global", "cord.pull_cord", "A1", False),
+    ("agent@global", "cord.pull_cord", "A1", False),
+    ("contributor@team", "cord.release_cord", "A1", False),
+    ("risk-owner@asset", "cord.release_cord", "A1", True),
+    ("risk-owner@global", "promotion.rollback", "B1", True),
+    ("approver@global", "promotion.rollback", "B1", False),
     ("viewer@team", "lineage.openlineage_events", "-", False),
+    # evaluation harness
+    ("contributor@team", "evaluate.run_evaluation", "A2", True),
+    ("contributor@team", "evaluate.run_evaluation", "B1", False),
+    ("contributor@asset", "evaluate.run_evaluation", "A1", True),
+    ("contributor@asset", "evaluate.run_evaluation", "A2", False),
+    ("platform-admin@global", "evaluate.run_evaluation", "B1", True),
+    ("data-steward@global", "evaluate.run_evaluation", "A1", False),
+    ("approver@global", "evaluate.run_evaluation", "A1", False),
+    ("risk-owner@global", "evaluate.run_evaluation", "A1", False),
+    ("viewer@global", "evaluate.run_evaluation", "A1", False),
+    ("viewer@global", "evaluate.get_evaluation", "B1", True),
+    ("approver@team", "evaluate.list_evaluations", "A2", True),
+    ("viewer@asset", "evaluate.get_evaluation", "A2", False),
+    ("nobody", "reader.read_version", "A1", False),
+    ("viewer@asset", "reader.read_version", "A1", True),
 ]
 
 
@@ -638,6 +884,8 @@ def test_each_row_names_the_check_the_service_makes(
 ) -> None:
     """Trace Context.require / require_somewhere while a global admin runs every row."""
     world = World(admin, Scenario("platform-admin", "global"))
+    # platform-admin deliberately lacks approval.decide: here the actor is an approver too.
+    auth.bind_role(admin, world.actor, "approver")
     seen: list[tuple[str, str, bool, bool]] = []
     require, somewhere = Context.require, Context.require_somewhere
 
@@ -668,7 +916,7 @@ def test_each_row_names_the_check_the_service_makes(
             assert seen == [], op.label
             continue
         kind, has_team, has_asset = shape[op.check]
-        assert {(kind, op.action, has_team, has_asset)} == set(seen), op.label
+        assert {(kind, a, has_team, has_asset) for a in op.actions} == set(seen), op.label
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

@@ -29,6 +29,11 @@ PREFIXES = {
     "dataset": "ds",
     "check_run": "cr",
     "evaluation": "evl",
+    "policy": "pol",
+    "gate_decision": "gd",
+    "approval_request": "areq",
+    "approval": "apr",
+    "promotion": "prm",
 }
 
 

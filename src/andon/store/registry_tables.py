@@ -142,3 +142,14 @@ class LineageEdge(Base):
 
 Index("ix_run_metrics_key_value", RunMetric.key, RunMetric.value)
 Index("ix_run_params_key_value", RunParam.key, RunParam.value)
+
+
+class ModelCardSection(Base):
+    """One narrative section of a model version's card, as its owner wrote it."""
+
+    __tablename__ = "model_card_sections"
+    model_version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"), primary_key=True)
+    section: Mapped[str] = mapped_column(String(40), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
