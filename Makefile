@@ -12,19 +12,22 @@ CHECKED := src tests benchmarks
 
 $(BIN)/andon: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
-	uv sync --frozen --python python3.11
+	uv sync --frozen --extra spark --python python3.11
 	@touch $@
 
 env: $(BIN)/andon
 
-# Debian packages the tests need: a PostgreSQL server and a browser for the console test.
+# Debian packages the tests need: a PostgreSQL server, a browser for the console test and a
+# Java runtime for the Spark engine (the andon[spark] extra, installed by `env`).
 system-deps:
 	@missing=""; \
 	[ -x $(PG_BIN)/initdb ] || missing="$$missing postgresql"; \
 	[ -x $(CHROMIUM) ] || missing="$$missing chromium"; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing$$missing"; \
+	    mkdir -p /usr/share/man/man1; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "note:$$missing missing and not root: those tests will skip"; fi; \
 	fi

@@ -63,7 +63,8 @@ def test_every_problem_is_reported_at_once_with_its_path() -> None:
     errors = validate_errors(BAD)
     assert errors == [
         "id: is required",
-        "servers[0].type: 'parket' is not one of duckdb, parquet, csv, local",
+        "servers[0].type: 'parket' is not one of duckdb, parquet, csv, local, postgresql, "
+        "postgres, spark",
         "schema[0].properties[1].quality[0].arguments: invalidValues needs validValues or pattern",
         "schema[0].properties[2].quality[0].arguments.pattern: '([a-z' is not a valid regex: "
         "unterminated character set at position 1",

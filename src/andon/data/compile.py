@@ -15,27 +15,25 @@ data and identifies the version it read. Then:
 * one query per custom SQL check.
 
 Schema conformance (missing, extra and mistyped columns) needs no query: it compares the
-contract with the table's schema. Heavy libraries (Ibis, DuckDB) are imported here only,
-inside functions.
+contract with the table's schema. The expressions are plain Ibis, so the same plan runs on
+every engine of :mod:`andon.data.engines` (DuckDB, PostgreSQL, Spark) with the same query
+count. Heavy libraries (Ibis, DuckDB) are imported here only, inside functions.
 """
 
 from __future__ import annotations
 
 import math
 import re
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
 from andon.data.checks import ROW_METRICS, UNIT_FACTORS, Check, Result, conforms, plan
 from andon.data.contracts import Contract, SchemaObject, Server
+from andon.data.engines import Engine, open_engine
 
 SAMPLE_LIMIT = 10
 DUPLICATE_SEARCH_ROWS = 1_000_000
@@ -51,6 +49,7 @@ class TableScan:
     columns: list[tuple[str, str]]
     row_count: int
     fingerprints: dict[str, str]
+    engine: str = "duckdb"
 
     @property
     def schema_hash(self) -> str:
@@ -80,121 +79,12 @@ class Scan:
     seconds: float = 0.0
 
 
-# --------------------------------------------------------------------------- reading
-
-
-def locate(server: Server, obj: SchemaObject, base_dir: Path) -> Path:
-    """The file holding ``obj`` on ``server`` (relative paths are relative to ``base_dir``)."""
-    path = Path(server.path).expanduser()
-    if not path.is_absolute():
-        path = base_dir / path
-    if server.type == "duckdb":
-        if not path.is_file():
-            raise NotFound(f"server '{server.name}': no DuckDB file at {path}")
-        return path
-    fmt = (
-        "csv" if server.type == "csv" else "parquet" if server.type == "parquet" else server.format
-    )
-    file = path / f"{obj.physical_name}.{fmt}" if path.is_dir() else path
-    if not file.is_file():
-        raise NotFound(f"{obj.name}: no {fmt} file at {file} (server '{server.name}')")
-    return file
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Ibis 12 calls DuckDB 2's deprecated ``fetch_arrow_table``; keep that out of our output."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "fetch_arrow_table", DeprecationWarning)
-        yield
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-class Source:
-    """An in-memory DuckDB connection (through Ibis) with one view per schema object."""
-
-    def __init__(self, contract: Contract, server: Server, base_dir: Path) -> None:
-        import ibis  # type: ignore[import-untyped]
-
-        self.contract, self.server = contract, server
-        self.con = ibis.duckdb.connect()
-        # DuckDB draws a progress bar on stdout for long queries: it would corrupt JSON output.
-        self.con.raw_sql("SET enable_progress_bar = false")
-        self.locations: dict[str, Path] = {}
-        self.queries = 0
-        attached = False
-        for obj in contract.schema:
-            where = locate(server, obj, base_dir)
-            self.locations[obj.name] = where
-            if server.type == "duckdb":
-                if not attached:
-                    self._ddl(f"ATTACH {_literal(str(where))} AS src (READ_ONLY)", obj.name)
-                    attached = True
-                body = f"SELECT * FROM src.{_quote(obj.physical_name)}"
-            elif where.suffix == ".csv" or (server.type != "parquet" and server.format == "csv"):
-                body = f"SELECT * FROM read_csv({_literal(str(where))})"
-            else:
-                body = f"SELECT * FROM read_parquet({_literal(str(where))})"
-            self._ddl(f"CREATE OR REPLACE TEMP VIEW {_quote(obj.name)} AS {body}", obj.name)
-
-    def _ddl(self, statement: str, table: str) -> None:
-        import duckdb
-
-        try:
-            self.con.raw_sql(statement)
-        except duckdb.Error as exc:
-            raise _engine_error(
-                exc, f"{table} ({self.locations.get(table, self.server.path)})"
-            ) from None
-
-    def table(self, name: str) -> Any:
-        """The Ibis table of schema object ``name``."""
-        import duckdb
-
-        try:
-            with _quiet():
-                return self.con.table(name)
-        except duckdb.Error as exc:
-            raise _engine_error(exc, f"{name} ({self.locations.get(name, name)})") from None
-
-    def execute(self, expr: Any, what: str) -> list[dict[str, Any]]:
-        """Run one Ibis expression (one query); rows as dicts."""
-        import duckdb
-
-        self.queries += 1
-        try:
-            with _quiet():
-                return list(expr.to_pyarrow().to_pylist())
-        except duckdb.Error as exc:
-            raise _engine_error(exc, what) from None
-
-    def close(self) -> None:
-        """Release the connection."""
-        self.con.disconnect()
-
-
-def _engine_error(exc: Exception, what: str) -> Invalid:
-    full = str(exc).strip()
-    text = full.splitlines()[0] if full else type(exc).__name__
-    if "invalid unicode" in full.lower() or "not utf-8" in full.lower():
-        line = text.removeprefix("Invalid Input Error: ")
-        return Invalid(f"{what}: the file is not valid UTF-8 ({line}); convert it to UTF-8")
-    return Invalid(f"{what}: {text}")
-
-
 # --------------------------------------------------------------------------- compiling
 
 
 def _bad(t: Any, check: Check) -> Any:
     """The predicate selecting the rows that fail a row-level check."""
-    import ibis
+    import ibis  # type: ignore[import-untyped]
 
     col = t[check.column]
     args = check.arguments
@@ -230,7 +120,7 @@ def _bad(t: Any, check: Check) -> Any:
     raise ValueError(f"{check.kind} has no row predicate")
 
 
-def _check_columns(checks: list[Check], schemas: dict[str, Any], source: Source) -> list[Check]:
+def _check_columns(checks: list[Check], schemas: dict[str, Any], source: Engine) -> list[Check]:
     """Refuse explicit checks on columns the table lacks; drop implied ones (schema reports)."""
     kept = []
     for check in checks:
@@ -302,29 +192,6 @@ def _sample_row(row: dict[str, Any], pii: set[str]) -> dict[str, Any]:
     }
 
 
-@cache
-def _hash_udf(dtype: str) -> Any:
-    """DuckDB's ``hash()`` of a ``dtype`` value, as the unsigned 64-bit number it is.
-
-    Ibis's own ``.hash()`` reinterprets it as signed through a BIT cast, which costs about a
-    second per 10M rows over 11 columns; a built-in UDF compiles to plain ``HASH(x)``.
-    """
-    import ibis
-
-    def hash_(value: Any) -> Any:
-        """DuckDB built-in."""
-
-    return ibis.udf.scalar.builtin(hash_, name="hash", signature=((dtype,), "uint64"))
-
-
-def _hash(column: Any) -> Any:
-    try:
-        return _hash_udf(str(column.type()))(column)
-    except Exception:  # a type Ibis cannot name in a signature (all-NULL columns)
-        # Signed or unsigned, the sum mod 2**64 is the same fingerprint.
-        return column.hash()
-
-
 def _fingerprint(value: Any) -> str:
     return f"{int(value or 0) % (1 << 64):016x}"
 
@@ -346,14 +213,14 @@ def _as_utc(value: Any) -> datetime | None:
 
 
 def _scan_table(
-    source: Source, obj: SchemaObject, t: Any, checks: list[Check], now: datetime
+    source: Engine, obj: SchemaObject, t: Any, checks: list[Check], now: datetime
 ) -> tuple[TableScan, list[Result]]:
     import ibis
 
     schema = t.schema()
     aggs: dict[str, Any] = {"__andon_rows": t.count()}
     for i, name in enumerate(schema.names):
-        aggs[f"__andon_fp{i}"] = _hash(t[name]).cast("decimal(38,0)").sum()
+        aggs[f"__andon_fp{i}"] = source.fingerprint_hash(t[name]).cast("decimal(38,0)").sum()
     for i, check in enumerate(checks):
         key = f"__andon_c{i}"
         if check.kind in ROW_METRICS:
@@ -377,6 +244,7 @@ def _scan_table(
         [(n, str(ty)) for n, ty in zip(schema.names, schema.types, strict=True)],
         rows,
         {n: _fingerprint(row[f"__andon_fp{i}"]) for i, n in enumerate(schema.names)},
+        source.version(),
     )
     results: list[Result] = []
     sampled: list[tuple[Check, Result]] = []
@@ -410,7 +278,7 @@ def _scan_table(
 
 
 def _fetch_samples(
-    source: Source, obj: SchemaObject, t: Any, sampled: list[tuple[Check, Result]]
+    source: Engine, obj: SchemaObject, t: Any, sampled: list[tuple[Check, Result]]
 ) -> None:
     """One query: up to SAMPLE_LIMIT failing rows per failed check, as a UNION ALL."""
     import ibis
@@ -441,7 +309,7 @@ def _fetch_samples(
         result.samples.append(_sample_row(row, pii))
 
 
-def _missing_joins(source: Source, check: Check, tables: dict[str, Any], rows: int) -> Result:
+def _missing_joins(source: Engine, check: Check, tables: dict[str, Any], rows: int) -> Result:
     a = tables[check.table]
     to_table, to_column = str(check.arguments["to"]).split(".")
     b = tables[to_table]
@@ -475,25 +343,17 @@ def ibis_window() -> Any:
 _PLACEHOLDER = re.compile(r"\$?\{(object|property|table|column)\}")
 
 
-def _custom_sql(source: Source, check: Check, index: int) -> Result:
-    import duckdb
-
+def _custom_sql(source: Engine, check: Check) -> Result:
     def sub(m: re.Match[str]) -> str:
         if m.group(1) in ("object", "table"):
-            return _quote(check.table)
+            return source.sql_table(check.table)
         if check.column is None:
             raise Invalid(f"check {check.name}: ${{property}} needs a property-level rule")
-        return _quote(check.column)
+        return source.quote(check.column)
 
     query = _PLACEHOLDER.sub(sub, str(check.query)).strip().rstrip(";")
-    view = f"__andon_sql_{index}"
-    try:
-        source.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {view} AS {query}")
-    except duckdb.Error as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise Invalid(f"check {check.name}: the SQL does not run: {first}") from None
-    rows = source.execute(source.table(view).limit(1), f"check {check.name}")
-    value = next(iter(rows[0].values()), None) if rows else None
+    row = source.first_row(query, f"check {check.name}")
+    value = next(iter(row.values()), None) if row else None
     if isinstance(value, Decimal):
         value = float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -514,7 +374,7 @@ def run(contract: Contract, base_dir: Path, *, now: datetime, server: str | None
 
     started = time.perf_counter()
     chosen = contract.server(server)
-    source = Source(contract, chosen, base_dir)
+    source = open_engine(contract, chosen, base_dir)
     try:
         tables = {obj.name: source.table(obj.name) for obj in contract.schema}
         schemas = {name: t.schema() for name, t in tables.items()}
@@ -529,11 +389,11 @@ def run(contract: Contract, base_dir: Path, *, now: datetime, server: str | None
             scan, found = _scan_table(source, obj, tables[obj.name], mine, now)
             scans[obj.name] = scan
             results += found
-        for i, check in enumerate(checks):
+        for check in checks:
             if check.kind == "missingJoins":
                 results.append(_missing_joins(source, check, tables, scans[check.table].row_count))
             elif check.kind == "sql":
-                results.append(_custom_sql(source, check, i))
+                results.append(_custom_sql(source, check))
         return Scan(
             contract, chosen, scans, results, source.queries, time.perf_counter() - started,
         )  # fmt: skip
@@ -552,7 +412,7 @@ def fingerprint_only(
     single = Contract(
         contract.id, contract.version, contract.status, contract.servers, (obj,), (), contract.document
     )  # fmt: skip
-    source = Source(single, chosen, base_dir)
+    source = open_engine(single, chosen, base_dir)
     try:
         scan, _ = _scan_table(source, obj, source.table(obj.name), [], datetime.now(UTC))
         return scan

@@ -6,11 +6,16 @@
 What andon reads of ODCS v3 (everything else is kept in the document but not interpreted):
 
 * ``apiVersion`` (``v3.x.y``), ``kind: DataContract``, ``id``, ``version``, ``status``.
-* ``servers[]``: ``server`` (its name), ``type`` (``duckdb``, ``parquet``, ``csv``,
-  ``local``), ``path``, ``format`` (``parquet`` or ``csv`` for ``local``). A relative path is
-  relative to the contract file. For ``parquet``/``csv``/``local`` a path that is a folder
-  holds one file per table, ``<physicalName>.<format>``; for ``duckdb`` it is the database
-  file and ``physicalName`` the table.
+* ``servers[]``: ``server`` (its name), ``type`` and its connection fields. File servers
+  (``duckdb``, ``parquet``, ``csv``, ``local``, and andon's ``spark``) take ``path`` and
+  ``format`` (``parquet`` or ``csv`` for ``local`` and ``spark``). A relative path is
+  relative to the contract file. A path that is a folder holds one file per table,
+  ``<physicalName>.<format>``; for ``duckdb`` it is the database file and ``physicalName``
+  the table. ``postgresql`` (or ``postgres``) takes ``host``, ``port`` (5432), ``database``
+  and ``schema`` (``public``); its credentials come from the environment variables named by
+  ``userEnv`` and ``passwordEnv`` (default ``ANDON_POSTGRES_USER`` /
+  ``ANDON_POSTGRES_PASSWORD``, then libpq's own ``PGUSER``/``PGPASSWORD``), never from the
+  contract. The engine behind each type lives in :mod:`andon.data.engines`.
 * ``schema[]`` objects: ``name``, ``physicalName``, ``properties[]`` (``name``,
   ``logicalType``, ``logicalTypeOptions`` (``minimum``, ``maximum``, ``pattern``),
   ``physicalType``, ``required``, ``unique``, ``classification``, ``quality[]``) and
@@ -46,7 +51,8 @@ from typing import Any
 from andon.core.errors import Invalid, NotFound
 
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "object", "array")
-SERVER_TYPES = ("duckdb", "parquet", "csv", "local")
+FILE_SERVER_TYPES = ("duckdb", "parquet", "csv", "local", "spark")
+SERVER_TYPES = ("duckdb", "parquet", "csv", "local", "postgresql", "postgres", "spark")
 FORMATS = ("parquet", "csv")
 STANDARD_METRICS = ("rowCount", "nullValues", "missingValues", "invalidValues", "duplicateValues")
 EXTENSION_METRICS = ("outOfRange", "unitMismatch", "missingJoins")
@@ -66,16 +72,37 @@ UNITS = ("rows", "percent")
 QUALITY_TYPES = ("library", "sql", "text", "custom")
 FRESHNESS_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SECRET_KEYS = ("password", "token", "secret")
 
 
 @dataclass(frozen=True)
 class Server:
-    """Where a contract's data lives."""
+    """Where a contract's data lives (file fields or database fields, by ``type``)."""
 
     name: str
     type: str
     path: str
     format: str
+    host: str = ""
+    port: int = 5432
+    database: str = ""
+    schema: str = "public"
+    user_env: str = "ANDON_POSTGRES_USER"
+    password_env: str = "ANDON_POSTGRES_PASSWORD"  # noqa: S105 - a variable name, not a secret
+
+    @property
+    def engine(self) -> str:
+        """The engine that reads this server: ``duckdb``, ``postgres`` or ``spark``."""
+        if self.type in ("postgresql", "postgres"):
+            return "postgres"
+        return "spark" if self.type == "spark" else "duckdb"
+
+    def describe(self) -> str:
+        """Where the server is, for messages (never a credential)."""
+        if self.engine == "postgres":
+            return f"postgres at {self.host}:{self.port}/{self.database}"
+        return f"{self.type} at {self.path}"
 
 
 @dataclass(frozen=True)
@@ -370,11 +397,42 @@ def _server(raw: Any, path: str, errors: _Errors) -> Server | None:
     kind = raw.get("type")
     if kind not in SERVER_TYPES:
         errors.add(f"{path}.type", _one_of(kind, SERVER_TYPES))
-    location = _str(raw, "path", f"{path}.", errors, required=True)
-    fmt = raw.get("format", "csv" if kind == "csv" else "parquet")
-    if kind != "duckdb" and fmt not in FORMATS:
-        errors.add(f"{path}.format", _one_of(fmt, FORMATS))
-    return Server(name, str(kind), location, str(fmt))
+        return None
+    for key in _SECRET_KEYS:
+        if key in raw:
+            errors.add(
+                f"{path}.{key}",
+                "credentials do not belong in a contract: name environment variables with "
+                "userEnv and passwordEnv",
+            )
+    if kind in FILE_SERVER_TYPES:
+        location = _str(raw, "path", f"{path}.", errors, required=True)
+        fmt = raw.get("format", "csv" if kind == "csv" else "parquet")
+        if kind != "duckdb" and fmt not in FORMATS:
+            errors.add(f"{path}.format", _one_of(fmt, FORMATS))
+        return Server(name, str(kind), location, str(fmt))
+    host = _str(raw, "host", f"{path}.", errors, required=True)
+    database = _str(raw, "database", f"{path}.", errors, required=True)
+    schema = _str(raw, "schema", f"{path}.", errors, required=False) or "public"
+    port = raw.get("port", 5432)
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        errors.add(f"{path}.port", f"must be a port number (1 to 65535), not {port!r}")
+        port = 5432
+    envs = {}
+    for key, default in (
+        ("userEnv", "ANDON_POSTGRES_USER"),
+        ("passwordEnv", "ANDON_POSTGRES_PASSWORD"),
+    ):
+        value = raw.get(key, default)
+        if not isinstance(value, str) or not _ENV_NAME.match(value):
+            errors.add(f"{path}.{key}", f"must name an environment variable, not {value!r}")
+            value = default
+        envs[key] = value
+    return Server(
+        name, str(kind), "", "", host, port, database, schema, envs["userEnv"], envs["passwordEnv"]
+    )
 
 
 def _freshness(raw: Any, path: str, errors: _Errors, tables: dict[str, SchemaObject]) -> Any:

@@ -47,7 +47,7 @@ from andon.data.contracts import Contract, SchemaObject
 
 if TYPE_CHECKING:
     from andon.data.classify import FieldClassification
-    from andon.data.compile import Source
+    from andon.data.engines import Engine
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 SAMPLE_ROWS = 1000
@@ -224,7 +224,7 @@ def _aggregate(t: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
 
 
 def _top_values(
-    source: Source, t: Any, label: str, wanted: list[tuple[int, str, int]]
+    source: Engine, t: Any, label: str, wanted: list[tuple[int, str, int]]
 ) -> dict[int, list[dict[str, Any]]]:
     import ibis  # type: ignore[import-untyped]
 
@@ -252,7 +252,7 @@ def _top_values(
 
 
 def profile_table(
-    source: Source,
+    source: Engine,
     obj: SchemaObject,
     *,
     pii: set[str] | frozenset[str] = frozenset(),
@@ -338,10 +338,10 @@ def profile_table(
     )
 
 
-def open_source(contract: Contract, base_dir: Path, table: str, server: str | None) -> Source:
-    """A DuckDB source with a view of one schema object only (other tables need not exist)."""
+def open_source(contract: Contract, base_dir: Path, table: str, server: str | None) -> Engine:
+    """The contract's engine with one schema object only (other tables need not exist)."""
     from andon.core.errors import NotFound
-    from andon.data.compile import Source
+    from andon.data.engines import open_engine
 
     obj = contract.table(table)
     if obj is None:
@@ -349,7 +349,7 @@ def open_source(contract: Contract, base_dir: Path, table: str, server: str | No
     single = Contract(
         contract.id, contract.version, contract.status, contract.servers, (obj,), (), contract.document
     )  # fmt: skip
-    return Source(single, contract.server(server), base_dir)
+    return open_engine(single, contract.server(server), base_dir)
 
 
 # --------------------------------------------------------------------------- the service

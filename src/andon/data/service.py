@@ -586,8 +586,6 @@ def _store_version(
     session: Session, ctx: Context, dataset_id: str, table: Any, artifact: str | None
 ) -> str:
     """Insert the dataset version unless it exists (ids are content-derived); return its id."""
-    import duckdb
-
     vid = _version_id(dataset_id, table)
     row = session.get(d.DatasetVersion, vid)
     if row is None:
@@ -601,7 +599,7 @@ def _store_version(
                 fingerprints=table.fingerprints,
                 location=table.location,
                 artifact_digest=artifact,
-                engine=f"duckdb {duckdb.__version__}",
+                engine=table.engine,
                 created_by=ctx.principal.name,
                 created_at=ctx.clock.now(),
             )
@@ -724,9 +722,7 @@ def snapshot_dataset(
 def _materialize(
     ctx: Context, contract: Contract, base_dir: Path, name: str, server: str | None
 ) -> str:
-    import duckdb
-
-    from andon.data.compile import Source
+    from andon.data.engines import open_engine
 
     obj = contract.table(name)
     assert obj is not None
@@ -735,17 +731,12 @@ def _materialize(
     )
     root = ctx.settings.artifact_dir
     root.mkdir(parents=True, exist_ok=True)
-    source = Source(single, contract.server(server), base_dir)
+    source = open_engine(single, contract.server(server), base_dir)
     fd, tmp = tempfile.mkstemp(suffix=".parquet", dir=root)
     os.close(fd)
     try:
-        escaped = tmp.replace("'", "''")
-        source.con.raw_sql(
-            f"COPY (SELECT * FROM \"{name}\") TO '{escaped}' (FORMAT parquet, COMPRESSION zstd)"
-        )
+        source.write_parquet(name, Path(tmp))
         return ArtifactStore(root).put_file(Path(tmp)).digest
-    except duckdb.Error as exc:
-        raise Invalid(f"cannot materialize {name}: {str(exc).splitlines()[0]}") from None
     finally:
         source.close()
         Path(tmp).unlink(missing_ok=True)
