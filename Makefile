@@ -37,9 +37,16 @@ demo: env
 	$(BIN)/andon contract apply $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml --team fraud-ml
 	$(BIN)/andon check run $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml || [ $$? -eq 4 ]
 	$(BIN)/andon data snapshot fraud-ml/orders --materialize
+	@echo "--- Catalog: a profile (PII masked), field classification by the data-steward, proposals"
+	$(BIN)/andon data profile fraud-ml/orders
+	ANDON_PRINCIPAL=fatou $(BIN)/andon catalog classify fraud-ml/orders
+	$(BIN)/andon catalog proposals fraud-ml/orders --status pending
 	@echo "--- The AI factory: tracked runs, registered models, lineage"
 	$(BIN)/andon model demo-train
 	$(BIN)/andon model list
+	@echo "--- Evaluations: each challenger against the champion on the holdout (quality, slices, bias, latency, cost)"
+	$(BIN)/andon eval run fraud-detector@2 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
+	$(BIN)/andon eval run fraud-detector@3 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
 	$(BIN)/andon lineage show fraud-detector@champion --upstream
 	@echo "--- Gates as policy: the fraud-ml stage policy (gate, four eyes, rollback rule)"
 	$(BIN)/andon policy sample --team fraud-ml --out $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml

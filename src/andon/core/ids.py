@@ -34,6 +34,8 @@ PREFIXES = {
     "approval_request": "areq",
     "approval": "apr",
     "promotion": "prm",
+    "classification": "fc",
+    "proposal": "prop",
 }
 
 
