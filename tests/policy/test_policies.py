@@ -43,33 +43,32 @@ def test_a_models_own_policy_wins(line: Line) -> None:
     assert len(policy.policy_versions(line["vera"], "fraud-ml")) == 2
 
 
-@pytest.mark.parametrize(
-    ("text", "field", "message"),
-    [
-        (policy_yaml(gate="eval.f11 >= 0.8"), "stages.production.gate", "unknown fact 'eval.f11'"),
-        (policy_yaml(gate="eval.f1 == 'x'"), "stages.production.gate", "compares a number"),
-        (policy_yaml(gate="eval.f1 && true"), "stages.production.gate", "'&&' needs a bool"),
-        (policy_yaml(approvals=("viewer",)), "stages.production.approvals", "cannot decide"),
-        (policy_yaml(approvals=("approver", "approver")), "stages.production.approvals", "once"),
-        (policy_yaml(expires="3 weeks"), "stages.production.expires", "not a duration"),
-        (policy_yaml(expires="31d"), "stages.production.expires", "at most 30d"),
-        (
-            policy_yaml().replace("slo.p95_ms > 120", "slo.p95 > 120"),
-            "stages.production.rollback.when",
-            "unknown fact 'slo.p95'",
-        ),
-        ("team: fraud-ml\nstages: {}\n", "stages", "at least one stage"),
-        ("stages: [", "policy", "not valid YAML"),
-        ("team: fraud-ml\nstages:\n  Prod!: {gate: 'true'}\n", "stages.Prod!", "stage name"),
-    ],
-)
-def test_bad_policies_are_refused_when_saved(
-    line: Line, text: str, field: str, message: str
-) -> None:
+BAD_POLICIES = [
+    (policy_yaml(gate="eval.f11 >= 0.8"), "stages.production.gate", "unknown fact 'eval.f11'"),
+    (policy_yaml(gate="eval.f1 == 'x'"), "stages.production.gate", "compares a number"),
+    (policy_yaml(gate="eval.f1 && true"), "stages.production.gate", "'&&' needs a bool"),
+    (policy_yaml(approvals=("viewer",)), "stages.production.approvals", "cannot decide"),
+    (policy_yaml(approvals=("approver", "approver")), "stages.production.approvals", "once"),
+    (policy_yaml(expires="3 weeks"), "stages.production.expires", "not a duration"),
+    (policy_yaml(expires="31d"), "stages.production.expires", "at most 30d"),
+    (
+        policy_yaml().replace("slo.p95_ms > 120", "slo.p95 > 120"),
+        "stages.production.rollback.when",
+        "unknown fact 'slo.p95'",
+    ),
+    ("team: fraud-ml\nstages: {}\n", "stages", "at least one stage"),
+    ("stages: [", "policy", "not valid YAML"),
+    ("team: fraud-ml\nstages:\n  Prod!: {gate: 'true'}\n", "stages.Prod!", "stage name"),
+]
+"""(policy text, field, message) the apply must refuse with."""
+
+
+def test_bad_policies_are_refused_when_saved(line: Line) -> None:
     before = snapshot(line.admin)
-    with pytest.raises(Invalid) as caught:
-        policy.apply_policy(line["hugo"], text)
-    assert caught.value.field == field and message in caught.value.message
+    for text, field, message in BAD_POLICIES:
+        with pytest.raises(Invalid) as caught:
+            policy.apply_policy(line["hugo"], text)
+        assert caught.value.field == field and message in caught.value.message, text
     assert snapshot(line.admin) == before
 
 
