@@ -158,3 +158,45 @@ def test_classify_fields_keeps_order() -> None:
     got = classify_fields([("a", ["x"]), ("email", ["a@b.co"]), ("b", [1])])
     assert [f.column for f in got] == ["a", "email", "b"]
     assert [f.category for f in got] == ["operational", "pii", "operational"]
+
+
+def _varied_fields() -> list[list[object]]:
+    """Columns of every shape the fast path special-cases, and their awkward neighbours."""
+    r = random.Random(11)
+    cards = [_luhn_complete(f"{r.randint(10**10, 10**11)}{r.randint(0, 99999):05d}")
+             for _ in range(60)]  # fmt: skip
+    ibans = [_iban(c, "".join(r.choice(string.digits + "AB") for _ in range(r.randint(11, 26))))
+             for c in ("DE", "GB", "FR") for _ in range(20)]  # fmt: skip
+    return [
+        cards
+        + ["4000000000000001", "4111 1111 1111 1111", "4111-1111-1111-1111"] * 5
+        + ["4111  1111 1111 1111", "4111 -1111-1111-1111", "41111111111111111111"],
+        ibans
+        + [i[:4] + " " + i[4:8] + " " + i[8:] for i in ibans[:15]]
+        + ["DE00" + "1" * 18, "DE89 3704  0044 0532 0130 00", "DE89370400440532013000 "],
+        [f"+{r.randint(1, 99)} {r.randint(1, 999)} 555 {r.randint(100, 99999)}" for _ in range(50)]
+        + ["(415) 555-1234", "+44 (20) 7946-0958", "555 1234", None, "", "+1 2 3 4 5 6 7 8"]
+        + ["+44  20 7946 0958", "+0 415 555 1234", "+1 415 555 1234567"],
+        [f"user{i}@example.com" for i in range(40)] + ["a@b", "x\n@y.com", "é@exämple.com"] * 3,
+        ["USD", "EUR", "usd", None, "GBP", "XXX"] * 30,
+        [r.randint(10**14, 10**16) for _ in range(40)] + [None] * 5,
+        [f"{r.randint(100, 899)}-{r.randint(10, 99)}-{r.randint(1000, 9999)}" for _ in range(50)]
+        + ["000-12-3456", "123-00-4567"],
+        ["10.0.0.1", "256.1.1.1", "fe80::1", "2001:db8::ff00:42:8329", "Ada Lovelace"] * 12,
+        ["12 Main Street", "Ada Lovelace", "QQ 12 34 56 C", "AB123456C", "n/a"] * 12,
+        ["multi\nline", "4111111111111111", "DE89370400440532013000"] * 10,
+    ]
+
+
+def test_fast_path_agrees_with_value_by_value_validation() -> None:
+    for values in _varied_fields():
+        for insist in ((), tuple(v.FORMATS)):
+            fast = v.format_shares(values, insist=insist)
+            slow = v.format_shares(values, insist=insist, reference=True)
+            assert fast == slow, values[:3]
+    assert v.format_shares(["4111111111111111", "x\ny"] * 20)["payment_card"] == 0.5
+
+
+def test_every_sampled_value_is_validated() -> None:
+    values = [f"u{i}@example.com" for i in range(999)] + ["not an email"]
+    assert classify_field("email", values).formats["email"] == pytest.approx(0.999)

@@ -29,7 +29,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from andon.data.validators import FORMATS, VALIDATED, format_shares
+from andon.data.validators import FORMATS, format_shares
 
 THRESHOLD = 0.5
 MIN_VALUES_TO_CONTRADICT = 20
@@ -235,7 +235,7 @@ def classify_field(
         insist = {f for rule, _ in hits.values() for f in rule.formats}
         shares = format_shares(values, insist=insist, formats=_VALUE_FORMATS + tuple(insist))
     elif kind == "temporal" and "pii.date_of_birth" in hits:
-        dates = [v for v in values[:VALIDATED] if v is not None]
+        dates = [v for v in values if v is not None]
         shares = {"date": _birth_share(dates, today or date.today())}
     evidence: dict[str, dict[str, Any]] = {}
     name_strength: dict[str, float] = {}

@@ -22,11 +22,11 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 PROBE_SIZE = 16
 PROBE_HITS = 3
-VALIDATED = 256
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Format:
     checksum: str | None = None  # "luhn" or "iban"
     strength: float = 0.9  # how much a match alone says (0..1): weaker for loose shapes
     needs: str = ""  # every match holds one of these characters (a free pre-test); "" = none
+    common: str = ""  # a simpler pattern for the usual shape: its matches all match ``pattern``
 
     @property
     def compiled(self) -> re.Pattern[str]:
@@ -46,8 +47,12 @@ class Format:
 
     @property
     def lines(self) -> re.Pattern[str]:
-        """The pattern anchored to one line of a joined text."""
-        return _compiled(f"(?m)^(?:{self.pattern})$")
+        """The pattern between newlines, as the one group (``findall`` gives the values).
+
+        The leading newline makes scanning a joined text a fast literal search in C.
+        """
+        either = f"{self.common}|{self.pattern}" if self.common else self.pattern
+        return _compiled(f"\\n({either})(?=\\n)")
 
 
 _CACHE: dict[str, re.Pattern[str]] = {}
@@ -81,6 +86,7 @@ FORMATS: dict[str, Format] = {
             r"|\(?[0-9]{3}\)?[ .-][0-9]{3}[ .-][0-9]{4}",
             strength=0.8,
             needs="+-(. ",
+            common=r"\+[1-9][0-9]{0,3}(?: [0-9]{1,4}){1,4} [0-9]{2,6}",
         ),
         Format(
             "uuid",
@@ -101,8 +107,20 @@ FORMATS: dict[str, Format] = {
             strength=0.9,
             needs=":",
         ),
-        Format("iban", r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}", checksum="iban", strength=0.99),
-        Format("payment_card", r"[0-9](?:[ -]?+[0-9]){11,18}+", checksum="luhn", strength=0.9),
+        Format(
+            "iban",
+            r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}",
+            checksum="iban",
+            strength=0.99,
+            common=r"[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}",
+        ),
+        Format(
+            "payment_card",
+            r"[0-9](?:[ -]?+[0-9]){11,18}+",
+            checksum="luhn",
+            strength=0.9,
+            common=r"[0-9]{12,19}",
+        ),
         Format("ipv4", rf"{_OCTET}(?:\.{_OCTET}){{3}}", strength=0.95, needs="."),
         Format(
             "ipv6",
@@ -178,38 +196,70 @@ def iban_valid(text: str) -> bool:
     return int(number) % 97 == 1
 
 
-def _bytes_and_lines(values: Sequence[str]) -> tuple[Any, Any, Any]:
-    """The joined values as a uint8 array, each byte's line number, and line end offsets."""
+def _rows_by_length(values: Sequence[str]) -> list[tuple[Any, Any]]:
+    """The values grouped by length: ``(indices, uint8 matrix of those values)`` per length.
+
+    One joined buffer (non-ASCII characters read as ``?``, one byte each) and a gather per
+    length: no Python work per value. Most columns have one length, and one matrix.
+    """
     import numpy as np
 
-    text = "\n".join(values).encode("ascii", "replace")
-    b = np.frombuffer(text, dtype=np.uint8)
-    newline = b == 10
-    line = np.cumsum(newline) - newline  # newlines belong to the line they end
-    ends = np.append(np.flatnonzero(newline), len(b))
-    return b, line, ends
+    n = len(values)
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=n)
+    joined = np.frombuffer("".join(values).encode("ascii", "replace"), dtype=np.uint8)
+    shortest, longest = int(lengths.min()), int(lengths.max())
+    if shortest == longest:
+        return [(np.arange(n), joined.reshape(n, shortest))]
+    starts = np.cumsum(lengths) - lengths
+    groups = []
+    for length in np.unique(lengths).tolist():
+        indices = np.flatnonzero(lengths == length)
+        groups.append((indices, joined[starts[indices][:, None] + np.arange(length)]))
+    return groups
+
+
+def _byte_table(pairs: Iterable[tuple[str, int]]) -> Any:
+    """A 256-entry look-up table over byte values, 0 except for the given characters."""
+    import numpy as np
+
+    table = np.zeros(256, dtype=np.int16)
+    for ch, value in pairs:
+        table[ord(ch)] = value
+    return table
+
+
+_DIGITS = "0123456789"
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_LUHN_DOUBLED = _byte_table((d, (2 * i) % 9 if i < 9 else 9) for i, d in enumerate(_DIGITS))
+_IS_DIGIT = _byte_table((d, 1) for d in _DIGITS).astype(bool)
+_IS_LETTER = _byte_table((ch, 1) for ch in _LETTERS).astype(bool)
+_IBAN_VALUE = _byte_table([*((d, i) for i, d in enumerate(_DIGITS)),
+                           *((ch, 10 + i) for i, ch in enumerate(_LETTERS))])  # fmt: skip
+_IBAN_WIDTH = _byte_table([*((d, 1) for d in _DIGITS), *((ch, 2) for ch in _LETTERS)])
+_POW10 = [pow(10, k, 97) for k in range(80)]
 
 
 def luhn_many(values: Sequence[str]) -> Any:
-    """Vectorised :func:`luhn_valid` (spaces and dashes must already be removed)."""
+    """Vectorised :func:`luhn_valid` (spaces and dashes must already be removed).
+
+    Values of one length form the rows of a byte matrix; the columns doubled by Luhn are the
+    same for every row, and a byte look-up table does the doubling.
+    """
     import numpy as np
 
+    valid = np.zeros(len(values), dtype=bool)
     if not values:
-        return np.zeros(0, dtype=bool)
-    b, line, ends = _bytes_and_lines(values)
-    keep = b != 10
-    digit = b - 48
-    ok_chars = np.bincount(line[keep], weights=(digit[keep] > 9), minlength=len(values)) == 0
-    from_right = ends[line] - np.arange(len(b)) - 1
-    d = digit.astype(np.int64)
-    doubled = np.where(from_right % 2 == 1, d * 2, d)
-    doubled = np.where(doubled > 9, doubled - 9, doubled)
-    total = np.bincount(line[keep], weights=doubled[keep], minlength=len(values))
-    lengths = np.diff(np.append(-1, ends)) - 1
-    return ok_chars & (lengths >= 12) & (lengths <= 19) & (total.astype(np.int64) % 10 == 0)
-
-
-_POW10 = [pow(10, k, 97) for k in range(80)]
+        return valid
+    for indices, rows in _rows_by_length(values):
+        length = rows.shape[1]
+        if not 12 <= length <= 19:
+            continue
+        from_right = length - 1 - np.arange(length)
+        doubled = from_right % 2 == 1
+        plain = rows[:, ~doubled].astype(np.int16) - 48
+        total = plain.sum(axis=1) + _LUHN_DOUBLED[rows[:, doubled]].sum(axis=1)
+        valid[indices] = _IS_DIGIT[rows].all(axis=1) & (total % 10 == 0)
+    return valid
 
 
 def iban_many(values: Sequence[str]) -> Any:
@@ -218,52 +268,59 @@ def iban_many(values: Sequence[str]) -> Any:
     The check moves the first four characters to the end and reads letters as two digits
     (A=10 .. Z=35); the number mod 97 must be 1. Instead of building that number, each
     character contributes ``value * 10**k mod 97``, where ``k`` counts the digits to its right
-    in the rearranged string (a per-line suffix sum of widths, 2 per letter, 1 per digit).
+    in the rearranged string (a suffix sum of widths along each row of a byte matrix of the
+    values of one length: 2 per letter, 1 per digit).
     """
     import numpy as np
 
-    n = len(values)
-    if not n:
-        return np.zeros(0, dtype=bool)
-    b, line, ends = _bytes_and_lines(values)
-    starts = np.append(0, ends[:-1] + 1)
-    lengths = ends - starts
-    keep = b != 10
-    b, line = b[keep], line[keep]
-    pos = np.arange(len(b)) - (starts[line] - line)  # position within the line
-    is_digit = (b >= 48) & (b <= 57)
-    is_letter = (b >= 65) & (b <= 90)
-    value = np.where(is_digit, b.astype(np.int64) - 48, b.astype(np.int64) - 55)
-    width = np.where(is_letter, 2, 1)
-    head = pos < 4
-    seg = line * 2 + (~head)  # per line: [first four][rest], contiguous
-    seg_total = np.bincount(seg, weights=width, minlength=2 * n).astype(np.int64)
-    seg_offset = np.append(0, np.cumsum(seg_total)[:-1])
-    inclusive = np.cumsum(width) - seg_offset[seg]
-    power = seg_total[seg] - inclusive + np.where(head, 0, seg_total[line * 2])
-    pow10 = np.asarray(_POW10, dtype=np.int64)
-    contribution = (value % 97) * pow10[np.minimum(power, len(_POW10) - 1)] % 97
-    total = np.bincount(line, weights=contribution, minlength=n).astype(np.int64) % 97
-    bad = np.bincount(line, weights=~(is_digit | is_letter), minlength=n) > 0
-    first_two = np.bincount(line, weights=(pos < 2) & is_letter, minlength=n) == 2
-    check_digits = np.bincount(line, weights=(pos >= 2) & (pos < 4) & is_digit, minlength=n) == 2
-    return (total == 1) & ~bad & first_two & check_digits & (lengths >= 15) & (lengths <= 34)
+    valid = np.zeros(len(values), dtype=bool)
+    if not values:
+        return valid
+    pow10 = np.asarray(_POW10, dtype=np.int16)
+    for indices, rows in _rows_by_length(values):
+        length = rows.shape[1]
+        if not 15 <= length <= 34:
+            continue
+        shape_ok = _IS_LETTER[rows[:, :2]].all(axis=1) & _IS_DIGIT[rows[:, 2:4]].all(axis=1)
+        moved = rows[:, np.r_[4:length, 0:4]]
+        width = _IBAN_WIDTH[moved]
+        shape_ok &= (width > 0).all(axis=1)
+        power = np.cumsum(width[:, ::-1], axis=1, dtype=np.int16)[:, ::-1] - width
+        total = (_IBAN_VALUE[moved] * pow10[power] % 97).sum(axis=1) % 97
+        valid[indices] = shape_ok & (total == 1)
+    return valid
 
 
 # --------------------------------------------------------------------------- shares
 
 
-def _matching(fmt: Format, values: list[str], weights: dict[str, int] | None) -> int:
-    found = list(filter(fmt.compiled.fullmatch, values))
+def _matching(fmt: Format, texts: list[str], joined: str | None) -> list[str]:
+    """The texts holding ``fmt`` (checksums included).
+
+    With ``joined`` (the texts between newlines, none holding one), one ``findall`` of the
+    pattern between newlines scans them all in C; without it, one ``fullmatch`` per text.
+    """
+    if joined is not None:
+        found = fmt.lines.findall(joined)
+    else:
+        found = list(filter(fmt.compiled.fullmatch, texts))
     if found and fmt.checksum is not None:
         if fmt.checksum == "luhn":
             valid = luhn_many([m.replace(" ", "").replace("-", "") for m in found])
         else:
             valid = iban_many([m.replace(" ", "") for m in found])
-        found = [m for m, ok in zip(found, valid.tolist(), strict=True) if ok]
-    if weights is None:
-        return len(found)
-    return sum(weights[m] for m in found)
+        found = list(compress(found, valid.tolist()))
+    return found
+
+
+def _matching_reference(fmt: Format, texts: list[str]) -> list[str]:
+    """:func:`_matching` the plain way: one ``fullmatch`` and one checksum call per text."""
+    found = list(filter(fmt.compiled.fullmatch, texts))
+    if fmt.checksum == "luhn":
+        return [t for t in found if luhn_valid(t)]
+    if fmt.checksum == "iban":
+        return [t for t in found if iban_valid(t)]
+    return found
 
 
 def format_shares(
@@ -271,28 +328,30 @@ def format_shares(
     *,
     insist: Iterable[str] = (),
     formats: Iterable[str] | None = None,
-    validate: int | None = None,
+    reference: bool = False,
 ) -> dict[str, float]:
     """The share of non-null ``values`` (as text) holding each format worth testing in full.
 
     Formats in ``insist`` are always tested; the others only after the probe (see the module
-    docstring). Shares are measured over at most ``validate`` values spread evenly over the
-    sample (default :data:`VALIDATED`). Formats that were not tested, or matched nothing, are left out.
+    docstring). Every value is validated. ``reference=True`` tests each value on its own
+    (one ``fullmatch`` and one scalar checksum per value): the slow path the tests hold the
+    fast one to. Formats that were not tested, or matched nothing, are left out.
     """
-    limit = VALIDATED if validate is None else validate
-    if len(values) > limit:
-        step = len(values) / limit
-        values = [values[int(i * step)] for i in range(limit)]
-    texts = [v if isinstance(v, str) else str(v) for v in values if v is not None]
+    texts = [v for v in values if v is not None] if None in values else list(values)
+    if set(map(type, texts)) - {str}:
+        texts = [v if isinstance(v, str) else str(v) for v in texts]
     if not texts:
         return {}
     n = len(texts)
-    weights: dict[str, int] | None = None
+    weights: Counter[str] | None = None
     distinct = set(texts)
     if len(distinct) * 4 <= n:  # few distinct values: test each once, weigh by its count
         weights = Counter(texts)
         texts = sorted(distinct)
-    names = list(FORMATS) if formats is None else list(formats)
+    joined: str | None = "\n" + "\n".join(texts) + "\n"
+    if reference or joined.count("\n") != len(texts) + 1:  # type: ignore[union-attr]
+        joined = None  # a value holds a newline: test value by value
+    names = list(FORMATS) if formats is None else list(dict.fromkeys(formats))
     step_probe = max(1, n // PROBE_SIZE)
     probe = texts[::step_probe][:PROBE_SIZE]
     need = min(PROBE_HITS, len(probe))
@@ -307,7 +366,8 @@ def format_shares(
             hits = sum(1 for _ in filter(fmt.compiled.fullmatch, probe))
             if hits < need:
                 continue
-        matched = _matching(fmt, texts, weights)
+        found = _matching_reference(fmt, texts) if reference else _matching(fmt, texts, joined)
+        matched = len(found) if weights is None else sum(map(weights.__getitem__, found))
         if matched:
             out[name] = matched / n
     return out
