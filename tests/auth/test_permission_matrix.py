@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from andon.audit import service as audit
 from andon.auth import service as auth
 from andon.board import service as board
+from andon.cards import service as card_service
 from andon.core.clock import FrozenClock
 from andon.core.config import Settings
 from andon.core.context import Context
@@ -37,6 +38,7 @@ from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
 from andon.data import service as data
 from andon.events import service as events
+from andon.lineage import coverage as lineage_coverage
 from andon.lineage import service as lineage
 from andon.registry import cards
 from andon.registry import service as registry
@@ -54,6 +56,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     registry,
     cards,
     lineage,
+    card_service,
+    lineage_coverage,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -416,6 +420,11 @@ OPERATIONS: list[Op] = [
        lambda w, _: partial(lineage.graph, object_id=_run(w, "home"))),
     Op("lineage.openlineage_events", lineage.openlineage_events, "lineage.read", "global",
        lambda w, _: partial(lineage.openlineage_events)),
+    # model cards and lineage coverage
+    Op("card_service.model_card", card_service.model_card, "model.read", "asset",
+       lambda w, tgt: partial(card_service.model_card, ref=_model(w, tgt))),
+    Op("lineage_coverage.coverage", lineage_coverage.coverage, "lineage.read", "somewhere",
+       lambda w, _: partial(lineage_coverage.coverage)),
     # the board
     Op("board.board", board.board, "status.read", "somewhere",
        lambda w, _: partial(board.board)),
