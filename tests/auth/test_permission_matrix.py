@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from andon.audit import service as audit
 from andon.auth import service as auth
 from andon.board import service as board
+from andon.cards import graph as card_graph
 from andon.cards import service as card_service
 from andon.core.clock import FrozenClock
 from andon.core.config import Settings
@@ -57,6 +58,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     cards,
     lineage,
     card_service,
+    card_graph,
     lineage_coverage,
 )
 
@@ -425,6 +427,8 @@ OPERATIONS: list[Op] = [
        lambda w, tgt: partial(card_service.model_card, ref=_model(w, tgt))),
     Op("lineage_coverage.coverage", lineage_coverage.coverage, "lineage.read", "somewhere",
        lambda w, _: partial(lineage_coverage.coverage)),
+    Op("card_graph.lineage_view", card_graph.lineage_view, "lineage.read", "somewhere",
+       lambda w, _: partial(card_graph.lineage_view, obj=_run(w, "home"))),
     # the board
     Op("board.board", board.board, "status.read", "somewhere",
        lambda w, _: partial(board.board)),

@@ -244,3 +244,7 @@ def install(app: FastAPI) -> None:
                 status_code=exc.http_status,
             )
         return _render(request, "_verify.html", {"result": result, "error": None})
+
+    from andon.web import cards_views  # the factory's pages (model cards, lineage)
+
+    cards_views.install(app)
