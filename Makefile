@@ -41,6 +41,14 @@ demo: env
 	$(BIN)/andon model demo-train
 	$(BIN)/andon model list
 	$(BIN)/andon lineage show fraud-detector@champion --upstream
+	@echo "--- Model cards: the owner writes the narrative, andon gathers the facts"
+	$(BIN)/andon model card-edit fraud-detector@champion purpose --text "Flags card-not-present payments that look fraudulent, so analysts review them before settlement."
+	$(BIN)/andon model card-edit fraud-detector@champion intended_users --text "The fraud operations team, as a review queue; never to decline a payment on its own."
+	$(BIN)/andon model card-edit fraud-detector@champion limitations --text "Trained on synthetic sample data: not validated on real traffic or new merchant segments."
+	$(BIN)/andon model card-edit fraud-detector@champion risks --text "A false positive delays an honest customer; a false negative lets fraud settle. Analysts confirm every flag."
+	$(BIN)/andon model card fraud-detector@champion
+	@echo "--- Lineage coverage: which production models can be explained end to end"
+	$(BIN)/andon lineage coverage
 	@echo "--- The andon board"
 	$(BIN)/andon status
 	@if [ "$${ANDON_DEMO_SERVE:-1}" != "0" ]; then \
