@@ -58,6 +58,10 @@ def test_card_page_shows_purpose_metrics_and_what_is_missing(
     expect(page.get_by_role("link", name="Lineage", exact=True)).to_have_attribute(
         "href", "/console/lineage"
     )
+    # An unknown version is a page that says so, with the error's status, never a 500.
+    response = page.goto("/console/models/nope@1/card")
+    assert response is not None and response.status == 404
+    expect(page.locator("#error")).to_contain_text("no model named 'nope'")
 
 
 def test_lineage_page_draws_one_node_per_object_and_links_them(

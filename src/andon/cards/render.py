@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from andon.cards.records import DatasetFact, ModelCard
+from andon.core.errors import Invalid
 
 FORMATS = ("md", "html", "json")
 
@@ -25,8 +26,6 @@ def render(card: ModelCard, fmt: str) -> str:
         return to_html(card)
     if fmt == "json":
         return to_json(card)
-    from andon.core.errors import Invalid
-
     raise Invalid(f"'{fmt}' is not one of {', '.join(FORMATS)}", field="--format")
 
 
