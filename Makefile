@@ -40,6 +40,9 @@ demo: env
 	@echo "--- The AI factory: tracked runs, registered models, lineage"
 	$(BIN)/andon model demo-train
 	$(BIN)/andon model list
+	@echo "--- Evaluations: each challenger against the champion on the holdout (quality, slices, bias, latency, cost)"
+	$(BIN)/andon eval run fraud-detector@2 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
+	$(BIN)/andon eval run fraud-detector@3 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
 	$(BIN)/andon lineage show fraud-detector@champion --upstream
 	@echo "--- Model cards: the owner writes the narrative, andon gathers the facts"
 	$(BIN)/andon model card-edit fraud-detector@champion purpose --text "Flags card-not-present payments that look fraudulent, so analysts review them before settlement."

@@ -37,7 +37,9 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
+from andon.data import reader
 from andon.data import service as data
+from andon.evaluate import service as evaluate
 from andon.events import service as events
 from andon.lineage import coverage as lineage_coverage
 from andon.lineage import service as lineage
@@ -60,6 +62,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     card_service,
     card_graph,
     lineage_coverage,
+    reader,
+    evaluate,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -187,6 +191,11 @@ class Op:
     check: Check
     prepare: Prepare
     audited: bool = False
+    also: tuple[str, ...] = ()  # further actions the operation checks at the same scope
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return () if self.action is None else (self.action, *self.also)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -267,6 +276,85 @@ def _version(w: World, tgt: str) -> str:
     cache: dict[str, str] = w.__dict__.setdefault("_versions", {})
     if tgt not in cache:
         cache[tgt] = data.snapshot_dataset(w.admin, _dataset(w, tgt)).id
+    return cache[tgt]
+
+
+def _materialized(w: World, tgt: str) -> str:
+    """A dataset version of the dataset on asset ``tgt`` with its Parquet copy."""
+    cache: dict[str, str] = w.__dict__.setdefault("_materialized", {})
+    if tgt not in cache:
+        cache[tgt] = data.snapshot_dataset(w.admin, _dataset(w, tgt), materialize=True).id
+    return cache[tgt]
+
+
+_EVAL_SUITE = (
+    "name: matrix\ndataset: {team}/scored\nlabel: flag\nfeatures: [x]\n"
+    "metrics: [accuracy]\nlatency: {{predictions: 2}}\n"
+)
+
+
+def _onnx_model(w: World) -> Path:
+    """A one-feature ONNX classifier (fitted once per world)."""
+    cache: dict[str, Path] = w.__dict__.setdefault("_onnx", {})
+    if "path" not in cache:
+        import numpy as np
+        from skl2onnx import to_onnx
+        from sklearn.linear_model import LogisticRegression
+
+        X = np.arange(8, dtype=np.float32).reshape(-1, 1)
+        model = LogisticRegression().fit(X, np.arange(8) % 2)
+        onnx = to_onnx(model, X[:1], target_opset=17, options={"zipmap": False})
+        cache["path"] = _file(w, onnx.SerializeToString(), ".onnx")
+    return cache["path"]
+
+
+def _evaluable(w: World, tgt: str) -> tuple[str, Path]:
+    """A fresh ONNX model in the target's team and a suite over that team's ``scored``
+    dataset (versioned once per team). For target "A1" in an asset-scoped scenario the actor's
+    role is bound on the model's and the dataset's assets, as ``_model`` does."""
+    import duckdb
+
+    team = TARGETS[tgt][0] or "home"
+    bound = w.scenario.scope == "asset" and tgt == "A1" and w.scenario.role is not None
+    suites: dict[str, tuple[Path, str]] = w.__dict__.setdefault("_eval_suites", {})
+    if team not in suites:
+        folder = Path(w.admin.settings.home) / "matrix-eval" / team
+        folder.mkdir(parents=True)
+        duckdb.connect().execute(
+            "COPY (SELECT CAST(range AS DOUBLE) AS x, range % 2 AS flag FROM range(8)) "
+            f"TO '{folder / 'scored.parquet'}'"
+        )
+        (folder / "c.odcs.yaml").write_text(
+            f"apiVersion: v3.0.2\nkind: DataContract\nid: {w.fresh('scored')}\nversion: 1.0.0\n"
+            "status: active\nservers: [{server: local, type: parquet, path: .}]\n"
+            "schema: [{name: scored, properties: [{name: x, logicalType: number}, "
+            "{name: flag, logicalType: integer}]}]\n"
+        )
+        asset = auth.register_asset(w.admin, "dataset", "scored", team).id
+        data.apply_contract(w.admin, folder / "c.odcs.yaml", team)
+        data.snapshot_dataset(w.admin, f"{team}/scored", materialize=True)
+        (folder / "suite.yaml").write_text(_EVAL_SUITE.format(team=team))
+        suites[team] = (folder / "suite.yaml", asset)
+    suite, dataset_asset = suites[team]
+    name = w.fresh("m")
+    registry.register_model(w.admin, name, team=team, artifact=_onnx_model(w))
+    if bound:
+        role = str(w.scenario.role)
+        if not w.__dict__.setdefault("_eval_bound", False):
+            auth.bind_role(w.admin, w.actor, role, scope="asset", target=dataset_asset)
+            w.__dict__["_eval_bound"] = True
+        asset_id = registry.get_model(w.admin, name).asset_id
+        auth.bind_role(w.admin, w.actor, role, scope="asset", target=asset_id)
+    return f"{team}/{name}@1", suite
+
+
+def _evaluated(w: World, tgt: str) -> tuple[str, str]:
+    """An evaluation (run by the admin) of a fresh model in the target's team, once per
+    target: ``(evaluation id, TEAM/NAME of the model)``."""
+    cache: dict[str, tuple[str, str]] = w.__dict__.setdefault("_evaluations", {})
+    if tgt not in cache:
+        ref, suite = _evaluable(w, tgt)
+        cache[tgt] = (evaluate.run_evaluation(w.admin, ref, suite).id, ref.split("@")[0])
     return cache[tgt]
 
 
@@ -417,6 +505,23 @@ OPERATIONS: list[Op] = [
                               text="Flags card fraud."), audited=True),
     Op("cards.read_sections", cards.read_sections, "model.read", "asset",
        lambda w, tgt: partial(cards.read_sections, ref=_model(w, tgt))),
+    # data reads (andon.data.reader) and the evaluation harness
+    Op("reader.latest_version", reader.latest_version, "dataset.read", "asset",
+       lambda w, tgt: partial(reader.latest_version, dataset=(_version(w, tgt), _dataset(w, tgt))[1])),
+    Op("reader.get_version", reader.get_version, "dataset.read", "asset",
+       lambda w, tgt: partial(reader.get_version, version_id=_version(w, tgt))),
+    Op("reader.read_version", reader.read_version, "dataset.read", "asset",
+       lambda w, tgt: partial(reader.read_version, version_id=_materialized(w, tgt),
+                              columns=["id"])),
+    Op("evaluate.run_evaluation", evaluate.run_evaluation, "eval.run", "asset",
+       lambda w, tgt: partial(evaluate.run_evaluation,
+                              **dict(zip(("ref", "suite"), _evaluable(w, tgt), strict=True))),
+       audited=True,
+       also=("model.read", "dataset.read")),
+    Op("evaluate.get_evaluation", evaluate.get_evaluation, "model.read", "asset",
+       lambda w, tgt: partial(evaluate.get_evaluation, evaluation_id=_evaluated(w, tgt)[0])),
+    Op("evaluate.list_evaluations", evaluate.list_evaluations, "model.read", "asset",
+       lambda w, tgt: partial(evaluate.list_evaluations, ref=_evaluated(w, tgt)[1])),
     # lineage
     Op("lineage.graph", lineage.graph, "lineage.read", "somewhere",
        lambda w, _: partial(lineage.graph, object_id=_run(w, "home"))),
@@ -442,7 +547,7 @@ def expected(scenario: Scenario, op: Op, target: str) -> bool:
     """Whether the actor of ``scenario`` may run ``op`` on ``target``, from PERMISSIONS."""
     if op.action is None:
         return True
-    if scenario.role is None or op.action not in PERMISSIONS[scenario.role]:
+    if scenario.role is None or not set(op.actions) <= PERMISSIONS[scenario.role]:
         return False
     if scenario.scope == "global" or op.check == "somewhere":
         return True
@@ -544,6 +649,21 @@ HAND: list[tuple[str, str, str, bool]] = [
     ("team-owner", "registry.get_run", "home", False),
     ("nobody", "lineage.graph", "-", False),
     ("viewer@team", "lineage.openlineage_events", "-", False),
+    # evaluation harness
+    ("contributor@team", "evaluate.run_evaluation", "A2", True),
+    ("contributor@team", "evaluate.run_evaluation", "B1", False),
+    ("contributor@asset", "evaluate.run_evaluation", "A1", True),
+    ("contributor@asset", "evaluate.run_evaluation", "A2", False),
+    ("platform-admin@global", "evaluate.run_evaluation", "B1", True),
+    ("data-steward@global", "evaluate.run_evaluation", "A1", False),
+    ("approver@global", "evaluate.run_evaluation", "A1", False),
+    ("risk-owner@global", "evaluate.run_evaluation", "A1", False),
+    ("viewer@global", "evaluate.run_evaluation", "A1", False),
+    ("viewer@global", "evaluate.get_evaluation", "B1", True),
+    ("approver@team", "evaluate.list_evaluations", "A2", True),
+    ("viewer@asset", "evaluate.get_evaluation", "A2", False),
+    ("nobody", "reader.read_version", "A1", False),
+    ("viewer@asset", "reader.read_version", "A1", True),
 ]
 
 
@@ -697,7 +817,7 @@ def test_each_row_names_the_check_the_service_makes(
             assert seen == [], op.label
             continue
         kind, has_team, has_asset = shape[op.check]
-        assert {(kind, op.action, has_team, has_asset)} == set(seen), op.label
+        assert {(kind, a, has_team, has_asset) for a in op.actions} == set(seen), op.label
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])

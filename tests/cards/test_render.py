@@ -53,7 +53,8 @@ def hostile_card(*, approvals: bool = True, evaluated: bool = True) -> ModelCard
             id="evl_1", suite=HOSTILE, dataset=data, created_by="admin", created_at=AT,
             metrics={"f1": 0.8612345, "rows": 5, "task": "classification"},
             slices={HOSTILE: {"f1": 0.8, "rows": 2}},
-            bias={"attribute": HOSTILE, "demographic_parity_diff": 0.03},
+            bias={"attribute": HOSTILE, "demographic_parity_diff": 0.03,
+                  "groups": {HOSTILE: {"positive_rate": 0.5}, "b": {"positive_rate": 0.25}}},
             champion="fraud-detector@1", champion_metrics={"f1": 0.84}, deltas={"f1": 0.0212345},
         ) if evaluated else None,
         artifact=ArtifactFact("pickle", "sha256:" + "a" * 64, 1234,
@@ -88,6 +89,7 @@ def test_html_escapes_every_text_and_runs_nothing() -> None:
     assert "link" not in parser.tags and "<style>" in page and "http" not in page
     assert 'id="trusted-pickle"' in page and "Trusted pickle" in page
     assert "+0.02123" in page  # the delta against the champion, signed
+    assert 'class="bias-groups"' in page and "<td>0.25</td>" in page
 
 
 def test_markdown_escapes_tags_and_pipes() -> None:
@@ -97,6 +99,7 @@ def test_markdown_escapes_tags_and_pipes() -> None:
     assert "> **Trusted pickle**" in text
     assert "| f1 | 0.8612 | 0.84 | +0.02123 |" in text
     assert "fingerprint-x (not recorded by the data domain)" in text
+    assert "| group | positive_rate |" in text and "| b | 0.25 |" in text
     assert "_Not written yet (required):_ Who may rely on its outputs" in text
 
 

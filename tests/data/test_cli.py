@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from andon.data.sample import SampleSet
+from andon.data.sample import generate
 from tests.cli.conftest import Run
 
 
@@ -33,9 +32,10 @@ def test_validate_reports_every_problem_and_exits_2(run: Run, tmp_path: Path) ->
     assert missing.returncode == 1 and missing.stderr.strip().startswith("error: no contract file")
 
 
-def test_demo_flow_apply_check_snapshot(run: Run, sample_set: SampleSet, tmp_path: Path) -> None:
-    folder = tmp_path / "sample"
-    shutil.copytree(sample_set.folder, folder)
+def test_demo_flow_apply_check_snapshot(run: Run, tmp_path: Path) -> None:
+    # The CLI checks freshness against the wall clock, so the sample is generated now (the
+    # session's sample_set is pinned to a fixed date for the service tests' frozen clock).
+    folder = generate(tmp_path / "sample", rows=2000, seed=7).folder
     contract = str(folder / "orders.odcs.yaml")
     assert run("init").returncode == 0
     assert run("team", "create", "fraud-ml").returncode == 0

@@ -87,6 +87,29 @@ def slice_table(card: ModelCard) -> tuple[list[str], list[list[str]]]:
     return ["slice", *keys], rows
 
 
+def bias_rows(card: ModelCard) -> list[tuple[str, str]]:
+    """(measure, value) rows of the fairness results: the attribute and each measure."""
+    bias = card.evaluation.bias if card.evaluation else None
+    if not bias:
+        return []
+    return [(k, number(v)) for k, v in sorted(bias.items()) if not isinstance(v, dict)]
+
+
+def bias_groups(card: ModelCard) -> tuple[list[str], list[list[str]]]:
+    """Columns and rows of the per-group rates behind the fairness measures, if recorded."""
+    bias = card.evaluation.bias if card.evaluation else None
+    groups = (bias or {}).get("groups")
+    if not isinstance(groups, dict) or not groups:
+        return [], []
+    keys = sorted({k for rates in groups.values() if isinstance(rates, dict) for k in rates})
+    rows = [
+        [str(name)] + [number(rates[k]) if k in rates else "" for k in keys]
+        for name, rates in sorted(groups.items())
+        if isinstance(rates, dict)
+    ]
+    return ["group", *keys], rows
+
+
 def signature_lines(signature: dict[str, Any]) -> list[str]:
     """The artifact's inputs and outputs, one per line (plain text)."""
     out = []
@@ -182,7 +205,10 @@ def to_markdown(card: ModelCard) -> str:
             lines += ["", "### Slices", "", *_md_table(columns, rows)]
         lines += ["", "### Fairness", ""]
         if ev.bias:
-            lines += [f"- {_md(k)}: {_md(number(v))}" for k, v in sorted(ev.bias.items())]
+            lines += [f"- {_md(k)}: {_md(v)}" for k, v in bias_rows(card)]
+            columns, rows = bias_groups(card)
+            if rows:
+                lines += ["", *_md_table(columns, rows)]
         else:
             lines.append("No sensitive attribute declared.")
     lines += ["", "## Approvals", ""]
@@ -302,13 +328,10 @@ def to_html(card: ModelCard) -> str:
             p.append("<h3>Slices</h3>" + _html_table(columns, rows, "slices"))
         p.append("<h3>Fairness</h3>")
         if ev.bias:
-            p.append(
-                _html_table(
-                    ["measure", "value"],
-                    [(k, number(v)) for k, v in sorted(ev.bias.items())],
-                    "bias",
-                )
-            )
+            p.append(_html_table(["measure", "value"], bias_rows(card), "bias"))
+            columns, rows = bias_groups(card)
+            if rows:
+                p.append(_html_table(columns, rows, "bias-groups"))
         else:
             p.append("<p>No sensitive attribute declared.</p>")
     p.append("</section>")

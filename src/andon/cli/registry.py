@@ -205,11 +205,16 @@ def model_list(
 @model_app.command("demo-train", hidden=True)
 def model_demo_train(
     team: str = typer.Option("fraud-ml", "--team", help="Team that owns the sample models."),
+    out: Path = typer.Option(
+        None, "--out", help="Folder for the data, contract and suite (default: ANDON_HOME/fraud)."
+    ),
 ) -> None:
-    """Train the sample baseline and challenger, register them, set champion (`make demo`)."""
+    """Version the sample fraud data, train a baseline and two challengers, register them,
+    make the baseline champion, and write the evaluation suite (`make demo`)."""
     from andon.registry import sample
 
-    result = sample.train(context(), team=team, workdir=None)
+    ctx = context()
+    result = sample.train(ctx, team=team, workdir=out or ctx.settings.home / "fraud")
     for line in result.lines():
         say(line)
 

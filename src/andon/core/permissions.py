@@ -21,15 +21,20 @@ do their job", never "what might be handy"):
     the people who built a model say what it is for and where it fails). For data: applies
     its team's contracts (``contract.apply``), runs their checks (``check.run``) and records
     dataset versions (``dataset.snapshot``). Every role reads contracts and datasets in its
-    scope (``contract.read``, ``dataset.read``).
+    scope (``contract.read``, ``dataset.read``). Evaluates the models it owns (``eval.run``:
+    scores a version and the champion on a dataset version and stores the report), since
+    whoever trains a challenger must be able to show how it compares.
 ``data-steward``
     Registers assets, approves data contracts (``contract.approve``) and classifies fields
     (``data.classify``); applies contracts, runs checks and snapshots datasets like a
-    contributor. It does not approve model promotions: that is ``approver``'s.
+    contributor. It does not approve model promotions: that is ``approver``'s. Nor does it
+    run model evaluations (``eval.run``): the evidence for a model is produced by the people
+    who own the model, and read by everyone else.
 ``approver``
     Decides approvals (``approval.decide``: the four-eyes sign-off on gates and
     promotions). Nothing else: an approver who could also change the things it approves
-    would be approving its own work.
+    would be approving its own work; for the same reason it reads evaluations but does not
+    run them (``eval.run``), so it never produces the evidence it signs off.
 ``risk-owner``
     Decides approvals (a gate may require a ``risk-owner`` among its approvers), verifies
     the audit chain, and sets escalation ladders (it is the last rung of every ladder, so
@@ -39,7 +44,9 @@ do their job", never "what might be handy"):
     verification, and outbox consumers (``events.consume``: moving a consumer's cursor makes
     it skip events, so reading the outbox is not enough). Deliberately *not* ``approval.decide``, ``contract.approve`` or
     ``data.classify``: separation of duties. An admin could bind itself ``approver``, so the
-    services refuse self-binding (see below) and every binding is audited.
+    services refuse self-binding (see below) and every binding is audited. It also carries
+    the contributor's registry and evaluation writes (``eval.run`` included) so one operator
+    can run the sample line and re-run an evaluation a team asks for.
 
 ``team-owner`` is not a bindable role (it is not in :data:`ROLES`): every owner of a team
 holds it implicitly at that team's scope, with :data:`PERMISSIONS` saying what it allows.
@@ -97,6 +104,8 @@ _READ = frozenset(
 )
 _REGISTRY_READ = frozenset({"run.read", "model.read", "lineage.read"})
 _REGISTRY_WRITE = frozenset({"run.create", "model.register", "model.alias", "model.card"})
+# Scoring a model version (and its champion) with a suite and storing the report.
+_EVAL_RUN = frozenset({"eval.run"})
 # Registering a pickle or joblib artifact runs arbitrary code on load: platform-admin only.
 _TRUST_PICKLE = frozenset({"model.trust_pickle"})
 _DATA_READ = frozenset({"contract.read", "dataset.read"})
@@ -109,6 +118,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "contributor": _READ
     | _REGISTRY_READ
     | _REGISTRY_WRITE
+    | _EVAL_RUN
     | _DATA_READ
     | _DATA_WRITE
     | {"asset.register"},
@@ -125,6 +135,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "platform-admin": _READ
     | _REGISTRY_READ
     | _REGISTRY_WRITE
+    | _EVAL_RUN
     | _TRUST_PICKLE
     | _DATA_READ
     | _DATA_WRITE

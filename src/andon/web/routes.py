@@ -23,6 +23,7 @@ from andon.auth import service as auth
 from andon.board import service as board
 from andon.core.context import Context
 from andon.core.errors import AndonError, NotFound, Unauthenticated
+from andon.web import cards_views, evaluate_views
 
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
@@ -140,6 +141,8 @@ def _team_view(ctx: Context, name: str) -> TeamView:
 def install(app: FastAPI) -> None:
     """Mount the console's pages and static files on ``app``."""
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
+    app.include_router(evaluate_views.router)
+    app.include_router(cards_views.router)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
@@ -244,7 +247,3 @@ def install(app: FastAPI) -> None:
                 status_code=exc.http_status,
             )
         return _render(request, "_verify.html", {"result": result, "error": None})
-
-    from andon.web import cards_views  # the factory's pages (model cards, lineage)
-
-    cards_views.install(app)
