@@ -50,6 +50,7 @@ demo: env
 	$(BIN)/andon model card-edit fraud-detector@champion limitations --text "Trained on synthetic sample data: not validated on real traffic or new merchant segments."
 	$(BIN)/andon model card-edit fraud-detector@champion risks --text "A false positive delays an honest customer; a false negative lets fraud settle. Analysts confirm every flag."
 	$(BIN)/andon model card fraud-detector@champion
+	$(BIN)/andon model card fraud-detector@3 --format html --out $${ANDON_HOME:-.andon}/fraud-detector-3-card.html
 	@echo "--- Lineage coverage: which production models can be explained end to end"
 	$(BIN)/andon lineage coverage
 	@echo "--- The andon board"

@@ -90,6 +90,7 @@ def test_html_escapes_every_text_and_runs_nothing() -> None:
     assert 'id="trusted-pickle"' in page and "Trusted pickle" in page
     assert "+0.02123" in page  # the delta against the champion, signed
     assert 'class="bias-groups"' in page and "<td>0.25</td>" in page
+    assert "Written for version 1." in page  # the purpose carried forward from version 1
 
 
 def test_markdown_escapes_tags_and_pipes() -> None:
@@ -100,6 +101,7 @@ def test_markdown_escapes_tags_and_pipes() -> None:
     assert "| f1 | 0.8612 | 0.84 | +0.02123 |" in text
     assert "fingerprint-x (not recorded by the data domain)" in text
     assert "| group | positive_rate |" in text and "| b | 0.25 |" in text
+    assert "_(written for version 1)_" in text
     assert "_Not written yet (required):_ Who may rely on its outputs" in text
 
 

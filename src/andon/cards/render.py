@@ -284,6 +284,8 @@ def to_html(card: ModelCard) -> str:
         )
         if s.text:
             p.append(f"<pre>{_e(s.text)}</pre>")
+            if s.from_version not in (None, card.version):
+                p.append(f'<p class="muted">Written for version {s.from_version}.</p>')
         else:
             req = " (required)" if s.required else ""
             p.append(f'<p class="missing">Not written yet{req}: {_e(s.question)}</p>')
