@@ -37,6 +37,10 @@ demo: env
 	$(BIN)/andon contract apply $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml --team fraud-ml
 	$(BIN)/andon check run $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml || [ $$? -eq 4 ]
 	$(BIN)/andon data snapshot fraud-ml/orders --materialize
+	@echo "--- Catalog: a profile (PII masked), field classification by the data-steward, proposals"
+	$(BIN)/andon data profile fraud-ml/orders
+	ANDON_PRINCIPAL=fatou $(BIN)/andon catalog classify fraud-ml/orders
+	$(BIN)/andon catalog proposals fraud-ml/orders --status pending
 	@echo "--- The AI factory: tracked runs, registered models, lineage"
 	$(BIN)/andon model demo-train
 	$(BIN)/andon model list
@@ -53,6 +57,9 @@ demo: env
 	$(BIN)/andon model card fraud-detector@3 --format html --out $${ANDON_HOME:-.andon}/fraud-detector-3-card.html
 	@echo "--- Lineage coverage: which production models can be explained end to end"
 	$(BIN)/andon lineage coverage
+	@echo "--- Gates as policy: the fraud-ml stage policy (gate, four eyes, rollback rule)"
+	$(BIN)/andon policy sample --team fraud-ml --out $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
+	$(BIN)/andon policy apply $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
 	@echo "--- The andon board"
 	$(BIN)/andon status
 	@if [ "$${ANDON_DEMO_SERVE:-1}" != "0" ]; then \

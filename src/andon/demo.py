@@ -19,6 +19,8 @@ PEOPLE = [
     ("emil", "user", "Emil Novak", "platform / SRE"),
     ("fatou", "user", "Fatou Sow", "data steward"),
     ("ops-agent", "agent", "Operations agent", "read-only operations agent"),
+    ("gita", "user", "Gita Rao", "approver of the fraud-ml line"),
+    ("hugo", "user", "Hugo Lind", "risk owner of the fraud-ml line"),
 ]
 
 TEAMS = [
@@ -35,6 +37,9 @@ BINDINGS = [
     ("dara", "risk-owner", "global", None),
     ("emil", "platform-admin", "global", None),
     ("ops-agent", "agent", "global", None),
+    # The fraud-ml line's own four eyes: they approve promotions of its models only.
+    ("gita", "approver", "team", "fraud-ml"),
+    ("hugo", "risk-owner", "team", "fraud-ml"),
 ]
 
 

@@ -37,12 +37,16 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
 from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
-from andon.data import reader
+from andon.data import catalog, profile, reader
 from andon.data import service as data
 from andon.evaluate import service as evaluate
 from andon.events import service as events
 from andon.lineage import coverage as lineage_coverage
 from andon.lineage import service as lineage
+from andon.policy import approvals as policy_approvals
+from andon.policy import cord as policy_cord
+from andon.policy import promotion as policy_promotion
+from andon.policy import service as policy
 from andon.registry import cards
 from andon.registry import service as registry
 from andon.store import migrate
@@ -64,6 +68,12 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     lineage_coverage,
     reader,
     evaluate,
+    policy,
+    policy_approvals,
+    policy_promotion,
+    policy_cord,
+    profile,
+    catalog,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -358,6 +368,80 @@ def _evaluated(w: World, tgt: str) -> tuple[str, str]:
     return cache[tgt]
 
 
+# Policy: a policy per team (applied once per world), whose production gate is `true` and
+# needs no approvals, and whose review stage needs an approver and a risk-owner.
+def _policy_text(team: str, note: str = "matrix") -> str:
+    return (
+        f"team: {team}\ndescription: {note}\nstages:\n  production:\n    gate: 'true'\n"
+        "  review:\n    alias: reviewed\n    gate: 'true'\n    approvals: [approver, risk-owner]\n"
+    )
+
+
+def _shippable(w: World, tgt: str) -> str:
+    """A fresh ``name@1`` under its team's policy."""
+    team = TARGETS[tgt][0] or "home"
+    applied: set[str] = w.__dict__.setdefault("_policies", set())
+    if team not in applied:
+        policy.apply_policy(w.admin, _policy_text(team))
+        applied.add(team)
+    return _model(w, tgt)
+
+
+def _request(w: World, tgt: str) -> str:
+    return policy_approvals.request_approval(w.admin, _shippable(w, tgt), "review").id
+
+
+def _deciding_role(w: World) -> str:
+    return w.scenario.role if w.scenario.role in ("approver", "risk-owner") else "approver"
+
+
+def _promoted_twice(w: World, tgt: str) -> str:
+    """A model whose production alias went to version 1, then 2; returns its name."""
+    name = _shippable(w, tgt).split("@")[0]
+    team = TARGETS[tgt][0] or "home"
+    registry.register_model(w.admin, name, team=team, artifact=_file(w, f"{name} v2".encode()))
+    policy_promotion.promote(w.admin, f"{name}@1", "production")
+    policy_promotion.promote(w.admin, f"{name}@2", "production")
+    return name
+
+
+def _pulled(w: World, tgt: str) -> str:
+    name = _model(w, tgt).split("@")[0]
+    policy_cord.pull_cord(w.admin, name, reason="matrix")
+    return name
+
+
+def _proposal(w: World, tgt: str) -> str:
+    """A fresh pending description proposal on the dataset of asset ``tgt``."""
+    from andon.core.ids import new_id
+    from andon.store import catalog_tables as c
+    from andon.store import data_tables as d
+
+    team, name = _dataset(w, tgt).split("/")
+    with w.admin.db.transaction() as session:
+        ds = session.scalar(
+            select(d.Dataset)
+            .join(t.Team, t.Team.id == d.Dataset.team_id)
+            .where(t.Team.name == team, d.Dataset.name == name)
+        )
+        assert ds is not None
+        row = c.CatalogProposal(
+            id=new_id("proposal"),
+            dataset_id=ds.id,
+            column="id",
+            kind="description",
+            value={"description": f"Identifier {w.fresh('d')}."},
+            rationale="matrix",
+            enricher="offline",
+            status="pending",
+            proposed_by="admin",
+            proposed_at=w.admin.clock.now(),
+            reason="",
+        )
+        session.add(row)
+        return row.id
+
+
 # fmt: off
 OPERATIONS: list[Op] = [
     # identity
@@ -465,6 +549,19 @@ OPERATIONS: list[Op] = [
        lambda w, tgt: partial(data.snapshot_dataset, dataset=_dataset(w, tgt)), audited=True),
     Op("data.diff_versions", data.diff_versions, "dataset.read", "asset",
        lambda w, tgt: partial(data.diff_versions, old=_version(w, tgt), new=_version(w, tgt))),
+    # catalog: profiles, field classification, enrichment proposals
+    Op("profile.profile_dataset", profile.profile_dataset, "dataset.read", "asset",
+       lambda w, tgt: partial(profile.profile_dataset, dataset=_dataset(w, tgt))),
+    Op("catalog.classify_dataset", catalog.classify_dataset, "data.classify", "asset",
+       lambda w, tgt: partial(catalog.classify_dataset, dataset=_dataset(w, tgt)), audited=True),
+    Op("catalog.list_proposals", catalog.list_proposals, "dataset.read", "asset",
+       lambda w, tgt: partial(catalog.list_proposals, dataset=_dataset(w, tgt))),
+    Op("catalog.accept_proposal", catalog.accept_proposal, "catalog.decide", "asset",
+       lambda w, tgt: partial(catalog.accept_proposal, proposal_id=_proposal(w, tgt)),
+       audited=True),
+    Op("catalog.reject_proposal", catalog.reject_proposal, "catalog.decide", "asset",
+       lambda w, tgt: partial(catalog.reject_proposal, proposal_id=_proposal(w, tgt)),
+       audited=True),
     # runs (logging to a run is its data, not audited; its start and end are)
     Op("registry.create_run", registry.create_run, "run.create", "team",
        lambda w, tgt: partial(registry.create_run, name=w.fresh("run"), team=tgt),
@@ -534,6 +631,43 @@ OPERATIONS: list[Op] = [
        lambda w, _: partial(lineage_coverage.coverage)),
     Op("card_graph.lineage_view", card_graph.lineage_view, "lineage.read", "somewhere",
        lambda w, _: partial(card_graph.lineage_view, obj=_run(w, "home"))),
+    # policy: stage policies, gates, approvals, promotion, rollback, the andon cord
+    Op("policy.apply_policy", policy.apply_policy, "policy.apply", "team",
+       lambda w, tgt: partial(policy.apply_policy, content=_policy_text(tgt, w.fresh("p"))),
+       audited=True),
+    Op("policy.get_policy", policy.get_policy, "policy.read", "team",
+       lambda w, tgt: (_shippable(w, tgt), partial(policy.get_policy, team=tgt))[1]),
+    Op("policy.policy_versions", policy.policy_versions, "policy.read", "team",
+       lambda w, tgt: partial(policy.policy_versions, team=tgt)),
+    Op("policy.check_gate", policy.check_gate, "gate.check", "asset",
+       lambda w, tgt: partial(policy.check_gate, ref=_shippable(w, tgt), stage="production"),
+       audited=True),
+    Op("approvals.request_approval", policy_approvals.request_approval, "approval.request",
+       "asset", lambda w, tgt: partial(policy_approvals.request_approval,
+                                       ref=_shippable(w, tgt), stage="review"), audited=True),
+    Op("approvals.decide_approval", policy_approvals.decide_approval, "approval.decide",
+       "asset", lambda w, tgt: partial(policy_approvals.decide_approval,
+                                       request_id=_request(w, tgt), decision="approve",
+                                       role=_deciding_role(w), reason="looks right"),
+       audited=True),
+    Op("approvals.list_requests", policy_approvals.list_requests, "policy.read", "somewhere",
+       lambda w, _: partial(policy_approvals.list_requests)),
+    Op("promotion.promote", policy_promotion.promote, "model.promote", "asset",
+       lambda w, tgt: partial(policy_promotion.promote, ref=_shippable(w, tgt),
+                              stage="production"), audited=True),
+    Op("promotion.rollback", policy_promotion.rollback, "model.rollback", "asset",
+       lambda w, tgt: partial(policy_promotion.rollback, name=_promoted_twice(w, tgt),
+                              stage="production", reason="regression"), audited=True),
+    Op("promotion.promotions", policy_promotion.promotions, "model.read", "asset",
+       lambda w, tgt: partial(policy_promotion.promotions, name=_model(w, tgt).split("@")[0])),
+    Op("cord.pull_cord", policy_cord.pull_cord, "cord.pull", "asset",
+       lambda w, tgt: partial(policy_cord.pull_cord, name=_model(w, tgt).split("@")[0],
+                              reason="bad data"), audited=True),
+    Op("cord.release_cord", policy_cord.release_cord, "cord.release", "asset",
+       lambda w, tgt: partial(policy_cord.release_cord, name=_pulled(w, tgt), reason="fixed"),
+       audited=True),
+    Op("cord.cord_status", policy_cord.cord_status, "model.read", "somewhere",
+       lambda w, _: partial(policy_cord.cord_status)),
     # the board
     Op("board.board", board.board, "status.read", "somewhere",
        lambda w, _: partial(board.board)),
@@ -648,6 +782,37 @@ HAND: list[tuple[str, str, str, bool]] = [
     ("agent@global", "registry.end_run", "home", False),
     ("team-owner", "registry.get_run", "home", False),
     ("nobody", "lineage.graph", "-", False),
+    # policy
+    ("risk-owner@team", "policy.apply_policy", "home", True),
+    ("risk-owner@team", "policy.apply_policy", "away", False),
+    ("contributor@global", "policy.apply_policy", "home", False),
+    ("approver@global", "policy.apply_policy", "home", False),
+    ("viewer@team", "policy.get_policy", "home", True),
+    ("contributor@team", "promotion.promote", "A2", True),
+    ("contributor@team", "promotion.promote", "B1", False),
+    ("approver@global", "promotion.promote", "A1", False),
+    ("risk-owner@global", "promotion.promote", "A1", False),
+    ("approver@team", "approvals.decide_approval", "A2", True),
+    ("approver@team", "approvals.decide_approval", "B1", False),
+    ("risk-owner@asset", "approvals.decide_approval", "A1", True),
+    ("contributor@global", "approvals.decide_approval", "A1", False),
+    ("platform-admin@global", "approvals.decide_approval", "A1", False),
+    ("data-steward@team", "cord.pull_cord", "A2", True),
+    ("viewer@global", "cord.pull_cord", "A1", False),
+    ("agent@global", "cord.pull_cord", "A1", False),
+    ("contributor@team", "cord.release_cord", "A1", False),
+    ("risk-owner@asset", "cord.release_cord", "A1", True),
+    ("risk-owner@global", "promotion.rollback", "B1", True),
+    ("approver@global", "promotion.rollback", "B1", False),
+    ("data-steward@team", "catalog.accept_proposal", "A1", True),
+    ("data-steward@team", "catalog.accept_proposal", "B1", False),
+    ("data-steward@asset", "catalog.classify_dataset", "A1", True),
+    ("data-steward@asset", "catalog.classify_dataset", "A2", False),
+    ("platform-admin@global", "catalog.classify_dataset", "A1", False),
+    ("platform-admin@global", "catalog.reject_proposal", "A1", False),
+    ("contributor@global", "catalog.accept_proposal", "A1", False),
+    ("viewer@asset", "profile.profile_dataset", "A1", True),
+    ("viewer@asset", "profile.profile_dataset", "A2", False),
     ("viewer@team", "lineage.openlineage_events", "-", False),
     # evaluation harness
     ("contributor@team", "evaluate.run_evaluation", "A2", True),
@@ -787,6 +952,13 @@ def test_each_row_names_the_check_the_service_makes(
 ) -> None:
     """Trace Context.require / require_somewhere while a global admin runs every row."""
     world = World(admin, Scenario("platform-admin", "global"))
+    # platform-admin deliberately lacks approval.decide: here the actor is an approver too.
+    auth.bind_role(admin, world.actor, "approver")
+    # Separation of duties keeps some actions from platform-admin (data.classify,
+    # catalog.decide): give the actor, globally, a role carrying each such action too.
+    missing = {op.action for op in OPERATIONS if op.action} - PERMISSIONS["platform-admin"]
+    for role in sorted({next(r for r in ROLES if a in PERMISSIONS[r]) for a in missing}):
+        auth.bind_role(admin, world.actor, role)
     seen: list[tuple[str, str, bool, bool]] = []
     require, somewhere = Context.require, Context.require_somewhere
 

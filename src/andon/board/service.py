@@ -184,6 +184,19 @@ def _data(ctx: Context) -> Light:
     return Light("data quality", color, detail)
 
 
+def _cords(ctx: Context) -> Light:
+    """Red while any model's andon cord is pulled (its promotions are stopped)."""
+    from andon.policy.cord import pulled_cords
+
+    with ctx.db.read() as session:
+        pulled = pulled_cords(session)
+    if not pulled:
+        return Light("andon cords", "green", "no cord pulled")
+    shown = ", ".join(f"{name} ({reason})" for name, reason in pulled[:3])
+    more = f" and {len(pulled) - 3} more" if len(pulled) > 3 else ""
+    return Light("andon cords", "red", f"{_n(len(pulled), 'cord')} pulled: {shown}{more}")
+
+
 AREAS: list[Callable[[Context], Light]] = [
     _store,
     _access,
@@ -192,6 +205,7 @@ AREAS: list[Callable[[Context], Light]] = [
     _outbox,
     _registry,
     _data,
+    _cords,
 ]
 
 

@@ -281,3 +281,50 @@ def diff(old: str, new: str, fmt: Format = FormatOption) -> None:
         say(f"[yellow]~ {change['column']}: {change['old']} → {change['new']}[/]")
     if result.changed_columns:
         say(f"columns with changed values: {', '.join(result.changed_columns)}")
+
+
+@data_app.command("profile")
+def profile(
+    dataset: str = typer.Argument(..., help="A dataset: team/name, or a name unique to one team."),
+    server: str = typer.Option(None, "--server", help="Server name (default: the first)."),
+    fmt: Format = FormatOption,
+) -> None:
+    """Profile DATASET: nulls, distinct, min/max, mean, quantiles, top values, formats, units."""
+    from andon.data.profile import profile_dataset
+
+    found = profile_dataset(context(), dataset, server=server)
+    if fmt is Format.json:
+        print_json(found.as_dict())
+        return
+
+    def short(value: Any, width: int = 16) -> str:
+        text = _fmt_value(value)
+        return text if len(text) <= width else text[: width - 1] + "…"
+
+    def unit(u: dict[str, Any] | None) -> str:
+        if not u:
+            return ""
+        return str(u["unit"]) + (f" ({u['scale_note']})" if "scale_note" in u else "")
+
+    print_table(
+        f"profile of {found.dataset}: {found.rows:,} rows, {found.sampled:,} sampled, "
+        f"{found.queries} queries",
+        ["column", "type", "null %", "distinct≈", "min", "max", "mean", "p50",
+         "top values", "formats", "unit"],
+        [
+            (
+                c.name + (" [red](pii)[/]" if c.pii else ""),
+                c.type,
+                f"{100 * c.null_share:.1f}",
+                c.distinct,
+                short(c.min),
+                short(c.max),
+                short(round(c.mean, 3) if isinstance(c.mean, float) else c.mean),
+                short((c.quantiles or {}).get("p50")),
+                ", ".join(f"{short(v['value'], 10)} ({v['count']})" for v in (c.top_values or [])[:3]),
+                ", ".join(f"{k} {v:.0%}" for k, v in c.formats.items()),
+                unit(c.unit),
+            )
+            for c in found.columns
+        ],
+    )  # fmt: skip

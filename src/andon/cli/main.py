@@ -14,8 +14,10 @@ import typer
 
 from andon.cli import access, audit, teams
 from andon.cli import cards as cards_cli  # noqa: F401  (adds model card, lineage coverage)
+from andon.cli import catalog as catalog_cli
 from andon.cli import data as data_cli
 from andon.cli import evaluate as evaluate_cli
+from andon.cli import policy as policy_cli
 from andon.cli import registry as registry_cli
 from andon.cli._shared import (
     COLORS,
@@ -52,6 +54,11 @@ app.add_typer(data_cli.contract_app, name="contract")
 app.add_typer(data_cli.check_app, name="check")
 app.add_typer(data_cli.data_app, name="data")
 app.add_typer(evaluate_cli.app, name="eval")
+app.add_typer(policy_cli.policy_app, name="policy")
+app.add_typer(policy_cli.gate_app, name="gate")
+app.add_typer(policy_cli.approval_app, name="approval")
+app.add_typer(policy_cli.cord_app, name="cord")
+app.add_typer(catalog_cli.app, name="catalog")
 
 
 @app.callback()

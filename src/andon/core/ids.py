@@ -29,6 +29,13 @@ PREFIXES = {
     "dataset": "ds",
     "check_run": "cr",
     "evaluation": "evl",
+    "policy": "pol",
+    "gate_decision": "gd",
+    "approval_request": "areq",
+    "approval": "apr",
+    "promotion": "prm",
+    "classification": "fc",
+    "proposal": "prop",
 }
 
 

@@ -11,7 +11,8 @@ do their job", never "what might be handy"):
 
 ``viewer``
     Reads everything its scope covers, the audit log and the outbox included: an audit log
-    only deters when people can read it. No writes.
+    only deters when people can read it. No writes. Stage policies and approval requests
+    are read with ``policy.read``, which every reader of models carries.
 ``agent``
     Exactly ``viewer``. An agent principal never writes on its own authority: the agent
     issue adds approval-gated tools, where a human with the right role approves each write.
@@ -23,30 +24,48 @@ do their job", never "what might be handy"):
     dataset versions (``dataset.snapshot``). Every role reads contracts and datasets in its
     scope (``contract.read``, ``dataset.read``). Evaluates the models it owns (``eval.run``:
     scores a version and the champion on a dataset version and stores the report), since
-    whoever trains a challenger must be able to show how it compares.
+    whoever trains a challenger must be able to show how it compares. For the line it owns it
+    checks gates (``gate.check``: stores a decision, changes nothing else), asks for approvals
+    (``approval.request``), promotes (``model.promote``: only once the gate passes and other
+    people approved) and rolls back (``model.rollback``: back to a version that was approved
+    before). It may pull the andon cord (``cord.pull``) but not release it.
 ``data-steward``
-    Registers assets, approves data contracts (``contract.approve``) and classifies fields
-    (``data.classify``); applies contracts, runs checks and snapshots datasets like a
-    contributor. It does not approve model promotions: that is ``approver``'s. Nor does it
-    run model evaluations (``eval.run``): the evidence for a model is produced by the people
-    who own the model, and read by everyone else.
+    Registers assets, approves data contracts (``contract.approve``), classifies fields
+    (``data.classify``: runs the classifier, stores its tags and proposes catalog metadata)
+    and decides those proposals (``catalog.decide``: accepting one writes a new contract
+    version, so it is held by the steward alone, not by contributors who apply contracts,
+    nor by ``platform-admin``: what is personal data is a stewardship call, and keeping the
+    decision with one role keeps the audit trail's "who decided" meaningful). Applies
+    contracts, runs checks and snapshots datasets like a contributor. It does not approve
+    model promotions: that is ``approver``'s. Nor does it run model evaluations
+    (``eval.run``): the evidence for a model is produced by the people who own the model, and
+    read by everyone else. It may pull the andon cord (``cord.pull``): bad data is a reason
+    to stop the line.
 ``approver``
-    Decides approvals (``approval.decide``: the four-eyes sign-off on gates and
-    promotions). Nothing else: an approver who could also change the things it approves
-    would be approving its own work; for the same reason it reads evaluations but does not
-    run them (``eval.run``), so it never produces the evidence it signs off.
+    Decides approvals (``approval.decide``: the four-eyes sign-off on promotions), checks
+    gates to see the evidence first-hand (``gate.check``) and may pull the andon cord
+    (``cord.pull``). Nothing else: an approver who could also change the things it approves
+    (policies, aliases, promotions) would be approving its own work; for the same reason it
+    reads evaluations but does not run them (``eval.run``), so it never produces the evidence
+    it signs off.
 ``risk-owner``
     Decides approvals (a gate may require a ``risk-owner`` among its approvers), verifies
     the audit chain, and sets escalation ladders (it is the last rung of every ladder, so
-    it must be able to keep that rung current).
+    it must be able to keep that rung current). It owns the risk controls: writes stage
+    policies (``policy.apply``: gates, required approvals, rollback rules), checks gates,
+    rolls back (``model.rollback``), and pulls and releases the andon cord (``cord.pull``,
+    ``cord.release``). It does not promote: the team promotes, the risk-owner approves.
 ``platform-admin``
     Runs the platform: principals, teams, rotations, ladders, role bindings, tokens, audit
     verification, and outbox consumers (``events.consume``: moving a consumer's cursor makes
-    it skip events, so reading the outbox is not enough). Deliberately *not* ``approval.decide``, ``contract.approve`` or
-    ``data.classify``: separation of duties. An admin could bind itself ``approver``, so the
-    services refuse self-binding (see below) and every binding is audited. It also carries
-    the contributor's registry and evaluation writes (``eval.run`` included) so one operator
-    can run the sample line and re-run an evaluation a team asks for.
+    it skip events, so reading the outbox is not enough). It applies stage policies, checks
+    gates, requests approvals, promotes, rolls back, and pulls and releases cords, so it can
+    operate the line in an incident; it still cannot approve, so no promotion passes without
+    two other people. Deliberately *not* ``approval.decide``, ``contract.approve``,
+    ``data.classify`` or ``catalog.decide``: separation of duties. An admin could bind itself
+    ``approver``, so the services refuse self-binding (see below) and every binding is
+    audited. It also carries the contributor's registry and evaluation writes (``eval.run``
+    included) so one operator can run the sample line and re-run an evaluation a team asks for.
 
 ``team-owner`` is not a bindable role (it is not in :data:`ROLES`): every owner of a team
 holds it implicitly at that team's scope, with :data:`PERMISSIONS` saying what it allows.
@@ -102,7 +121,7 @@ _READ = frozenset(
         "status.read",
     }
 )
-_REGISTRY_READ = frozenset({"run.read", "model.read", "lineage.read"})
+_REGISTRY_READ = frozenset({"run.read", "model.read", "lineage.read", "policy.read"})
 _REGISTRY_WRITE = frozenset({"run.create", "model.register", "model.alias", "model.card"})
 # Scoring a model version (and its champion) with a suite and storing the report.
 _EVAL_RUN = frozenset({"eval.run"})
@@ -111,6 +130,8 @@ _TRUST_PICKLE = frozenset({"model.trust_pickle"})
 _DATA_READ = frozenset({"contract.read", "dataset.read"})
 # Applying contracts, running checks and snapshotting datasets within the team scope.
 _DATA_WRITE = frozenset({"contract.apply", "check.run", "dataset.snapshot"})
+# Shipping a model the team owns: gate checks, approval requests, promotion, rollback.
+_SHIP = frozenset({"gate.check", "approval.request", "model.promote", "model.rollback"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": _READ | _REGISTRY_READ | _DATA_READ,
@@ -121,17 +142,30 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     | _EVAL_RUN
     | _DATA_READ
     | _DATA_WRITE
-    | {"asset.register"},
+    | _SHIP
+    | {"asset.register", "cord.pull"},
     "data-steward": _READ
     | _REGISTRY_READ
     | _DATA_READ
     | _DATA_WRITE
-    | {"asset.register", "contract.approve", "data.classify"},
-    "approver": _READ | _REGISTRY_READ | _DATA_READ | {"approval.decide"},
+    | {"asset.register", "contract.approve", "data.classify", "catalog.decide", "cord.pull"},
+    "approver": _READ
+    | _REGISTRY_READ
+    | _DATA_READ
+    | {"approval.decide", "gate.check", "cord.pull"},
     "risk-owner": _READ
     | _REGISTRY_READ
     | _DATA_READ
-    | {"approval.decide", "audit.verify", "team.escalation"},
+    | {
+        "approval.decide",
+        "audit.verify",
+        "team.escalation",
+        "policy.apply",
+        "gate.check",
+        "model.rollback",
+        "cord.pull",
+        "cord.release",
+    },
     "platform-admin": _READ
     | _REGISTRY_READ
     | _REGISTRY_WRITE
@@ -139,7 +173,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     | _TRUST_PICKLE
     | _DATA_READ
     | _DATA_WRITE
+    | _SHIP
     | {
+        "policy.apply",
+        "cord.pull",
+        "cord.release",
         "team.create",
         "team.update",
         "team.oncall",
@@ -160,11 +198,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 """What each role (and the implicit ``team-owner``) may do."""
 
-RESERVED_ACTIONS: frozenset[str] = frozenset(
-    {"approval.decide", "contract.approve", "data.classify"}
-)
-"""Actions roles carry for operations later issues add (policy approvals, data contracts,
-field classification). No service checks them yet; once one does, remove it from here (the
+RESERVED_ACTIONS: frozenset[str] = frozenset({"contract.approve"})
+"""Actions roles carry for operations later issues add (data contract approvals). No service
+checks them yet; once one does, remove it from here (the
 permission matrix test insists every action is either checked by an operation or listed)."""
 
 ACTIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values())

@@ -6,11 +6,18 @@ importing them here is what puts them in the schema.
 
 from __future__ import annotations
 
-from andon.store import data_tables, evaluate_tables, registry_tables, tables
+from andon.store import (
+    catalog_tables,
+    data_tables,
+    evaluate_tables,
+    policy_tables,
+    registry_tables,
+    tables,
+)
 from andon.store.tables import Base
 
 # Domain table modules register on Base.metadata when imported (one line each).
-_MODULES = [tables, registry_tables, data_tables, evaluate_tables]
+_MODULES = [tables, registry_tables, data_tables, evaluate_tables, policy_tables, catalog_tables]
 
 metadata = Base.metadata
 

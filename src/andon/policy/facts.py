@@ -1,0 +1,131 @@
+"""The facts gates and rollback rules read: their names and types, and how they are gathered.
+
+Gate facts (``GATE_FACTS``), gathered for one model version by :func:`gate_facts`:
+
+``eval.*``       the version's latest evaluation (:func:`andon.evaluate.facts.latest_facts`)
+``champion.*``   the champion's metrics from that same evaluation. With no champion (the first
+                 model of a line) the candidate stands in for it, so ``champion.f1 ==
+                 eval.f1`` and every ``delta.*`` is 0: a relative clause such as
+                 ``eval.f1 >= champion.f1 - 0.01`` passes and the absolute clauses decide.
+                 ``has_champion`` tells the two cases apart.
+``delta.*``      candidate minus champion for each number
+``data.*``       the checks of the version's training dataset versions (:mod:`andon.data.facts`)
+``card.*``       model card completeness (:func:`andon.registry.cards.completeness_of`)
+
+Monitor facts (``MONITOR_FACTS``) are what rollback rules read (``slo.*``, ``drift.*``,
+``cost.*``); the monitoring work fills them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from andon.data.facts import TrainingDataFacts, training_data_facts
+from andon.evaluate.facts import latest_facts
+from andon.registry.cards import completeness_of
+from andon.store import registry_tables as r
+
+METRICS: tuple[str, ...] = (
+    "rows",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "log_loss",
+    "rmse",
+    "mae",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "cost_per_1k",
+)
+"""Numeric metrics an evaluation may hold (keys appear only when the suite computed them)."""
+
+BIAS: tuple[str, ...] = ("demographic_parity_diff", "equalized_odds_diff")
+
+
+def _metric_schema(prefix: str) -> dict[str, str]:
+    out = {f"{prefix}.{m}": "number" for m in METRICS}
+    out.update({f"{prefix}.bias.{b}": "number" for b in BIAS})
+    out[f"{prefix}.bias.attribute"] = "string"
+    out[f"{prefix}.task"] = "string"
+    out[f"{prefix}.slices"] = "map"
+    return out
+
+
+GATE_FACTS: dict[str, str] = {
+    **_metric_schema("eval"),
+    **_metric_schema("champion"),
+    **{f"delta.{m}": "number" for m in METRICS},
+    **{f"delta.bias.{b}": "number" for b in BIAS},
+    "has_champion": "bool",
+    "has_evaluation": "bool",
+    "data.checks.passed": "bool",
+    "data.checks.red": "bool",
+    "data.checks.checked": "number",
+    "data.freshness.ok": "bool",
+    "data.versions": "number",
+    "card.complete": "bool",
+    "card.missing": "list",
+}
+"""Every fact a gate may name, with its type."""
+
+MONITOR_FACTS: dict[str, str] = {
+    "slo.p50_ms": "number",
+    "slo.p95_ms": "number",
+    "slo.p99_ms": "number",
+    "slo.error_rate": "number",
+    "slo.availability": "number",
+    "drift.status": "string",
+    "drift.score": "number",
+    "cost.per_1k": "number",
+    "cost.daily_usd": "number",
+}
+"""Every fact a rollback rule may name (filled by monitoring), with its type."""
+
+
+def _flatten(prefix: str, metrics: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if metrics is None:
+        return out
+    for key, value in metrics.items():
+        if key == "bias" and isinstance(value, dict):
+            for name, inner in value.items():
+                out[f"{prefix}.bias.{name}"] = inner
+        elif key == "slices" and isinstance(value, dict):
+            out[f"{prefix}.slices"] = value
+        elif isinstance(value, bool):
+            continue
+        elif isinstance(value, int | float | str):
+            out[f"{prefix}.{key}"] = value
+    return out
+
+
+def gate_facts(
+    session: Session, version: r.ModelVersion
+) -> tuple[dict[str, Any], str | None, TrainingDataFacts]:
+    """Every gate fact of ``version`` (``None`` where it has no value), the evaluation read,
+    and the training data checks (promotion refuses on red data on its own)."""
+    facts: dict[str, Any] = dict.fromkeys(GATE_FACTS)
+    evaluation = latest_facts(session, version.id)
+    if evaluation is not None:
+        champion = evaluation.champion_metrics
+        facts.update(_flatten("eval", evaluation.metrics))
+        facts.update(_flatten("champion", champion if champion is not None else evaluation.metrics))
+        candidate, base = facts.copy(), facts.copy()
+        for key in [k for k in GATE_FACTS if k.startswith("delta.")]:
+            name = key.removeprefix("delta.")
+            a, b = candidate.get(f"eval.{name}"), base.get(f"champion.{name}")
+            if isinstance(a, int | float) and isinstance(b, int | float):
+                facts[key] = round(a - b, 12)
+        facts["has_champion"] = champion is not None
+    facts["has_evaluation"] = evaluation is not None
+    if evaluation is None:
+        facts["has_champion"] = False
+    data = training_data_facts(session, version.dataset_version_ids)
+    facts.update({f"data.{k}": v for k, v in data.as_facts().items()})
+    card = completeness_of(session, version.id).as_facts()
+    facts["card.complete"], facts["card.missing"] = card["complete"], card["missing"]
+    return facts, evaluation.evaluation_id if evaluation else None, data
