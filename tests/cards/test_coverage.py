@@ -4,7 +4,8 @@ Runs, model versions, alias moves and the dataset -> run -> model version edges 
 registry calls. Evaluations come from :func:`tests.cards.conftest.record_evaluation`; gate
 decisions, approvals and promotions have no producer on this branch yet (the policy domain is
 built in parallel), so their edges are written with the lineage domain's own ``link``, exactly
-as the factory's edge convention says the policy service writes them.
+as the factory's edge convention says the policy service writes them. The last test promotes
+and rolls back through the policy domain itself, now merged.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from andon.auth import service as auth
 from andon.core.context import Context
 from andon.lineage.coverage import LINKS, coverage
 from andon.lineage.edges import link
+from andon.policy import promotion
+from andon.policy import service as policy
 from andon.registry import service as registry
 from tests.cards.conftest import MODEL, Line, record_evaluation
 from tests.conftest import as_principal
@@ -81,3 +84,21 @@ def test_coverage_shows_only_teams_the_reader_may_see(admin: Context, line: Line
     assert coverage(as_principal(admin, "olga")).share == 1.0
     auth.bind_role(admin, "olga", "viewer", scope="team", target="fraud-ml")
     assert [v.ref for v in coverage(as_principal(admin, "olga")).versions] == [f"{MODEL}@1"]
+
+
+def test_versions_promoted_through_policy_stay_in_production_after_a_rollback(
+    admin: Context, line: Line
+) -> None:
+    policy.apply_policy(
+        admin, "team: fraud-ml\ndescription: coverage\nstages:\n  production:\n    gate: 'true'\n"
+    )
+    record_evaluation(admin, line.v2, line.dataset_version, {"f1": 0.9})
+    promotion.promote(admin, f"{MODEL}@2", "production")
+    promotion.rollback(admin, MODEL, "production", reason="coverage test")
+    by_ref = {v.ref: v for v in coverage(admin).versions}
+    assert set(by_ref) == {f"{MODEL}@1", f"{MODEL}@2"}
+    assert by_ref[f"{MODEL}@1"].champion and not by_ref[f"{MODEL}@2"].champion
+    # The policy domain's own edges: a gate decision and a promotion; no approval was needed.
+    v2 = by_ref[f"{MODEL}@2"]
+    assert v2.links["gate_decision"] and v2.links["promotion"]
+    assert v2.missing == ["approval"]

@@ -7,9 +7,9 @@ convention) when the lineage graph holds every link of::
     model_version -input-> evaluation, gate_decision, approval, promotion
 
 "Production model versions" are the versions the ``champion`` alias points at now, plus every
-version it ever pointed at (each alias move is audited, and promotion to the ``production``
-stage moves ``champion``; a rollback moves it back). The report lists, for each incomplete
-version, exactly which links it lacks, in chain order.
+version it ever pointed at: moved by hand (``model alias``, audited) or by a promotion or
+rollback of the ``production`` stage (the policy domain's promotions table). The report
+lists, for each incomplete version, exactly which links it lacks, in chain order.
 """
 
 from __future__ import annotations
@@ -21,10 +21,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.core.context import Context
+from andon.store import policy_tables as p
 from andon.store import tables as t
 from andon.store.registry_tables import LineageEdge, Model, ModelAlias, ModelVersion
 
 PRODUCTION_ALIAS = "champion"
+PRODUCTION_STAGE = "production"
 LINKS = ("run", "dataset_version", "evaluation", "gate_decision", "approval", "promotion")
 """The links of a complete chain, upstream to downstream."""
 _DOWNSTREAM = ("evaluation", "gate_decision", "approval", "promotion")
@@ -108,6 +110,14 @@ def _production_versions(session: Session) -> tuple[set[str], set[str]]:
     ):
         if isinstance(change, dict) and change.get("alias") == PRODUCTION_ALIAS:
             ever.add(object_id)
+    # Promotions (and rollbacks) through the policy domain name the version they moved to.
+    ever.update(
+        session.scalars(
+            select(p.Promotion.model_version_id).where(
+                (p.Promotion.stage == PRODUCTION_STAGE) | (p.Promotion.alias == PRODUCTION_ALIAS)
+            )
+        )
+    )
     return current, ever
 
 
