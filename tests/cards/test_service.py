@@ -11,6 +11,8 @@ from andon.cards import service as cards
 from andon.core.clock import FrozenClock
 from andon.core.context import Context
 from andon.core.errors import Forbidden, NotFound
+from andon.policy import approvals
+from andon.policy import service as policy
 from andon.registry import cards as narrative
 from andon.registry import service as registry
 from tests.cards.conftest import CANDIDATE_METRICS, CHAMPION_METRICS, MODEL, Line, record_evaluation
@@ -111,3 +113,22 @@ def test_unknown_models_and_readers_without_grant_are_refused(admin: Context, li
         cards.model_card(as_principal(admin, "mallory"), f"{MODEL}@1")
     auth.bind_role(admin, "mallory", "viewer", scope="team", target="fraud-ml")
     assert cards.model_card(as_principal(admin, "mallory"), f"{MODEL}@1").version == 1
+
+
+def test_the_card_lists_the_approvals_of_its_promotion_requests(admin: Context, line: Line) -> None:
+    policy.apply_policy(
+        admin,
+        "team: fraud-ml\ndescription: card\nstages:\n  production:\n    gate: 'true'\n"
+        "    approvals: [approver]\n",
+    )
+    request = approvals.request_approval(admin, f"{MODEL}@2", "production")
+    auth.create_principal(admin, "ravi")
+    auth.bind_role(admin, "ravi", "approver", scope="team", target="fraud-ml")
+    approvals.decide_approval(
+        as_principal(admin, "ravi"), request.id, "approve", role="approver", reason="<ok>"
+    )
+    [approval] = cards.model_card(admin, f"{MODEL}@2").approvals
+    assert (approval.stage, approval.role, approval.approver, approval.reason) == (
+        "production", "approver", "ravi", "<ok>"
+    )  # fmt: skip
+    assert cards.model_card(admin, f"{MODEL}@1").approvals == []

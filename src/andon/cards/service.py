@@ -4,7 +4,7 @@
 the owner's narrative (:mod:`andon.registry.cards`), the team's owners, the run that produced
 it, the dataset versions it was trained and evaluated on (:mod:`andon.data.facts_versions`),
 its latest evaluation with slices, fairness and champion deltas
-(:func:`andon.evaluate.facts.latest_facts`), the artifact (format, digest, size, signature,
+(:func:`andon.evaluate.facts.latest_facts`), the approvals of its promotion requests, the artifact (format, digest, size, signature,
 pickle trust with who granted it from the audit log) and its aliases. Rendering lives in
 :mod:`andon.cards.render`.
 """
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.cards.records import (
+    ApprovalFact,
     ArtifactFact,
     DatasetFact,
     EvaluationFact,
@@ -31,6 +32,7 @@ from andon.data.facts_versions import DatasetVersionFacts, dataset_version_facts
 from andon.evaluate.facts import EvaluationFacts, latest_facts
 from andon.registry import cards as narrative
 from andon.registry import facts as registry_facts
+from andon.store import policy_tables as p
 from andon.store import tables as t
 
 _NOT_METRICS = ("slices", "bias")
@@ -88,7 +90,7 @@ def model_card(ctx: Context, ref: str) -> ModelCard:
                 _pickle_trust(session, version.id) if version.trusted_pickle else None,
             ),
             generated_at=ctx.clock.now(),
-            approvals=[],  # filled from the policy domain's approvals once it is merged
+            approvals=_approvals(session, version.id),
         )
 
 
@@ -157,6 +159,20 @@ def _evaluation(
         champion_metrics=champion_metrics,
         deltas=dict(facts.deltas),
     )
+
+
+def _approvals(session: Session, version_id: str) -> list[ApprovalFact]:
+    """Every approve decision on a request to promote the version, oldest first."""
+    rows = session.execute(
+        select(p.Approval, p.ApprovalRequest.stage)
+        .join(p.ApprovalRequest, p.ApprovalRequest.id == p.Approval.request_id)
+        .where(p.ApprovalRequest.model_version_id == version_id, p.Approval.decision == "approve")
+        .order_by(p.Approval.decided_at, p.Approval.id)
+    ).all()
+    return [
+        ApprovalFact(a.id, stage, a.role, a.principal, a.reason, as_utc(a.decided_at))
+        for a, stage in rows
+    ]
 
 
 def _pickle_trust(session: Session, version_id: str) -> PickleTrust | None:
