@@ -952,10 +952,9 @@ def test_each_row_names_the_check_the_service_makes(
 ) -> None:
     """Trace Context.require / require_somewhere while a global admin runs every row."""
     world = World(admin, Scenario("platform-admin", "global"))
-    # platform-admin deliberately lacks approval.decide: here the actor is an approver too.
-    auth.bind_role(admin, world.actor, "approver")
-    # Separation of duties keeps some actions from platform-admin (data.classify,
-    # catalog.decide): give the actor, globally, a role carrying each such action too.
+    # Separation of duties keeps some actions from platform-admin (approval.decide,
+    # data.classify, catalog.decide): give the actor, globally, a role carrying each such
+    # action too (approver for approval.decide: the role the policy rows fill).
     missing = {op.action for op in OPERATIONS if op.action} - PERMISSIONS["platform-admin"]
     for role in sorted({next(r for r in ROLES if a in PERMISSIONS[r]) for a in missing}):
         auth.bind_role(admin, world.actor, role)
