@@ -60,9 +60,34 @@ demo: env
 	$(BIN)/andon eval run fraud-detector@2 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
 	$(BIN)/andon eval run fraud-detector@3 --suite $${ANDON_HOME:-.andon}/fraud/fraud-suite.yaml
 	$(BIN)/andon lineage show fraud-detector@champion --upstream
+	@echo "--- Model cards: the owner writes the narrative, andon gathers the facts"
+	$(BIN)/andon model card-edit fraud-detector@champion purpose --text "Flags card-not-present payments that look fraudulent, so analysts review them before settlement."
+	$(BIN)/andon model card-edit fraud-detector@champion intended_users --text "The fraud operations team, as a review queue; never to decline a payment on its own."
+	$(BIN)/andon model card-edit fraud-detector@champion limitations --text "Trained on synthetic sample data: not validated on real traffic or new merchant segments."
+	$(BIN)/andon model card-edit fraud-detector@champion risks --text "A false positive delays an honest customer; a false negative lets fraud settle. Analysts confirm every flag."
+	$(BIN)/andon model card fraud-detector@champion
+	$(BIN)/andon model card fraud-detector@3 --format html --out $${ANDON_HOME:-.andon}/fraud-detector-3-card.html
 	@echo "--- Gates as policy: the fraud-ml stage policy (gate, four eyes, rollback rule)"
 	$(BIN)/andon policy sample --team fraud-ml --out $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
 	$(BIN)/andon policy apply $${ANDON_HOME:-.andon}/fraud-ml.policy.yaml
+	@echo "--- The gate: challenger @3 is biased (exit 4 expected, the failing clause named), @2 passes"
+	$(BIN)/andon gate check fraud-detector@3 --stage production || [ $$? -eq 4 ]
+	$(BIN)/andon gate check fraud-detector@2 --stage production
+	@echo "--- Four eyes: admin asks, gita (approver) and hugo (risk-owner) approve, then promotion"
+	@request=$$($(BIN)/andon approval request fraud-detector@2 --stage production \
+	    --reason "F1 up 13 points on the holdout, bias within bound" --format json \
+	  | $(BIN)/python -c 'import json, sys; print(json.load(sys.stdin)["id"])') && \
+	echo "approval request $$request" && \
+	ANDON_PRINCIPAL=gita $(BIN)/andon approval approve $$request --as approver \
+	  --reason "gate passed; slices and latency reviewed" && \
+	ANDON_PRINCIPAL=hugo $(BIN)/andon approval approve $$request --as risk-owner \
+	  --reason "fairness across age bands reviewed"
+	$(BIN)/andon model promote fraud-detector@2 --stage production --reason "challenger beats champion"
+	@echo "--- Rollback: one command puts the previous champion back, with the reason recorded"
+	$(BIN)/andon model rollback fraud-detector --stage production --reason "demo: p95 regression seen after release"
+	$(BIN)/andon model promotions fraud-detector
+	@echo "--- Lineage coverage: which production models can be explained end to end"
+	$(BIN)/andon lineage coverage
 	@echo "--- The andon board"
 	$(BIN)/andon status
 	@if [ "$${ANDON_DEMO_SERVE:-1}" != "0" ]; then \

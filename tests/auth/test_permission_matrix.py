@@ -30,6 +30,8 @@ from sqlalchemy import func, select
 from andon.audit import service as audit
 from andon.auth import service as auth
 from andon.board import service as board
+from andon.cards import graph as card_graph
+from andon.cards import service as card_service
 from andon.core.clock import FrozenClock
 from andon.core.config import Settings
 from andon.core.context import Context
@@ -39,6 +41,7 @@ from andon.data import approvals, catalog, overview, profile, reader
 from andon.data import service as data
 from andon.evaluate import service as evaluate
 from andon.events import service as events
+from andon.lineage import coverage as lineage_coverage
 from andon.lineage import service as lineage
 from andon.policy import approvals as policy_approvals
 from andon.policy import cord as policy_cord
@@ -60,6 +63,9 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     registry,
     cards,
     lineage,
+    card_service,
+    card_graph,
+    lineage_coverage,
     reader,
     evaluate,
     policy,
@@ -643,6 +649,13 @@ OPERATIONS: list[Op] = [
        lambda w, _: partial(lineage.graph, object_id=_run(w, "home"))),
     Op("lineage.openlineage_events", lineage.openlineage_events, "lineage.read", "global",
        lambda w, _: partial(lineage.openlineage_events)),
+    # model cards and lineage coverage
+    Op("card_service.model_card", card_service.model_card, "model.read", "asset",
+       lambda w, tgt: partial(card_service.model_card, ref=_model(w, tgt))),
+    Op("lineage_coverage.coverage", lineage_coverage.coverage, "lineage.read", "somewhere",
+       lambda w, _: partial(lineage_coverage.coverage)),
+    Op("card_graph.lineage_view", card_graph.lineage_view, "lineage.read", "somewhere",
+       lambda w, _: partial(card_graph.lineage_view, obj=_run(w, "home"))),
     # policy: stage policies, gates, approvals, promotion, rollback, the andon cord
     Op("policy.apply_policy", policy.apply_policy, "policy.apply", "team",
        lambda w, tgt: partial(policy.apply_policy, content=_policy_text(tgt, w.fresh("p"))),

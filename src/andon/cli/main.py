@@ -13,6 +13,7 @@ from datetime import datetime
 import typer
 
 from andon.cli import access, audit, teams
+from andon.cli import cards as cards_cli  # noqa: F401  (adds model card, lineage coverage)
 from andon.cli import catalog as catalog_cli
 from andon.cli import data as data_cli
 from andon.cli import evaluate as evaluate_cli

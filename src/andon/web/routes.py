@@ -23,7 +23,7 @@ from andon.auth import service as auth
 from andon.board import service as board
 from andon.core.context import Context
 from andon.core.errors import AndonError, NotFound, Unauthenticated
-from andon.web import evaluate_views
+from andon.web import cards_views, evaluate_views
 
 _HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=_HERE / "templates")
@@ -145,6 +145,7 @@ def install(app: FastAPI) -> None:
     from andon.web.data_views import install as install_data_pages  # needs this module's helpers
 
     install_data_pages(app)
+    app.include_router(cards_views.router)
 
     @app.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
