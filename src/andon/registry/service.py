@@ -135,8 +135,9 @@ _DATASETS_OF = select(r.RunDataset.run_id, r.RunDataset.dataset_version_id).wher
 
 
 def _run_records(session: Session, rows: Sequence[Any], *, full: bool = True) -> list[RunRecord]:
-    """Records for rows of :func:`_run_select` (or ``_RUNS_PAGE``), with params and metrics (and, when ``full``,
-    artifacts and datasets), in one to three set-based queries on the session's connection."""
+    """Records for rows of :func:`_run_select` (or ``_RUNS_PAGE``), with params and metrics
+    (and, when ``full``, artifacts and datasets), in one to three set-based queries on the
+    session's connection."""
     conn = session.connection()
     ids = [row[0] for row in rows]
     params: dict[str, dict[str, str]] = {i: {} for i in ids}
