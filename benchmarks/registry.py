@@ -219,8 +219,8 @@ def raw_model(db: Database, name: str) -> Callable[[], int]:
         try:
             cur = conn.cursor()
             cur.execute(
-                "SELECT m.id, m.team_id, m.asset_id, t.name FROM models m JOIN teams t "
-                f"ON t.id = m.team_id WHERE m.name = {mark}",
+                "SELECT m.id, m.name, t.name, m.asset_id, m.last_version, m.created_at, "
+                f"m.team_id FROM models m JOIN teams t ON t.id = m.team_id WHERE m.name = {mark}",
                 (name,),
             )
             (mid, *_rest) = cur.fetchone()

@@ -11,9 +11,11 @@ Model references are ``[team/]name[@version|@alias]``.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,7 +37,7 @@ from andon.store.artifacts import ArtifactStore
 from andon.store.lookups import team_by_name as _team
 
 if TYPE_CHECKING:
-    from sqlalchemy import BindParameter, CursorResult, Select
+    from sqlalchemy import BindParameter, Connection, CursorResult, Select
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _RUN_NAME = re.compile(r"^[\w][\w .:/@-]{0,199}$")
@@ -68,6 +70,32 @@ def _team_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
     return {tid: name for tid, name in rows}
 
 
+# Hot reads (listings, ``model show``) run SQL written once here on the session's connection
+# (``exec_driver_sql``): SQLAlchemy Core costs about 35 µs a statement, as much as the query
+# itself, and each read is one or two statements (benchmarks/registry.py). The SQL uses
+# ``?`` marks; :func:`_driver_sql` turns them into the driver's. Columns come back as the
+# driver returns them: :func:`_utc` and :func:`_json` read timestamps and JSON on both backends.
+
+
+def _driver_sql(conn: Connection, sql: str) -> str:
+    """``sql`` with its ``?`` marks in the driver's parameter style."""
+    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+
+
+def _utc(value: datetime | str) -> datetime:
+    """A timestamp column as aware UTC: SQLite returns naive UTC text, PostgreSQL datetimes."""
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def _json(value: Any) -> Any:
+    """A JSON column: SQLite returns its text, PostgreSQL the parsed value."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _marks(n: int) -> str:
+    return ", ".join(["?"] * n)
+
+
 _RUN_COLUMNS = (
     r.Run.id,
     r.Run.name,
@@ -86,13 +114,18 @@ def _run_select() -> Select[Any]:  # type: ignore[type-arg,unused-ignore]
     return select(*_RUN_COLUMNS).join(t.Team, t.Team.id == r.Run.team_id)  # type: ignore[return-value]
 
 
+# The newest runs (of some teams), as :func:`_run_select` without a ``--where`` filter.
+_RUNS_PAGE = (
+    "SELECT r.id, r.name, t.name, r.status, r.error, r.git_commit, r.env_hash, r.created_by, "
+    "r.started_at, r.ended_at FROM runs r JOIN teams t ON t.id = r.team_id{where} "
+    "ORDER BY r.started_at DESC, r.id DESC LIMIT ?"
+)
+# Params and latest metrics of a page of runs, in one statement: a param row has no number.
+_PARAMS_AND_METRICS_OF = (
+    "SELECT run_id, key, value, NULL FROM run_params WHERE run_id IN ({marks}) "
+    "UNION ALL SELECT run_id, key, NULL, value FROM run_metrics WHERE run_id IN ({marks})"
+)
 _IDS: BindParameter[str] = bindparam("ids", expanding=True)
-_PARAMS_OF = select(r.RunParam.run_id, r.RunParam.key, r.RunParam.value).where(
-    r.RunParam.run_id.in_(_IDS)
-)
-_METRICS_OF = select(r.RunMetric.run_id, r.RunMetric.key, r.RunMetric.value).where(
-    r.RunMetric.run_id.in_(_IDS)
-)
 _ARTIFACTS_OF = select(r.RunArtifact.run_id, r.RunArtifact.name, r.RunArtifact.digest).where(
     r.RunArtifact.run_id.in_(_IDS)
 )
@@ -102,25 +135,28 @@ _DATASETS_OF = select(r.RunDataset.run_id, r.RunDataset.dataset_version_id).wher
 
 
 def _run_records(session: Session, rows: Sequence[Any], *, full: bool = True) -> list[RunRecord]:
-    """Records for rows of :func:`_run_select`, with params and metrics (and, when ``full``,
-    artifacts and datasets), in a few set-based queries on the session's connection."""
+    """Records for rows of :func:`_run_select` (or ``_RUNS_PAGE``), with params and metrics
+    (and, when ``full``, artifacts and datasets), in one to three set-based queries on the
+    session's connection."""
     conn = session.connection()
     ids = [row[0] for row in rows]
     params: dict[str, dict[str, str]] = {i: {} for i in ids}
     metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
-    arts: dict[str, dict[str, str]] = {i: {} for i in ids}
-    datasets: dict[str, list[str]] = {i: [] for i in ids}
+    arts: dict[str, dict[str, str]] = {}
+    datasets: dict[str, list[str]] = {}
     for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-        for rid, key, value in conn.execute(_PARAMS_OF, {"ids": chunk}).all():
-            params[rid][key] = value
-        for rid, key, fvalue in conn.execute(_METRICS_OF, {"ids": chunk}).all():
-            metrics[rid][key] = fvalue
+        sql = _driver_sql(conn, _PARAMS_AND_METRICS_OF.format(marks=_marks(len(chunk))))
+        for rid, key, text, number in conn.exec_driver_sql(sql, (*chunk, *chunk)).all():
+            if number is None:
+                params[rid][key] = text
+            else:
+                metrics[rid][key] = number
         if not full:
             continue
         for rid, name, digest in conn.execute(_ARTIFACTS_OF, {"ids": chunk}).all():
-            arts[rid][name] = f"sha256:{digest}"
+            arts.setdefault(rid, {})[name] = f"sha256:{digest}"
         for rid, dsv in conn.execute(_DATASETS_OF, {"ids": chunk}).all():
-            datasets[rid].append(dsv)
+            datasets.setdefault(rid, []).append(dsv)
     return [
         RunRecord(
             id=rid,
@@ -131,12 +167,12 @@ def _run_records(session: Session, rows: Sequence[Any], *, full: bool = True) ->
             git_commit=commit,
             env_hash=env,
             created_by=by,
-            started_at=as_utc(started),
-            ended_at=as_utc(ended) if ended else None,
+            started_at=_utc(started),
+            ended_at=_utc(ended) if ended else None,
             params=params[rid],
             metrics=metrics[rid],
-            artifacts=dict(sorted(arts[rid].items())),
-            datasets=sorted(datasets[rid]),
+            artifacts=dict(sorted(arts[rid].items())) if rid in arts else {},
+            datasets=sorted(datasets[rid]) if rid in datasets else [],
         )
         for rid, name, team, status, error, commit, env, by, started, ended in rows
     ]
@@ -368,13 +404,17 @@ def list_runs(
             team_ids = [tid for tid in (team_ids or [team_id]) if tid == team_id]
         if team_ids == []:
             return []
+        conn = session.connection()
+        if condition is None:  # the plain listing: SQL written once, on the driver
+            where = f" WHERE r.team_id IN ({_marks(len(team_ids))})" if team_ids else ""
+            sql = _driver_sql(conn, _RUNS_PAGE.format(where=where))
+            rows = conn.exec_driver_sql(sql, (*(team_ids or ()), limit)).all()
+            return _run_records(session, rows, full=False)
         stmt = _run_select()
         if team_ids is not None:
             stmt = stmt.where(r.Run.team_id.in_(team_ids))
-        if condition is not None:
-            stmt = stmt.where(condition)
-        stmt = stmt.order_by(r.Run.started_at.desc(), r.Run.id.desc()).limit(limit)
-        return _run_records(session, session.connection().execute(stmt).all(), full=False)
+        stmt = stmt.where(condition).order_by(r.Run.started_at.desc(), r.Run.id.desc()).limit(limit)
+        return _run_records(session, conn.execute(stmt).all(), full=False)
 
 
 # --------------------------------------------------------------------------- models
@@ -752,64 +792,120 @@ def get_version(ctx: Context, ref: str) -> VersionRecord:
         return _version_record(row, model, team, _aliases(session, [model.id]).get(model.id, {}))
 
 
+# A model, its team, versions (newest first) and each version's aliases: one row per
+# (version, alias), one row with no version for a model without any. Aliases always point
+# at an existing version (set_alias checks it; versions are never deleted).
+_MODEL_WITH_VERSIONS = (
+    "SELECT m.id, m.name, t.name, m.asset_id, m.last_version, m.created_at, m.team_id, "
+    "v.id, v.version, v.digest, v.format, v.size, v.signature, v.run_id, "
+    "v.dataset_version_ids, v.trusted_pickle, v.created_by, v.created_at, a.alias "
+    "FROM models m JOIN teams t ON t.id = m.team_id "
+    "LEFT JOIN model_versions v ON v.model_id = m.id "
+    "LEFT JOIN model_aliases a ON a.model_id = m.id AND a.version = v.version "
+    "WHERE m.name = ?"
+)
+_MODEL_ORDER = " ORDER BY v.version DESC"
+
+# Every model with its team, by team and name; then the aliases (of one team's models).
+_MODELS = (
+    "SELECT m.id, m.name, t.name, m.asset_id, m.last_version, m.created_at, m.team_id "
+    "FROM models m JOIN teams t ON t.id = m.team_id{where} ORDER BY t.name, m.name"
+)
+_ALIASES = "SELECT a.model_id, a.alias, a.version FROM model_aliases a"
+_TEAM_ALIASES = _ALIASES + " JOIN models m ON m.id = a.model_id WHERE m.team_id = ?"
+
+
 def get_model(ctx: Context, ref: str) -> ModelRecord:
     """A model with all its versions (newest first) and aliases."""
     parsed = parse_ref(ref)
+    sql, args = _MODEL_WITH_VERSIONS, [parsed.name]
+    if parsed.team:
+        sql, args = sql + " AND t.name = ?", [*args, parsed.team]
     with ctx.db.read() as session:
-        model = _model(session, parsed)
-        ctx.require("model.read", team_id=model.team_id, asset_id=model.asset_id)
-        team = _team_names(session, [model.team_id])[model.team_id]
-        aliases = _aliases(session, [model.id]).get(model.id, {})
-        rows = session.scalars(
-            select(r.ModelVersion)
-            .where(r.ModelVersion.model_id == model.id)
-            .order_by(r.ModelVersion.version.desc())
+        conn = session.connection()
+        rows = conn.exec_driver_sql(_driver_sql(conn, sql + _MODEL_ORDER), tuple(args)).all()
+        if not rows:
+            if parsed.team:
+                _team(session, parsed.team)  # an unknown team is reported as such
+            where = f" in team '{parsed.team}'" if parsed.team else ""
+            raise NotFound(f"no model named '{parsed.name}'{where}", field="model")
+        if len({row[0] for row in rows}) > 1:
+            raise Invalid(
+                f"several teams have a model named '{parsed.name}': write TEAM/{parsed.name}",
+                field="model",
+            )
+        model_id, name, team, asset_id, last_version, created_at, team_id = rows[0][:7]
+        ctx.require("model.read", team_id=team_id, asset_id=asset_id)
+    versions: list[VersionRecord] = []
+    aliases: dict[str, int] = {}
+    for row in rows:  # newest version first; a version with n aliases comes n times
+        number, alias = row[8], row[18]
+        if number is None:  # a model without versions
+            continue
+        if alias is not None:
+            aliases[alias] = number
+        if versions and versions[-1].version == number:
+            versions[-1].aliases.append(alias)
+            continue
+        versions.append(
+            VersionRecord(
+                id=row[7],
+                model=name,
+                team=team,
+                version=number,
+                digest=row[9],
+                format=row[10],
+                size=row[11],
+                signature=_json(row[12]),
+                run_id=row[13],
+                dataset_version_ids=_json(row[14]),
+                trusted_pickle=bool(row[15]),
+                aliases=[] if alias is None else [alias],
+                created_by=row[16],
+                created_at=_utc(row[17]),
+            )
         )
-        versions = [_version_record(v, model, team, aliases) for v in rows]
-        return ModelRecord(
-            model.id,
-            model.name,
-            team,
-            model.asset_id,
-            model.last_version,
-            dict(sorted(aliases.items())),
-            as_utc(model.created_at),
-            versions,
-        )
+    for version in versions:
+        if len(version.aliases) > 1:
+            version.aliases.sort()
+    return ModelRecord(
+        model_id,
+        name,
+        team,
+        asset_id,
+        last_version,
+        _sorted(aliases),
+        _utc(created_at),
+        versions,
+    )
 
 
 def list_models(ctx: Context, *, team: str | None = None) -> list[ModelRecord]:
     """Models the principal may read, by team and name (without their versions)."""
     with ctx.db.read() as session:
         ctx.require_somewhere("model.read")
-        stmt = select(
-            r.Model.id,
-            r.Model.name,
-            t.Team.name,
-            r.Model.asset_id,
-            r.Model.last_version,
-            r.Model.created_at,
-            r.Model.team_id,
-        ).join(t.Team, t.Team.id == r.Model.team_id)
         team_id = _team(session, team).id if team else None
-        if team_id:
-            stmt = stmt.where(r.Model.team_id == team_id)
         conn = session.connection()
-        rows = conn.execute(stmt.order_by(t.Team.name, r.Model.name)).all()
-        if not ctx.can("model.read"):  # not a global reader: keep what the grants cover
-            rows = [row for row in rows if ctx.can("model.read", team_id=row[6], asset_id=row[3])]
-        aliases: dict[str, dict[str, int]] = {}
-        alias_stmt = select(r.ModelAlias.model_id, r.ModelAlias.alias, r.ModelAlias.version)
-        if team_id:
-            alias_stmt = alias_stmt.join(r.Model, r.Model.id == r.ModelAlias.model_id).where(
-                r.Model.team_id == team_id
-            )
-        for mid, alias, version in conn.execute(alias_stmt.order_by(r.ModelAlias.alias)).all():
-            aliases.setdefault(mid, {})[alias] = version
-        return [
-            ModelRecord(mid, name, team_name, asset_id, last, aliases.get(mid, {}), as_utc(created))
-            for mid, name, team_name, asset_id, last, created, _ in rows
-        ]
+        where, args = (" WHERE m.team_id = ?", (team_id,)) if team_id else ("", ())
+        rows = conn.exec_driver_sql(_driver_sql(conn, _MODELS.format(where=where)), args).all()
+        alias_sql = _driver_sql(conn, _TEAM_ALIASES if team_id else _ALIASES)
+        alias_rows = conn.exec_driver_sql(alias_sql, args).all()
+    if not ctx.can("model.read"):  # not a global reader: keep what the grants cover
+        rows = [row for row in rows if ctx.can("model.read", team_id=row[6], asset_id=row[3])]
+    aliases: dict[str, dict[str, int]] = {}
+    for mid, alias, version in alias_rows:
+        aliases.setdefault(mid, {})[alias] = version
+    return [
+        ModelRecord(
+            mid, name, team_name, asset_id, last, _sorted(aliases.get(mid, {})), _utc(created)
+        )
+        for mid, name, team_name, asset_id, last, created, _ in rows
+    ]
+
+
+def _sorted(aliases: dict[str, int]) -> dict[str, int]:
+    """``aliases`` by name (most models have one alias or none)."""
+    return dict(sorted(aliases.items())) if len(aliases) > 1 else aliases
 
 
 def load_model(ctx: Context, ref: str) -> Any:
