@@ -20,12 +20,12 @@ from andon.auth import tokens
 from andon.core.clock import FrozenClock
 from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
-from andon.core.permissions import TEAM_OWNER, Grant
+from andon.core.permissions import PERMISSIONS, ROLES, TEAM_OWNER, Grant
 from andon.data import service as data
 from andon.registry import service as registry
 from andon.store import outbox
 from andon.store import tables as t
-from tests.auth.test_permission_matrix import OPERATIONS
+from tests.auth.test_permission_matrix import OPERATIONS, Scenario, World
 from tests.conftest import as_principal
 from tests.data.conftest import tiny_contract
 
@@ -647,8 +647,38 @@ def _artifact(ctx: Context) -> Any:
     return path
 
 
-def test_every_audited_operation_is_in_changes() -> None:
-    assert {op.fn for op in OPERATIONS if op.audited} == {fn for fn, *_ in CHANGES}
+# Audited operations of the line's later stations (evaluation, cards, policy, catalog, schema
+# changes): each runs through its permission-matrix row, as an actor holding every role.
+LINE_CHANGES = [op for op in OPERATIONS if op.audited and op.fn not in {fn for fn, *_ in CHANGES}]
+
+
+def test_every_audited_operation_is_covered() -> None:
+    audited = {op.fn for op in OPERATIONS if op.audited}
+    assert {fn for fn, *_ in CHANGES} <= audited
+    assert {fn for fn, *_ in CHANGES} | {op.fn for op in LINE_CHANGES} == audited
+    assert {"eval.run", "model.promote", "approval.decide"} <= {op.action for op in LINE_CHANGES}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("op", LINE_CHANGES, ids=[op.label for op in LINE_CHANGES])
+def test_each_line_change_writes_one_entry_and_one_event_together(admin: Context, op: Any) -> None:
+    world = World(admin, Scenario("platform-admin", "global"))
+    # Separation of duties keeps some actions from platform-admin: bind the roles carrying them.
+    for role in sorted(
+        {next(r for r in ROLES if op.action in PERMISSIONS[r])} - {"platform-admin"}
+    ):
+        auth.bind_role(admin, world.actor, role)
+    call = op.prepare(world, op.targets[0])
+    trail = Trail(admin)
+    call(as_principal(admin, world.actor))
+    (entry,) = trail.audit()
+    (emitted,) = trail.events()
+    assert (entry.action, entry.actor) == (op.action, world.actor)
+    assert emitted.object_id == entry.object_id
+    assert emitted.payload["audit_id"] == entry.id
+    assert emitted.payload["actor"] == world.actor
+    assert entry.ts == emitted.created_at
+    assert audit_service.verify(admin).ok
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,11 @@ READS = {
     "lineage.read",
     "contract.read",
     "dataset.read",
+    "policy.read",
 }
-REGISTRY_WRITES = {"run.create", "model.register", "model.alias"}
+REGISTRY_WRITES = {"run.create", "model.register", "model.alias", "model.card"}
+# Shipping what the team owns: evaluate, check the gate, ask for approvals, promote, roll back.
+SHIPPING = {"eval.run", "gate.check", "approval.request", "model.promote", "model.rollback"}
 DATA_WRITES = {"contract.apply", "check.run", "dataset.snapshot"}
 ADMINISTRATION = {
     "principal.create",
@@ -73,19 +76,37 @@ def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
     extra = {role: set(PERMISSIONS[role]) - READS for role in ROLES}
     assert extra["viewer"] == set()
     assert extra["agent"] == set(), "an agent writes only through approval-gated tools"
-    assert extra["contributor"] - REGISTRY_WRITES - DATA_WRITES == {"asset.register"}
+    assert extra["contributor"] - REGISTRY_WRITES - DATA_WRITES - SHIPPING == {
+        "asset.register",
+        "cord.pull",
+    }
     assert extra["data-steward"] - DATA_WRITES == {
         "asset.register",
         "contract.approve",
         "data.classify",
+        "catalog.decide",
+        "cord.pull",
     }
-    assert extra["approver"] == {"approval.decide"}
-    assert extra["risk-owner"] == {"approval.decide", "audit.verify", "team.escalation"}
+    # An approver sees the evidence first-hand and can stop the line, nothing more.
+    assert extra["approver"] == {"approval.decide", "gate.check", "cord.pull"}
+    assert extra["risk-owner"] == {
+        "approval.decide",
+        "audit.verify",
+        "team.escalation",
+        "policy.apply",
+        "gate.check",
+        "model.rollback",
+        "cord.pull",
+        "cord.release",
+    }
+    # Nobody who can approve a promotion can promote: four eyes by construction.
+    assert all(not {"approval.decide", "model.promote"} <= PERMISSIONS[role] for role in ROLES)
     # Separation of duties: the admin runs the platform but approves nothing.
     assert not PERMISSIONS["platform-admin"] & {
         "approval.decide",
         "contract.approve",
         "data.classify",
+        "catalog.decide",
     }
 
 
