@@ -611,7 +611,7 @@ OPERATIONS: list[Op] = [
                               artifact=_file(w, b"\x80\x04K\x01.", ".pkl"), trust_pickle=True),
        audited=True),
     Op("registry.set_alias", registry.set_alias, "model.alias", "asset",
-       lambda w, tgt: partial(registry.set_alias, ref=_model(w, tgt), alias="champion"),
+       lambda w, tgt: partial(registry.set_alias, ref=_model(w, tgt), alias="candidate"),
        audited=True),
     Op("registry.get_version", registry.get_version, "model.read", "asset",
        lambda w, tgt: partial(registry.get_version, ref=_model(w, tgt))),

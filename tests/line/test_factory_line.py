@@ -81,3 +81,9 @@ def test_the_line_from_sample_data_to_rollback(admin: Context, tmp_path: Path) -
     back = promotion.rollback(admin, "fraud-detector", "production", reason="p95 regression")
     assert (back.from_version, back.to_version) == (2, 1)
     assert registry.get_version(admin, "fraud-detector@champion").version == 1
+
+    # Training the sample again under the policy registers new versions but crowns none: the
+    # stage aliases now move only by promotion.
+    again = sample.train(admin, team="fraud-ml", workdir=tmp_path / "again")
+    assert again.champion == "" and again.versions["baseline"] == 4
+    assert registry.get_version(admin, "fraud-detector@champion").version == 1

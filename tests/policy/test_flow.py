@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from andon.core.errors import Conflict, GateFailed
+from andon.core.errors import Conflict, Forbidden, GateFailed
 from andon.events import service as events
 from andon.policy import approvals, promotion
 from andon.policy import service as policy
@@ -120,3 +120,22 @@ def test_failing_gate_explains_each_clause(line: Line) -> None:
     # The decision is stored with its policy version and facts.
     types = [ev.type for ev in events.list_events(line.admin, limit=500)]
     assert "gate.failed" in types
+
+
+def test_a_stage_alias_moves_only_by_promotion(line: Line) -> None:
+    """The policy's stage aliases (champion, challenger) are closed to plain alias moves, for
+    everyone, the platform admin included; other aliases still move freely."""
+    first = line.ready()
+    _approve(line, first)
+    promotion.promote(line["alice"], first, "production")
+    second = line.model()
+    before = snapshot(line.admin)
+    for who in (line["alice"], line.admin):
+        with pytest.raises(Forbidden, match=r"stage 'production'.*andon model promote"):
+            registry.set_alias(who, second, "champion")
+        with pytest.raises(Forbidden, match="stage 'staging'"):
+            registry.set_alias(who, second, "challenger")
+    assert snapshot(line.admin) == before
+    moved = registry.set_alias(line["alice"], second, "shadow")
+    assert (moved.alias, moved.version) == ("shadow", 2)
+    assert registry.get_version(line.admin, "fraud@champion").version == 1

@@ -31,6 +31,7 @@ from andon.core.context import Context
 from andon.data import service as data
 from andon.registry import service
 from andon.registry.runs import start_run
+from andon.store.lookups import stage_of_alias, team_by_name
 
 MODEL = "fraud-detector"
 FEATURES = ("amount", "hour", "distance_km", "tx_last_24h", "merchant_risk", "app_sessions")
@@ -61,8 +62,10 @@ class TrainResult:
         checks = "checks passed" if self.checks_passed else "[red]checks failed[/]"
         out = [f"training data {self.dataset_version}, holdout {self.holdout_version} ({checks})"]
         for name in self.runs:
-            alias = "[bold]champion[/]" if name == self.champion else "challenger"
+            alias = "[bold]champion[/]" if name == self.champion else "candidate"
             out.append(f"{name}: f1 {self.f1[name]:.3f} -> {MODEL}@{self.versions[name]} ({alias})")
+        if not self.champion:
+            out.append("aliases left as they are: a stage policy moves them (andon model promote)")
         if self.suite is not None:
             out.append(f"evaluation suite {self.suite}")
         return out
@@ -263,11 +266,18 @@ def _train(ctx: Context, team: str, folder: Path) -> TrainResult:
         result.runs[name] = run.id
         result.f1[name] = f1
         result.versions[name] = version.version
-    service.set_alias(
-        ctx, f"{MODEL}@{result.versions['baseline']}", "champion", reason="sample baseline"
-    )
-    service.set_alias(
-        ctx, f"{MODEL}@{result.versions['challenger-a']}", "challenger", reason="sample"
-    )
-    result.champion = "baseline"
+    # Crown the baseline, unless a stage policy already governs these aliases (a re-run of the
+    # sample after `andon policy apply`): then only promotion may move them.
+    with ctx.db.read() as session:
+        team_id = team_by_name(session, team).id
+        governed = {
+            alias
+            for alias in ("champion", "challenger")
+            if stage_of_alias(session, team_id, MODEL, alias) is not None
+        }
+    for alias, name in (("champion", "baseline"), ("challenger", "challenger-a")):
+        if alias not in governed:
+            ref = f"{MODEL}@{result.versions[name]}"
+            service.set_alias(ctx, ref, alias, reason=f"sample {name}")
+    result.champion = "" if "champion" in governed else "baseline"
     return result

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from andon.audit.chain import record_change
 from andon.core.clock import as_utc
 from andon.core.context import Context
-from andon.core.errors import Conflict, Invalid, NotFound
+from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
 from andon.core.ids import new_id
 from andon.lineage.edges import link
 from andon.registry import filters, formats
@@ -34,6 +34,7 @@ from andon.registry.records import AliasMove, ModelRecord, RunRecord, VersionRec
 from andon.store import registry_tables as r
 from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
+from andon.store.lookups import stage_of_alias
 from andon.store.lookups import team_by_name as _team
 
 if TYPE_CHECKING:
@@ -728,6 +729,12 @@ def set_alias(
     with ctx.db.transaction() as session:
         model = _model(session, parsed)
         ctx.require("model.alias", team_id=model.team_id, asset_id=model.asset_id)
+        stage = stage_of_alias(session, model.team_id, model.name, alias)
+        if stage is not None:
+            raise Forbidden(
+                f"alias '{alias}' of '{model.name}' is stage '{stage}' of its stage policy: "
+                f"it moves only by `andon model promote` (gate and approvals) or rollback"
+            )
         target = _version_row(session, model, parsed)
         current = session.scalar(
             select(r.ModelAlias.version).where(
