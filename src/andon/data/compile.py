@@ -220,7 +220,7 @@ def _scan_table(
     schema = t.schema()
     aggs: dict[str, Any] = {"__andon_rows": t.count()}
     for i, name in enumerate(schema.names):
-        aggs[f"__andon_fp{i}"] = source.fingerprint_hash(t[name]).cast("decimal(38,0)").sum()
+        aggs[f"__andon_fp{i}"] = source.fingerprint_sum(t[name])
     for i, check in enumerate(checks):
         key = f"__andon_c{i}"
         if check.kind in ROW_METRICS:

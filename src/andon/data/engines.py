@@ -176,6 +176,12 @@ class Engine:
         except Exception:  # a type Ibis cannot name in a signature (all-NULL columns)
             return column.hash()
 
+    def fingerprint_sum(self, column: Any) -> Any:
+        """The column's fingerprint: the exact sum of its values' 64-bit hashes, as
+        ``decimal(38,0)``. Widened before summing, which every engine can do without overflow;
+        an engine whose SUM of 64-bit integers is already exact sums first (cheaper)."""
+        return self.fingerprint_hash(column).cast("decimal(38,0)").sum()
+
     def write_parquet(self, name: str, path: Path) -> None:
         """Write schema object ``name`` to a zstd Parquet file at ``path``."""
         try:
@@ -252,6 +258,11 @@ class DuckDBEngine(Engine):
         # DuckDB's hash() is an unsigned 64-bit number. Ibis's own .hash() reinterprets it as
         # signed through a BIT cast, which costs about a second per 10M rows over 11 columns.
         return _builtin("hash", (str(column.type()),), "uint64")(column)
+
+    def fingerprint_sum(self, column: Any) -> Any:
+        # DuckDB sums 64-bit integers exactly, into HUGEINT: summing first and casting the one
+        # total gives the same number as casting every hash, for a third of the time.
+        return self.fingerprint_hash(column).sum().cast("decimal(38,0)")
 
     def first_row(self, query: str, what: str) -> dict[str, Any] | None:
         # Ibis 12's con.sql() describes the query with a call DuckDB 2 removed: go by a view.
