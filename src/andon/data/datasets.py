@@ -12,10 +12,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.core.errors import Invalid, NotFound
+from andon.core.errors import NotFound
 from andon.data.contracts import Contract, parse_contract
+from andon.data.service import _dataset
 from andon.store import data_tables as d
-from andon.store import tables as t
 
 
 @dataclass(frozen=True)
@@ -55,18 +55,7 @@ def latest_version(session: Session, contract_id: str) -> d.DataContractVersion:
 
 def resolve(session: Session, ref: str) -> DatasetRef:
     """The dataset ``ref`` (``team/name`` or a unique name) with its latest contract."""
-    team_name, _, name = ref.rpartition("/")
-    stmt = select(d.Dataset, t.Team).join(t.Team, t.Team.id == d.Dataset.team_id)
-    stmt = stmt.where(d.Dataset.name == name)
-    if team_name:
-        stmt = stmt.where(t.Team.name == team_name)
-    rows = session.execute(stmt).all()
-    if not rows:
-        raise NotFound(f"no dataset '{ref}': apply a contract describing it first", field="dataset")
-    if len(rows) > 1:
-        teams = ", ".join(sorted(f"{tm.name}/{name}" for _, tm in rows))
-        raise Invalid(f"'{ref}' names datasets in several teams; say which: {teams}")
-    ds, team = rows[0]
+    ds, team = _dataset(session, ref)
     contract_row = session.get(d.DataContract, ds.contract_id)
     assert contract_row is not None
     version = latest_version(session, ds.contract_id)

@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
 from andon.data.service import DatasetVersionRecord
+from andon.data.service import _dataset as dataset_by_ref
+from andon.data.service import _version_record as version_record
 from andon.store import data_tables as d
 from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
@@ -30,37 +31,12 @@ if TYPE_CHECKING:
 
 def _dataset(session: Session, ref: str) -> tuple[d.Dataset, str]:
     """A dataset by ``team/name`` (or a name unique across teams) and its team's name."""
-    team_name, _, name = ref.rpartition("/")
-    stmt = select(d.Dataset, t.Team.name).join(t.Team, t.Team.id == d.Dataset.team_id)
-    stmt = stmt.where(d.Dataset.name == name)
-    if team_name:
-        stmt = stmt.where(t.Team.name == team_name)
-    rows = session.execute(stmt).all()
-    if not rows:
-        raise NotFound(f"no dataset '{ref}': apply a contract describing it first", field="dataset")
-    if len(rows) > 1:
-        teams = ", ".join(sorted(f"{team}/{name}" for _, team in rows))
-        raise Invalid(
-            f"'{ref}' names datasets in several teams; say which: {teams}", field="dataset"
-        )
-    ds, team = rows[0]
-    return ds, str(team)
+    ds, team = dataset_by_ref(session, ref)
+    return ds, team.name
 
 
 def _record(row: d.DatasetVersion, name: str, team: str) -> DatasetVersionRecord:
-    return DatasetVersionRecord(
-        row.id,
-        name,
-        team,
-        row.schema_hash,
-        [list(c) for c in row.columns],
-        row.row_count,
-        dict(row.fingerprints),
-        row.location,
-        row.artifact_digest,
-        as_utc(row.created_at),
-        created=False,
-    )
+    return version_record(row, name, team, created=False)
 
 
 def latest_version(ctx: Context, dataset: str) -> DatasetVersionRecord:

@@ -220,7 +220,9 @@ def _dataset(session: Session, ref: str) -> tuple[d.Dataset, t.Team]:
         raise NotFound(f"no dataset '{ref}': apply a contract describing it first", field="dataset")
     if len(rows) > 1:
         teams = ", ".join(sorted(f"{tm.name}/{name}" for _, tm in rows))
-        raise Invalid(f"'{ref}' names datasets in several teams; say which: {teams}")
+        raise Invalid(
+            f"'{ref}' names datasets in several teams; say which: {teams}", field="dataset"
+        )
     ds, team = rows[0]
     return ds, team
 
