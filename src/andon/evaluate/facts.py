@@ -30,6 +30,25 @@ from sqlalchemy.orm import Session
 
 from andon.store import evaluate_tables as e
 
+METRICS: tuple[str, ...] = (
+    "rows",
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "log_loss",
+    "rmse",
+    "mae",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "cost_per_1k",
+)
+"""Numeric top-level metrics an evaluation may hold (keys appear only when computed)."""
+
+BIAS_METRICS: tuple[str, ...] = ("demographic_parity_diff", "equalized_odds_diff")
+"""Numeric keys of ``bias``."""
+
 
 @dataclass(frozen=True, slots=True)
 class EvaluationFacts:

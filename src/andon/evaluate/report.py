@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from andon.evaluate.facts import BIAS_METRICS, METRICS
 from andon.evaluate.records import EvaluationRecord
 
 LOWER_IS_BETTER = frozenset(
@@ -23,21 +24,6 @@ LOWER_IS_BETTER = frozenset(
         "bias.equalized_odds_diff",
     }
 )
-TOP_METRICS = (
-    "rows",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "log_loss",
-    "rmse",
-    "mae",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "cost_per_1k",
-)
-BIAS_METRICS = ("demographic_parity_diff", "equalized_odds_diff")
 SLICE_METRICS = ("rows", "f1", "precision", "recall", "rmse", "mae", "positive_rate")
 
 
@@ -65,7 +51,7 @@ def metric_rows(evaluation: EvaluationRecord) -> list[MetricRow]:
     """The top-level metrics, then the bias metrics, in a stable order."""
     mine, theirs = evaluation.metrics, evaluation.champion_metrics
     rows = []
-    for name in TOP_METRICS:
+    for name in METRICS:
         if name not in mine:
             continue
         delta = evaluation.deltas.get(name)

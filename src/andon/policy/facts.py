@@ -23,32 +23,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from andon.data.facts import TrainingDataFacts, training_data_facts
-from andon.evaluate.facts import latest_facts
+from andon.evaluate.facts import BIAS_METRICS, METRICS, latest_facts
 from andon.registry.cards import completeness_of
 from andon.store import registry_tables as r
-
-METRICS: tuple[str, ...] = (
-    "rows",
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "log_loss",
-    "rmse",
-    "mae",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "cost_per_1k",
-)
-"""Numeric metrics an evaluation may hold (keys appear only when the suite computed them)."""
-
-BIAS: tuple[str, ...] = ("demographic_parity_diff", "equalized_odds_diff")
 
 
 def _metric_schema(prefix: str) -> dict[str, str]:
     out = {f"{prefix}.{m}": "number" for m in METRICS}
-    out.update({f"{prefix}.bias.{b}": "number" for b in BIAS})
+    out.update({f"{prefix}.bias.{b}": "number" for b in BIAS_METRICS})
     out[f"{prefix}.bias.attribute"] = "string"
     out[f"{prefix}.task"] = "string"
     out[f"{prefix}.slices"] = "map"
@@ -59,7 +41,7 @@ GATE_FACTS: dict[str, str] = {
     **_metric_schema("eval"),
     **_metric_schema("champion"),
     **{f"delta.{m}": "number" for m in METRICS},
-    **{f"delta.bias.{b}": "number" for b in BIAS},
+    **{f"delta.bias.{b}": "number" for b in BIAS_METRICS},
     "has_champion": "bool",
     "has_evaluation": "bool",
     "data.checks.passed": "bool",
