@@ -56,7 +56,7 @@ def _by(
 def test_classify_stores_tags_and_proposals_audited(admin: Context, steward: Context) -> None:
     audit_before = _count(admin, t.AuditEntry)
     report = catalog.classify_dataset(steward, "fraud-ml/orders", reason="first pass")
-    assert report.queries == 3 and report.sampled == 1000 and report.rows == 2000
+    assert report.queries == 1 and report.sampled == 1000 and report.rows == 2000
     fields = {f.column: f for f in report.fields}
     assert fields["customer_email"].category == "pii"
     assert fields["customer_email"].tags[0].evidence["validator"] == "email"
@@ -306,7 +306,7 @@ def test_cli_profile_classify_decide(run: Run, sample_set: SampleSet, tmp_path: 
     profiled = run("data", "profile", "fraud-ml/orders", "--format", "json")
     assert profiled.returncode == 0, profiled.stderr
     doc = json.loads(profiled.stdout)
-    assert doc["queries"] == 3 and doc["rows"] == 2000
+    assert doc["queries"] == 1 and doc["rows"] == 2000
     email = next(col for col in doc["columns"] if col["name"] == "customer_email")
     assert email["pii"] and "@example.com" not in profiled.stdout
     fatou = {"ANDON_PRINCIPAL": "fatou"}

@@ -148,6 +148,41 @@ def test_the_same_contract_gives_the_same_results_on_every_engine(
 
 
 @pytest.mark.postgres
+def test_a_profile_on_postgres_takes_three_queries_and_agrees_with_duckdb(
+    sample_set: SampleSet,
+    warehouse: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sql_log: list[str],
+) -> None:
+    from andon.data.profile import profile_table
+
+    monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")
+    contract = parse_contract(_three_server_contract(tmp_path, sample_set, warehouse).read_text())
+    obj = contract.table("orders")
+    assert obj is not None
+    found = {}
+    for server in ("local", "warehouse"):
+        source = open_engine(contract, contract.server(server), tmp_path)
+        try:
+            found[server] = profile_table(source, obj)
+        finally:
+            source.close()
+    duck, pg = found["local"], found["warehouse"]
+    assert (duck.queries, pg.queries) == (1, 3)
+    assert len(sql_log) == 4
+    assert duck.rows == pg.rows == 2000 and duck.sampled == pg.sampled == 1000
+    for column in ("status", "shipping_country", "legacy_channel", "quantity"):
+        d, p = duck.column(column), pg.column(column)
+        assert (d.nulls, d.min, d.max) == (p.nulls, p.min, p.max), column
+        # Exact counts on both: DuckDB's sample is the whole 2,000-row table.
+        assert d.top_values_complete == p.top_values_complete, column
+        if d.top_values_complete:
+            assert d.top_values == p.top_values, column
+    assert duck.column("status").top_values == pg.column("status").top_values
+
+
+@pytest.mark.postgres
 def test_a_postgres_dataset_is_snapshotted_and_materialized(
     admin: Context,
     sample_set: SampleSet,

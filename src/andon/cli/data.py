@@ -319,7 +319,7 @@ def profile(
 
     print_table(
         f"profile of {found.dataset}: {found.rows:,} rows, {found.sampled:,} sampled, "
-        f"{found.queries} queries",
+        f"{found.queries} {'query' if found.queries == 1 else 'queries'}",
         ["column", "type", "null %", "distinct≈", "min", "max", "mean", "p50",
          "top values", "formats", "unit"],
         [
@@ -332,7 +332,11 @@ def profile(
                 short(c.max),
                 short(round(c.mean, 3) if isinstance(c.mean, float) else c.mean),
                 short((c.quantiles or {}).get("p50")),
-                ", ".join(f"{short(v['value'], 10)} ({v['count']})" for v in (c.top_values or [])[:3]),
+                ", ".join(
+                    f"{short(v['value'], 10)} ({'≈' if c.top_value_counts_estimated else ''}"
+                    f"{v['count']})"
+                    for v in (c.top_values or [])[:3]
+                ),
                 ", ".join(f"{k} {v:.0%}" for k, v in c.formats.items()),
                 unit(c.unit),
             )

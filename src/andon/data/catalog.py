@@ -1,6 +1,6 @@
 """The catalog's door: classify a dataset's fields, propose metadata, decide proposals.
 
-* :func:`classify_dataset` (``data.classify``) profiles the dataset (three queries, see
+* :func:`classify_dataset` (``data.classify``) profiles the dataset (one query on DuckDB, see
   :mod:`andon.data.profile`), classifies every column from its name and up to 1,000 sampled
   values (:mod:`andon.data.classify`), replaces the dataset's stored classification, and
   stores the enricher's proposals as ``pending``; one audited transaction.

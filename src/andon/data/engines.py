@@ -276,6 +276,19 @@ class DuckDBEngine(Engine):
         rows = self.execute(self.table_named(view).limit(1), what)
         return rows[0] if rows else None
 
+    def sql_rows(self, query: str, what: str) -> list[dict[str, Any]]:
+        """The rows of one query andon wrote in DuckDB's SQL (counted, and logged where Ibis
+        logs its own queries)."""
+        import duckdb
+
+        self.queries += 1
+        self.con._log(query)
+        try:
+            with quiet():
+                return list(self.con.con.sql(query).to_arrow_table().to_pylist())
+        except duckdb.Error as exc:
+            raise engine_error(exc, what) from None
+
     def table_named(self, name: str) -> Any:
         """A table or view of the connection by its own name."""
         with quiet():

@@ -233,7 +233,8 @@ class OfflineEnricher:
                 return []
         else:
             typed = sorted(values)
-        counts = ", ".join(f"{v['value']} ({v['count']})" for v in p.top_values)
+        about = "≈" if p.top_value_counts_estimated else ""
+        counts = ", ".join(f"{v['value']} ({about}{v['count']})" for v in p.top_values)
         return [
             Draft(
                 "allowed_values",

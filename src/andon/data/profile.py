@@ -1,19 +1,32 @@
-"""Dataset profiles: what each column holds, in one aggregate pass plus two small queries.
+"""Dataset profiles: what each column holds, in one pass over the table.
 
-Per table, :func:`profile_table` issues at most three queries (counted in
-:attr:`TableProfile.queries`, and asserted by the tests):
+**On DuckDB** (the default engine), :func:`profile_table` issues **one query** per table
+(counted in :attr:`TableProfile.queries`, and asserted by the tests): a single aggregate scan
+computing, per column, the non-null count, approximate distinct count
+(``approx_count_distinct``), min, max, for numbers the mean and approximate quantiles p5, p25,
+p50, p75, p95 (``approx_quantile``), the 21 most frequent values (``approx_top_k``, a
+space-saving sketch: it returns every distinct value when a column has at most 20, so "the
+list is complete" is exact), and a **sample** of up to 10,000 rows chosen by the smallest
+hashes of the rows' contents (``min_by(row, hash(seed, row...), 10000)``: uniform,
+deterministic, and independent of row order). Columns the contract declares ``unique`` skip
+the top values.
 
-1. **one aggregate** (one scan) with, per column: non-null count, approximate distinct count
-   (DuckDB ``approx_count_distinct``), min, max, and for numbers the mean and approximate
-   quantiles p5, p25, p50, p75, p95 (``approx_quantile``);
-2. **top values**: one ``UNION ALL`` of ``GROUP BY`` branches, one per column that is not
-   nearly unique (approximate distinct count at most half its non-null rows), each keeping
-   the most frequent values with exact counts (all of them, up to 20, when the column has
-   at most 20 distinct values, so allowed-value proposals see the full list); skipped when
-   no column qualifies;
-3. **a sample** of up to 1,000 rows (Bernoulli sample, fixed seed), from which formats are
-   detected (:mod:`andon.data.validators`), likely units judged, and fields classified
-   (:mod:`andon.data.classify`) to decide what to mask.
+* Top-value **counts** come from that sample: exact when the table has at most 10,000 rows
+  (the sample is then the whole table), otherwise estimated as hits x rows / 10,000 and
+  flagged ``top_value_counts_estimated`` (the sketch ranks values but does not return
+  counts). With estimated counts, a column of more than 20 distinct values keeps only values
+  seen at least 5 times in the sample, so a column where nothing stands out has no top values.
+* Formats, likely units and the classifier (:mod:`andon.data.classify`) read the first 1,000
+  rows of the sample.
+
+**On PostgreSQL and Spark** the same profile takes at most three queries, because neither
+offers a top-k sketch or a bounded row sample as an aggregate: the aggregate above without the
+top values and sample; one ``UNION ALL`` of ``GROUP BY`` branches for the columns that are
+not nearly unique (exact counts; all values, up to 20, when a column has at most 20); and a
+1,000-row Bernoulli sample (fixed seed).
+
+On every engine a column is "nearly unique" (no top values) when its approximate distinct
+count exceeds half its non-null rows.
 
 **Masking.** A column is PII when its contract says so (``classification: pii`` and the like),
 when a stored classification says so (``andon catalog classify``), or when the classifier
@@ -34,6 +47,7 @@ with values above 1 (up to 100) like percent.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -47,10 +61,12 @@ from andon.data.contracts import Contract, SchemaObject
 
 if TYPE_CHECKING:
     from andon.data.classify import FieldClassification
-    from andon.data.engines import Engine
+    from andon.data.engines import DuckDBEngine, Engine
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 SAMPLE_ROWS = 1000
+COUNT_SAMPLE = 10_000
+MIN_HITS = 5
 TOP_VALUES = 5
 LOW_CARDINALITY = 20
 EXAMPLES = 3
@@ -73,6 +89,7 @@ class ColumnProfile:
     quantiles: dict[str, float] | None = None
     top_values: list[dict[str, Any]] | None = None
     top_values_complete: bool = False
+    top_value_counts_estimated: bool = False
     formats: dict[str, float] = field(default_factory=dict)
     unit: dict[str, Any] | None = None
     pii: bool = False
@@ -92,6 +109,7 @@ class ColumnProfile:
             "quantiles": self.quantiles,
             "top_values": self.top_values,
             "top_values_complete": self.top_values_complete,
+            "top_value_counts_estimated": self.top_value_counts_estimated,
             "formats": self.formats,
             "unit": self.unit,
             "pii": self.pii,
@@ -201,7 +219,21 @@ def likely_unit(
     return out
 
 
-# --------------------------------------------------------------------------- the engine
+# --------------------------------------------------------------------------- the engines
+
+
+@dataclass
+class _Scan:
+    """What the queries found: the statistics row, top values per column index, the sample."""
+
+    row: dict[str, Any]
+    tops: dict[int, tuple[list[dict[str, Any]], bool, bool]]  # values, complete, estimated
+    sample: dict[str, list[Any]]
+
+
+def _nearly_unique(row: dict[str, Any], i: int) -> bool:
+    present, distinct = int(row[f"n{i}"]), row.get(f"d{i}")
+    return distinct is None or not present or int(distinct) > present / 2
 
 
 def _aggregate(t: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
@@ -218,7 +250,8 @@ def _aggregate(t: Any) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
             aggs[f"lo{i}"] = col.min()
             aggs[f"hi{i}"] = col.max()
         if dtype.is_numeric() and not dtype.is_boolean():
-            aggs[f"mean{i}"] = col.mean()
+            # PostgreSQL averages integers as numeric, where Ibis expects a float.
+            aggs[f"mean{i}"] = (col.cast("float64") if dtype.is_integer() else col).mean()
             aggs[f"q{i}"] = col.approx_quantile(list(QUANTILES))
     return aggs, cols
 
@@ -251,6 +284,91 @@ def _top_values(
     return out
 
 
+def _three_queries(
+    source: Engine, t: Any, cols: list[tuple[str, Any]], label: str, sample_rows: int
+) -> _Scan:
+    """Any engine: the aggregate, one ``UNION ALL`` of ``GROUP BY`` for exact top values, and
+    a Bernoulli sample (see the module doc)."""
+    aggs, _ = _aggregate(t)
+    [row] = source.execute(t.aggregate(**aggs), label)
+    wanted: list[tuple[int, str, int]] = []
+    for i, (name, _dtype) in enumerate(cols):
+        if not _nearly_unique(row, i):
+            distinct = int(row[f"d{i}"])
+            wanted.append(
+                (i, name, LOW_CARDINALITY + 1 if distinct <= LOW_CARDINALITY else TOP_VALUES)
+            )
+    tops: dict[int, tuple[list[dict[str, Any]], bool, bool]] = {}
+    if wanted:
+        found = _top_values(source, t, label, wanted)
+        for i, _name, limit in wanted:
+            values = found.get(i, [])
+            complete = limit > TOP_VALUES and len(values) < limit
+            tops[i] = (values if complete else values[:TOP_VALUES], complete, False)
+    sample: dict[str, list[Any]] = {name: [] for name, _ in cols}
+    rows = int(row["__andon_rows"])
+    if rows:
+        fraction = min(1.0, 1.5 * sample_rows / rows)
+        expr = (t.sample(fraction, seed=SEED) if fraction < 1 else t).limit(sample_rows)
+        for r in source.execute(expr, f"{label} sample"):
+            for name in sample:
+                sample[name].append(r[name])
+    return _Scan(row, tops, sample)
+
+
+def _one_pass(
+    source: DuckDBEngine, obj: SchemaObject, cols: list[tuple[str, Any]], label: str, sample_rows: int
+) -> _Scan:
+    """DuckDB: every statistic, the top-value candidates and the sample from one scan."""
+    q = source.quote
+    declared_unique = {p.name for p in obj.properties if p.unique}
+    select = ["count(*) AS __andon_rows"]
+    ranked: list[int] = []
+    for i, (name, dtype) in enumerate(cols):
+        c = q(name)
+        select.append(f"count({c}) AS n{i}")
+        if dtype.is_nested():
+            continue
+        select.append(f"approx_count_distinct({c}) AS d{i}")
+        if not dtype.is_boolean():
+            select += [f"min({c}) AS lo{i}", f"max({c}) AS hi{i}"]
+        if dtype.is_numeric() and not dtype.is_boolean():
+            levels = ", ".join(str(level) for level in QUANTILES)
+            select += [f"avg({c}) AS mean{i}", f"approx_quantile({c}, [{levels}]) AS q{i}"]
+        if name not in declared_unique:
+            select.append(f"approx_top_k({c}, {LOW_CARDINALITY + 1}) AS t{i}")
+            ranked.append(i)
+    every = ", ".join(q(name) for name, _ in cols)
+    fields = ", ".join(f"'c{i}': {q(name)}" for i, (name, _) in enumerate(cols))
+    select.append(f"min_by({{{fields}}}, hash({SEED}, {every}), {COUNT_SAMPLE}) AS __andon_sample")
+    as_text = "".join(f", CAST(t{i} AS VARCHAR[]) AS s{i}" for i in ranked)
+    query = f"SELECT *{as_text} FROM (SELECT {', '.join(select)} FROM {q(obj.name)})"
+    [row] = source.sql_rows(query, label)
+    drawn = row.pop("__andon_sample") or []
+    rows = int(row["__andon_rows"])
+    estimated = len(drawn) < rows
+    tops: dict[int, tuple[list[dict[str, Any]], bool, bool]] = {}
+    for i in ranked:
+        candidates, texts = row[f"t{i}"] or [], row[f"s{i}"] or []
+        if _nearly_unique(row, i) or not candidates:
+            continue
+        seen = Counter(r[f"c{i}"] for r in drawn)
+        complete = len(candidates) <= LOW_CARDINALITY
+        values = []
+        for native, text in zip(candidates, texts, strict=True):
+            hits = seen.get(native, 0)
+            if not estimated:
+                values.append({"value": text, "count": hits})
+            elif complete or hits >= MIN_HITS:
+                values.append({"value": text, "count": max(1, round(hits * rows / len(drawn)))})
+        if not values:  # no value stands out of the sample: nothing worth calling "top"
+            continue
+        values.sort(key=lambda v: (-v["count"], str(v["value"])))
+        tops[i] = (values if complete else values[:TOP_VALUES], complete, estimated)
+    sample = {name: [r[f"c{i}"] for r in drawn[:sample_rows]] for i, (name, _) in enumerate(cols)}
+    return _Scan(row, tops, sample)
+
+
 def profile_table(
     source: Engine,
     obj: SchemaObject,
@@ -258,19 +376,25 @@ def profile_table(
     pii: set[str] | frozenset[str] = frozenset(),
     sample_rows: int = SAMPLE_ROWS,
 ) -> TableProfile:
-    """Profile schema object ``obj`` of ``source`` (at most three queries; see the module doc)."""
+    """Profile schema object ``obj`` of ``source``: one query on DuckDB, at most three on
+    other engines (see the module doc)."""
     from andon.data.classify import classify_fields
+    from andon.data.engines import DuckDBEngine
     from andon.data.validators import format_shares
 
     started = time.perf_counter()
     before = source.queries
     label = f"{obj.name} ({source.locations[obj.name]})"
     t = source.table(obj.name)
-    aggs, cols = _aggregate(t)
-    [row] = source.execute(t.aggregate(**aggs), label)
+    schema = t.schema()
+    cols = list(zip(schema.names, schema.types, strict=True))
+    if isinstance(source, DuckDBEngine):
+        scan = _one_pass(source, obj, cols, label, sample_rows)
+    else:
+        scan = _three_queries(source, t, cols, label, sample_rows)
+    row, sample = scan.row, scan.sample
     rows = int(row["__andon_rows"])
     profiles: list[ColumnProfile] = []
-    wanted: list[tuple[int, str, int]] = []
     for i, (name, dtype) in enumerate(cols):
         present = int(row[f"n{i}"])
         distinct = row.get(f"d{i}")
@@ -289,24 +413,9 @@ def profile_table(
             p.quantiles = {
                 f"p{round(level * 100)}": plain(v) for level, v in zip(QUANTILES, q, strict=True)
             }
-        if distinct is not None and present and int(distinct) <= present / 2:
-            limit = LOW_CARDINALITY + 1 if int(distinct) <= LOW_CARDINALITY else TOP_VALUES
-            wanted.append((i, name, limit))
+        if i in scan.tops:
+            p.top_values, p.top_values_complete, p.top_value_counts_estimated = scan.tops[i]
         profiles.append(p)
-    if wanted:
-        tops = _top_values(source, t, label, wanted)
-        for i, _name, limit in wanted:
-            found = tops.get(i, [])
-            complete = limit > TOP_VALUES and len(found) < limit
-            profiles[i].top_values = found[:TOP_VALUES] if not complete else found
-            profiles[i].top_values_complete = complete
-    sample: dict[str, list[Any]] = {name: [] for name, _ in cols}
-    if rows:
-        fraction = min(1.0, 1.5 * sample_rows / rows)
-        expr = (t.sample(fraction, seed=SEED) if fraction < 1 else t).limit(sample_rows)
-        for r in source.execute(expr, f"{label} sample"):
-            for name in sample:
-                sample[name].append(r[name])
     classified = classify_fields(list(sample.items()))
     masked = set(pii) | {p.name for p in obj.properties if p.pii}
     masked |= {c.column for c in classified if c.pii}
