@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from andon.auth import service as auth
 from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
-from andon.data import catalog
+from andon.data import approvals, catalog
 from andon.data import service as data
 from andon.data.contracts import parse_contract
 from andon.data.enrich import LLMEnricher
@@ -97,6 +97,9 @@ def test_freshness_proposal_from_the_newest_timestamp(admin: Context, steward: C
 def test_accept_writes_a_new_contract_version_in_the_same_transaction(
     admin: Context, steward: Context
 ) -> None:
+    auth.create_principal(admin, "gus")
+    auth.bind_role(admin, "gus", "data-steward", scope="team", target="fraud-ml")
+    second_steward = as_principal(admin, "gus")
     report = catalog.classify_dataset(steward, "fraud-ml/orders")
     versions_before = _count(admin, d.DataContractVersion)
     audit_before = _count(admin, t.AuditEntry)
@@ -109,10 +112,25 @@ def test_accept_writes_a_new_contract_version_in_the_same_transaction(
     ):
         p = _by(report.proposals, kind, column)
         done.append(catalog.accept_proposal(steward, p.id, reason="looks right"))
+        if kind == "allowed_values":
+            # Allowed values where there were none restrict the column: a breaking change,
+            # pending like any applied one until another data-steward approves it.
+            assert done[-1].contract_version_status == "pending"
+            with pytest.raises(Conflict, match=r"1\.0\.2 has a breaking change pending"):
+                catalog.accept_proposal(steward, _by(report.proposals, "owner", None).id)
+            with admin.db.read() as session:
+                [event] = outbox.list_events(session, type_="schema.breaking")
+            assert event.payload["version"] == "1.0.2"
+            assert event.payload["breaking"][0]["kind"] == "allowed_value_removed"
+            with pytest.raises(Forbidden, match="four eyes"):
+                approvals.approve_version(steward, "sample-orders@1.0.2", reason="mine")
+            approvals.approve_version(second_steward, "sample-orders@1.0.2", reason="agreed")
+        else:
+            assert done[-1].contract_version_status == "active"
     assert [r.contract_version for r in done] == ["1.0.1", "1.0.2", "1.0.3", "1.0.4"]
     assert all(r.status == "accepted" and r.decided_by == "fatou" for r in done)
     assert _count(admin, d.DataContractVersion) == versions_before + 4
-    assert _count(admin, t.AuditEntry) == audit_before + 4
+    assert _count(admin, t.AuditEntry) == audit_before + 5  # four decisions, one approval
     [latest] = data.list_contracts(admin)
     assert latest.version == "1.0.4" and latest.applied_by == "fatou"
     with admin.db.read() as session:

@@ -142,6 +142,12 @@ def accept(proposal: str, reason: str = ReasonOption, fmt: Format = FormatOption
         f"accepted {record.kind} of {record.dataset}"
         + (f".{record.column}" if record.column else "")
         + f"; contract version {record.contract_version}"
+        + (
+            " is pending: the change breaks the contract, so another data-steward approves it "
+            "(andon contract changes --status pending)"
+            if record.contract_version_status == "pending"
+            else ""
+        )
     )
 
 

@@ -34,6 +34,7 @@ from andon.core.ids import new_id
 from andon.data.classify import FieldClassification
 from andon.data.datasets import DatasetRef, latest_version, resolve
 from andon.data.enrich import DatasetFacts, Draft, Enricher, OfflineEnricher
+from andon.data.schema_changes import Change
 from andon.store import catalog_tables as c
 from andon.store import data_tables as d
 
@@ -58,6 +59,7 @@ class ProposalRecord:
     decided_at: datetime | None
     reason: str
     contract_version: str | None = None
+    contract_version_status: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -76,6 +78,7 @@ class ProposalRecord:
             "decided_at": self.decided_at.isoformat() if self.decided_at else None,
             "reason": self.reason,
             "contract_version": self.contract_version,
+            "contract_version_status": self.contract_version_status,
         }
 
 
@@ -102,7 +105,12 @@ class ClassifyReport:
         }
 
 
-def _record(row: c.CatalogProposal, label: str, version: str | None = None) -> ProposalRecord:
+def _record(
+    row: c.CatalogProposal,
+    label: str,
+    version: str | None = None,
+    version_status: str | None = None,
+) -> ProposalRecord:
     return ProposalRecord(
         row.id,
         label,
@@ -118,6 +126,7 @@ def _record(row: c.CatalogProposal, label: str, version: str | None = None) -> P
         as_utc(row.decided_at) if row.decided_at else None,
         row.reason,
         version,
+        version_status,
     )
 
 
@@ -306,20 +315,36 @@ def reject_proposal(ctx: Context, proposal_id: str, *, reason: str = "") -> Prop
 
 
 def accept_proposal(ctx: Context, proposal_id: str, *, reason: str = "") -> ProposalRecord:
-    """Accept a pending proposal: a new contract version carries it (one transaction)."""
+    """Accept a pending proposal: a new contract version carries it (one transaction).
+
+    The new version is compared with the active one like any applied version: when the
+    proposal breaks the contract (allowed values where there were none restrict a column), the
+    version is stored ``pending``, a ``schema.breaking`` event is emitted, and another
+    data-steward approves it (``andon contract approve``) before it takes effect.
+    """
+    from andon.data import approvals
+    from andon.data.schema_changes import breaking
+
     with ctx.db.transaction() as session:
         row, ds = _proposal(session, proposal_id)
         ctx.require("catalog.decide", team_id=ds.team_id, asset_id=ds.asset_id)
         _pending(row)
         ref = resolve(session, _label(session, ds))
-        version = _write_contract_version(
+        contract = session.get(d.DataContract, ref.contract_id)
+        assert contract is not None
+        approvals.refuse_while_pending(session, contract)
+        version, base, changes = _write_contract_version(
             session, ctx, ref, lambda doc: apply_proposal(doc, ref.name, row.kind, row.column,
                                                           row.value)
+        )  # fmt: skip
+        staged = approvals.stage_contract_change(
+            session, contract=contract, version=version, base=base, changes=changes,
+            now=ctx.clock.now(),
         )  # fmt: skip
         row.status, row.decided_by = "accepted", ctx.principal.name
         row.decided_at, row.reason = ctx.clock.now(), reason
         row.contract_version_id = version.id
-        record_change(
+        entry = record_change(
             session,
             ctx,
             action="catalog.decide",
@@ -332,12 +357,18 @@ def accept_proposal(ctx: Context, proposal_id: str, *, reason: str = "") -> Prop
                 "value": row.value,
                 "contract": ref.contract_key,
                 "contract_version": version.version,
+                "contract_version_status": version.status,
+                "breaking": [c.as_dict() for c in breaking(changes)],
                 "digest": version.digest,
             },
             reason=reason,
             event="catalog.proposal.accepted",
         )
-        return _record(row, ref.label, version.version)
+        if staged is not None and staged.breaking:
+            approvals.emit_breaking(
+                session, staged, entry, contract=ref.contract_key, version=version.version
+            )
+        return _record(row, ref.label, version.version, version.status)
 
 
 def _label(session: Session, ds: d.Dataset) -> str:
@@ -428,19 +459,23 @@ def _next_version(current: str, taken: set[str]) -> str:
 
 def _write_contract_version(
     session: Session, ctx: Context, ref: DatasetRef, change: Any
-) -> d.DataContractVersion:
-    """Store a new version of ``ref``'s contract: the latest document changed by ``change``.
+) -> tuple[d.DataContractVersion, d.DataContractVersion, list[Change]]:
+    """Store a new version of ``ref``'s contract: the active document changed by ``change``.
 
-    The caller holds the transaction, has checked the permission and audits the change. The
-    new version is the next free patch version (``1.0.0`` -> ``1.0.1``) and is applied after
-    the latest one, so it becomes the contract's current version.
+    Returns the new version, the active version it was built from, and what it changes. The
+    caller holds the transaction, has checked the permission (and that nothing is pending)
+    and audits the change. The new version is the next free patch version (``1.0.0`` ->
+    ``1.0.1``), applied after the latest one; it is ``pending`` when a change breaks.
     """
     import yaml  # type: ignore[import-untyped]
 
+    from andon.data import approvals
     from andon.data.contracts import parse_contract
+    from andon.data.schema_changes import breaking
 
     latest = latest_version(session, ref.contract_id)
-    doc = copy.deepcopy(parse_contract(latest.content, source=ref.contract_key).document)
+    base = approvals.active_version(session, ref.contract_id) or latest
+    doc = copy.deepcopy(parse_contract(base.content, source=ref.contract_key).document)
     change(doc)
     taken = set(
         session.scalars(
@@ -449,25 +484,26 @@ def _write_contract_version(
             )
         )
     )
-    doc["version"] = _next_version(str(doc.get("version", latest.version)), taken)
+    doc["version"] = _next_version(str(doc.get("version", base.version)), taken)
     text = (
         f"# ODCS v3 contract '{ref.contract_key}' version {doc['version']}: catalog metadata "
         f"accepted by {ctx.principal.name} (andon catalog accept).\n"
         + yaml.safe_dump(doc, sort_keys=False, width=100)
     )
     contract = parse_contract(text, source=f"contract '{ref.contract_key}' {doc['version']}")
+    changes = approvals.changes_since(base, contract)
     applied_at = max(ctx.clock.now(), as_utc(latest.applied_at) + timedelta(microseconds=1))
     row = d.DataContractVersion(
         id=new_id("contract_version"),
         contract_id=ref.contract_id,
         version=str(doc["version"]),
-        status=latest.status,
+        status=approvals.PENDING if breaking(changes) else base.status,
         content=text,
         digest=digest(contract.document),
-        base_dir=latest.base_dir,
+        base_dir=base.base_dir,
         applied_by=ctx.principal.name,
         applied_at=applied_at,
     )
     session.add(row)
     session.flush()
-    return row
+    return row, base, changes

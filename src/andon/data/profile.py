@@ -317,7 +317,11 @@ def _three_queries(
 
 
 def _one_pass(
-    source: DuckDBEngine, obj: SchemaObject, cols: list[tuple[str, Any]], label: str, sample_rows: int
+    source: DuckDBEngine,
+    obj: SchemaObject,
+    cols: list[tuple[str, Any]],
+    label: str,
+    sample_rows: int,
 ) -> _Scan:
     """DuckDB: every statistic, the top-value candidates and the sample from one scan."""
     q = source.quote
