@@ -163,6 +163,14 @@ def test_missing_file_and_unknown_server(tmp_path: Path) -> None:
         engine.run(contract, tmp_path, now=CHECKED_AT, server="prod")
 
 
+def test_a_table_missing_from_a_duckdb_file_is_not_found(tmp_path: Path) -> None:
+    duckdb.connect(str(tmp_path / "w.duckdb")).execute("CREATE TABLE other AS SELECT 1 AS id")
+    server = "servers: [{server: db, type: duckdb, path: w.duckdb}]\n"
+    contract = parse_contract(_one_table(server=server))
+    with pytest.raises(NotFound, match=r"^t \(.*w\.duckdb\): no such table: .*t does not exist"):
+        engine.run(contract, tmp_path, now=CHECKED_AT)
+
+
 def test_malformed_regex_for_the_engine_is_one_clear_error(tmp_path: Path) -> None:
     duckdb.connect().execute(
         f"COPY (SELECT range AS id, 'a' AS s FROM range(3)) TO '{tmp_path / 't.parquet'}'"

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from andon.core.context import Context
-from andon.core.errors import Unavailable
+from andon.core.errors import NotFound, Unavailable
 from andon.data import compile as engine
 from andon.data import service
 from andon.data.contracts import parse_contract, validate_errors
@@ -205,6 +205,27 @@ def test_a_postgres_dataset_is_snapshotted_and_materialized(
     # Fingerprints are per engine: the same rows read by DuckDB are another version.
     local = service.snapshot_dataset(admin, "shop/orders", server="local")
     assert local.id != pg.id and local.row_count == pg.row_count
+
+
+@pytest.mark.postgres
+def test_a_table_missing_on_postgres_is_not_found_naming_it(
+    sample_set: SampleSet,
+    warehouse: dict[str, Any],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")
+    doc = yaml.safe_load(_three_server_contract(tmp_path, sample_set, warehouse).read_text())
+    doc["schema"] = [o for o in doc["schema"] if o["name"] == "customers"]
+    doc["schema"][0]["physicalName"] = "clients"
+    doc.pop("quality", None)
+    doc.pop("slaProperties", None)
+    contract = parse_contract(yaml.safe_dump(doc))
+    with pytest.raises(NotFound) as caught:
+        engine.run(contract, tmp_path, now=CHECKED_AT, server="warehouse")
+    message = str(caught.value)
+    assert message.startswith("customers: no table postgres://127.0.0.1:")
+    assert message.endswith("/sales.clients (server 'warehouse')")
 
 
 def _refused_port() -> int:

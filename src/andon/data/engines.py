@@ -139,11 +139,18 @@ class Engine:
 
     def table(self, name: str) -> Any:
         """The Ibis table of schema object ``name``."""
+        from ibis.common.exceptions import TableNotFound  # type: ignore[import-untyped]
+
         obj = self.contract.table(name)
         assert obj is not None
         try:
             with quiet():
                 return self._table(obj)
+        except TableNotFound:
+            raise NotFound(
+                f"{name}: no table {self.locations.get(name, obj.physical_name)} "
+                f"(server '{self.server.name}')"
+            ) from None
         except self.errors() as exc:
             raise engine_error(exc, f"{name} ({self.locations.get(name, name)})") from None
 
@@ -237,12 +244,14 @@ class DuckDBEngine(Engine):
     def _ddl(self, statement: str, table: str) -> None:
         import duckdb
 
+        where = self.locations.get(table, self.server.path)
         try:
             self.con.raw_sql(statement)
+        except duckdb.CatalogException as exc:  # a DuckDB file without the table
+            first = str(exc).strip().splitlines()[0]
+            raise NotFound(f"{table} ({where}): no such table: {first}") from None
         except duckdb.Error as exc:
-            raise engine_error(
-                exc, f"{table} ({self.locations.get(table, self.server.path)})"
-            ) from None
+            raise engine_error(exc, f"{table} ({where})") from None
 
     def errors(self) -> tuple[type[BaseException], ...]:
         import duckdb
