@@ -242,3 +242,40 @@ def test_the_sample_does_not_depend_on_row_order(tmp_path: Path) -> None:
     backward = _profile_folder(tmp_path / "b", _skewed(tmp_path / "b", 30_000, reverse=True))
     assert forward.sample == backward.sample
     assert forward.column("kind").top_values == backward.column("kind").top_values
+
+
+def test_odd_types_and_an_empty_table_profile_to_plain_json(tmp_path: Path) -> None:
+    import json
+
+    duckdb.connect().execute(
+        f"""COPY (SELECT range AS id, 'x"y' AS "odd ""name", uuid() AS u, [range, 1] AS lst,
+                   {{'a': range}} AS st, range % 2 = 0 AS flag, INTERVAL 1 DAY * range AS iv,
+                   CASE WHEN range % 3 = 0 THEN 'nan'::DOUBLE ELSE 1.5 END AS fl
+            FROM range(30)) TO '{tmp_path / "t.parquet"}'"""
+    )
+    duckdb.connect().execute(
+        f"COPY (SELECT * FROM read_parquet('{tmp_path / 't.parquet'}') WHERE false) "
+        f"TO '{tmp_path / 'e.parquet'}'"
+    )
+    for table, rows in (("t", 30), ("e", 0)):
+        contract = parse_contract(
+            "apiVersion: v3.0.2\nkind: DataContract\nid: o\nversion: 1.0.0\nstatus: active\n"
+            "servers: [{server: local, type: parquet, path: .}]\n"
+            f"schema: [{{name: {table}, properties: [{{name: id, logicalType: integer}}]}}]\n"
+        )
+        source = open_source(contract, tmp_path, table, None)
+        try:
+            found = profile_table(source, contract.schema[0])
+        finally:
+            source.close()
+        assert (found.rows, found.queries) == (rows, 1)
+        doc = json.loads(json.dumps(found.as_dict()))  # no custom encoder needed
+        assert [c["name"] for c in doc["columns"]][:2] == ["id", 'odd "name']
+        if rows:
+            assert found.column('odd "name').top_values == [{"value": 'x"y', "count": 30}]
+            assert found.column("lst").examples[0] in ([n, 1] for n in range(30))
+            # Every NaN counts as one value (10 of the 30 rows).
+            assert {"value": "nan", "count": 10} in (found.column("fl").top_values or [])
+            assert found.column("flag").top_values_complete
+        else:
+            assert all(c["top_values"] is None for c in doc["columns"])

@@ -139,7 +139,7 @@ class Engine:
 
     def table(self, name: str) -> Any:
         """The Ibis table of schema object ``name``."""
-        from ibis.common.exceptions import TableNotFound  # type: ignore[import-untyped]
+        from ibis.common.exceptions import TableNotFound
 
         obj = self.contract.table(name)
         assert obj is not None

@@ -150,16 +150,28 @@ class TableProfile:
 
 
 def plain(value: Any) -> Any:
-    """A JSON-ready scalar: dates as ISO text, decimals as floats, bytes as hex."""
+    """A JSON-ready value: dates as ISO text, decimals as floats, bytes as hex, NaN as None,
+    lists and structs element by element, anything else (UUIDs, intervals) as its text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if value != value else value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, bytes):
         return value.hex()
-    if isinstance(value, float) and value != value:  # NaN
-        return None
-    return value
+    if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return str(value)
+
+
+def _key(value: Any) -> Any:
+    """``value`` as a counting key: every NaN is the same value."""
+    return "\x00nan" if isinstance(value, float) and value != value else value
 
 
 _CURRENCIES = {"usd": "USD", "eur": "EUR", "gbp": "GBP", "jpy": "JPY", "chf": "CHF"}
@@ -356,11 +368,11 @@ def _one_pass(
         candidates, texts = row[f"t{i}"] or [], row[f"s{i}"] or []
         if _nearly_unique(row, i) or not candidates:
             continue
-        seen = Counter(r[f"c{i}"] for r in drawn)
+        seen = Counter(_key(r[f"c{i}"]) for r in drawn)
         complete = len(candidates) <= LOW_CARDINALITY
         values = []
         for native, text in zip(candidates, texts, strict=True):
-            hits = seen.get(native, 0)
+            hits = seen.get(_key(native), 0)
             if not estimated:
                 values.append({"value": text, "count": hits})
             elif complete or hits >= MIN_HITS:
@@ -371,6 +383,15 @@ def _one_pass(
         tops[i] = (values if complete else values[:TOP_VALUES], complete, estimated)
     sample = {name: [r[f"c{i}"] for r in drawn[:sample_rows]] for i, (name, _) in enumerate(cols)}
     return _Scan(row, tops, sample)
+
+
+def _examples(values: list[Any]) -> list[Any]:
+    """The first few distinct non-null values (lists and structs compared by their text)."""
+    seen: dict[str, Any] = {}
+    for v in values:
+        if v is not None and len(seen) < EXAMPLES:
+            seen.setdefault(repr(v), plain(v))
+    return list(seen.values())
 
 
 def profile_table(
@@ -429,9 +450,7 @@ def profile_table(
             p.formats = {k: round(v, 4) for k, v in format_shares(values).items() if v >= 0.5}
         if p.quantiles is not None:
             p.unit = likely_unit(p.name, p.quantiles, values)
-        p.examples = [plain(v) for v in dict.fromkeys(v for v in values if v is not None)][
-            :EXAMPLES
-        ]
+        p.examples = _examples(values)
         if p.name in masked:
             p.pii = True
             p.min = MASK if p.min is not None else None
