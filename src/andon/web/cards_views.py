@@ -4,12 +4,12 @@ The graph is laid out on the server (:func:`andon.cards.graph.lineage_view`) and
 SVG presentation attributes only: no script and no inline style, so the console's
 Content-Security-Policy stays as strict as on every other page.
 
-Registered by :func:`andon.web.routes.install` (``app.include_router(router)``); the shared
-console helpers live in :mod:`andon.web.routes`, which imports this module, so they are
-imported inside the handlers to keep the import acyclic.
+Registered by :func:`andon.web.routes.install` (``app.include_router(router)``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -17,8 +17,9 @@ from fastapi.responses import Response
 from andon.cards import graph as card_graph
 from andon.cards import render
 from andon.cards import service as cards
-from andon.core.errors import AndonError
+from andon.core.context import Context
 from andon.lineage import coverage as lineage_coverage
+from andon.web.pages import signed_in_page
 
 # Fill colours of the graph's node kinds (SVG presentation attributes, not CSS).
 KIND_FILLS = {
@@ -46,58 +47,38 @@ router = APIRouter(include_in_schema=False)
 @router.get("/console/models/{ref:path}/card")
 def card_page(request: Request, ref: str) -> Response:
     """The card of one model version (``NAME@VERSION``, ``NAME@ALIAS`` or a version id)."""
-    from andon.web import routes as console
 
-    try:
-        ctx = console._context(request)
-    except console._SignedOut as out:
-        return console._signin(out.ended)
-    try:
+    def load(ctx: Context) -> dict[str, Any]:
         card = cards.model_card(ctx, ref)
-    except AndonError as exc:
-        return console._error(request, ctx, exc, "lineage")
-    columns, rows = render.slice_table(card)
-    group_columns, group_rows = render.bias_groups(card)
-    return console._page(
-        request,
-        "card.html",
-        ctx,
-        "lineage",
-        card=card,
-        metric_rows=render.metric_rows(card),
-        slice_columns=columns,
-        slice_rows=rows,
-        bias_rows=render.bias_rows(card),
-        group_columns=group_columns,
-        group_rows=group_rows,
-        dataset_line=render.dataset_line,
-        number=render.number,
-        signature=render.signature_lines(card.artifact.signature),
-    )
+        columns, rows = render.slice_table(card)
+        group_columns, group_rows = render.bias_groups(card)
+        return {
+            "card": card,
+            "metric_rows": render.metric_rows(card),
+            "slice_columns": columns,
+            "slice_rows": rows,
+            "bias_rows": render.bias_rows(card),
+            "group_columns": group_columns,
+            "group_rows": group_rows,
+            "dataset_line": render.dataset_line,
+            "number": render.number,
+            "signature": render.signature_lines(card.artifact.signature),
+        }
+
+    return signed_in_page(request, "card.html", "lineage", load)
 
 
 @router.get("/console/lineage")
 def lineage_page(request: Request, object: str | None = None) -> Response:
     """Lineage coverage, and the graph around ``?object=`` (an id or ``NAME@VERSION``)."""
-    from andon.web import routes as console
 
-    try:
-        ctx = console._context(request)
-    except console._SignedOut as out:
-        return console._signin(out.ended)
-    try:
-        report = lineage_coverage.coverage(ctx)
-        view = card_graph.lineage_view(ctx, object) if object else None
-    except AndonError as exc:
-        return console._error(request, ctx, exc, "lineage")
-    return console._page(
-        request,
-        "lineage.html",
-        ctx,
-        "lineage",
-        coverage=report,
-        view=view,
-        obj=object or "",
-        fills=KIND_FILLS,
-        href=node_href,
-    )
+    def load(ctx: Context) -> dict[str, Any]:
+        return {
+            "coverage": lineage_coverage.coverage(ctx),
+            "view": card_graph.lineage_view(ctx, object) if object else None,
+            "obj": object or "",
+            "fills": KIND_FILLS,
+            "href": node_href,
+        }
+
+    return signed_in_page(request, "lineage.html", "lineage", load)

@@ -6,40 +6,35 @@ their permission checks) like every other page.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from andon.core.errors import AndonError
+from andon.core.context import Context
 from andon.data import approvals, overview
-from andon.web.routes import _context, _error, _page, _SignedOut, _signin
+from andon.web.pages import signed_in_page
 
 TREND_RUNS = 12
 
+router = APIRouter(include_in_schema=False)
 
-def install(app: FastAPI) -> None:
-    """Mount ``/console/data`` on ``app``."""
 
-    @app.get("/console/data", include_in_schema=False)
-    def data_page(request: Request) -> Response:
-        try:
-            ctx = _context(request)
-        except _SignedOut as out:
-            return _signin(out.ended)
-        try:
-            datasets = overview.dataset_overview(ctx, runs=TREND_RUNS)
-            waiting = [
-                change
-                for change in approvals.list_schema_changes(ctx)
-                if change.status in approvals.OPEN_STATUSES
-            ]
-        except AndonError as exc:
-            return _error(request, ctx, exc, "data")
-        return _page(
-            request,
-            "data.html",
-            ctx,
-            "data",
-            datasets=datasets,
-            waiting=waiting,
-            runs=TREND_RUNS,
-        )
+@router.get("/console/data")
+def data_page(request: Request) -> Response:
+    """Latest check run per dataset with a dot per check, the trend, and open schema changes."""
+
+    def load(ctx: Context) -> dict[str, Any]:
+        datasets = overview.dataset_overview(ctx, runs=TREND_RUNS)  # dataset.read first
+        waiting = [
+            change
+            for change in approvals.list_schema_changes(ctx)
+            if change.status in approvals.OPEN_STATUSES
+        ]
+        return {
+            "datasets": datasets,
+            "waiting": waiting,
+            "runs": TREND_RUNS,
+        }
+
+    return signed_in_page(request, "data.html", "data", load)
