@@ -266,6 +266,12 @@ def _contract_file(contract_id: str, table: str) -> str:
     return str(folder / "c.odcs.yaml")
 
 
+def _contract_text(w: World) -> dict[str, Any]:
+    """A fresh contract as text and the folder its relative server path resolves in."""
+    file = Path(_contract_file(w.fresh("c"), w.fresh("t").replace("-", "_")))
+    return {"content": file.read_text(), "base_dir": file.parent}
+
+
 def _applied(w: World, team: str, table: str) -> str:
     """A contract describing dataset ``team/table``, applied once per world as the admin."""
     cache: dict[tuple[str, str], str] = w.__dict__.setdefault("_contracts", {})
@@ -553,6 +559,10 @@ OPERATIONS: list[Op] = [
     Op("data.apply_contract", data.apply_contract, "contract.apply", "team",
        lambda w, tgt: partial(data.apply_contract, path=_contract_file(w.fresh("c"), w.fresh("t").replace("-", "_")),
                               team=tgt), audited=True),
+    # REST data door (restdata): the contract text applied as POST /api/v1/contracts does
+    Op("data.apply_contract_text", data.apply_contract_text, "contract.apply", "team",
+       lambda w, tgt: partial(data.apply_contract_text, **_contract_text(w), team=tgt),
+       audited=True),
     Op("data.list_contracts", data.list_contracts, "contract.read", "somewhere",
        lambda w, _: partial(data.list_contracts)),
     Op("data.run_checks", data.run_checks, "check.run", "team",

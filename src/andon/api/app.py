@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from andon import __version__
-from andon.api import problems, resources, routes_audit, routes_identity, routes_teams
+from andon.api import problems, resources, routes_audit, routes_data, routes_identity, routes_teams
 from andon.api.deps import PREFIX, BearerAuth, checked_query
 from andon.core.clock import Clock, SystemClock
 from andon.core.config import Settings
@@ -24,6 +24,7 @@ _TAGS = [
     {"name": "audit", "description": "The hash-chained audit log."},
     {"name": "events", "description": "The outbox of domain events."},
     {"name": "board", "description": "The andon board."},
+    {"name": "data", "description": "Data contracts, checks, datasets, versions and catalog."},
     {"name": "health", "description": "Liveness and readiness probes; no token needed."},
 ]
 
@@ -47,7 +48,12 @@ def create_app(
     app.state.clock = clock or SystemClock()
     problems.install(app)
 
-    for router in (routes_identity.router, routes_teams.router, routes_audit.router):
+    for router in (
+        routes_identity.router,
+        routes_teams.router,
+        routes_audit.router,
+        routes_data.router,
+    ):
         app.include_router(
             router,
             prefix=PREFIX,

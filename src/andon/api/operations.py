@@ -44,9 +44,14 @@ def index(app: FastAPI) -> list[PathOperations]:
 
 
 def at(app: FastAPI, path: str) -> dict[str, frozenset[str]]:
-    """The methods documented at ``path``, each with its query parameter names."""
+    """The methods documented at ``path``, each with its query parameter names.
+
+    Like the router, the first matching template wins for a method (``/x/diff`` declared
+    before ``/x/{id}`` keeps its own parameters).
+    """
     found: dict[str, frozenset[str]] = {}
     for entry in index(app):
         if entry.pattern.match(path):
-            found.update(entry.query)
+            for method, names in entry.query.items():
+                found.setdefault(method, names)
     return found

@@ -25,7 +25,12 @@ from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
 from andon.data import approvals
-from andon.data.contracts import Contract, parse_contract, read_contract_file
+from andon.data.contracts import (
+    FILE_SERVER_TYPES,
+    Contract,
+    parse_contract,
+    read_contract_file,
+)
 from andon.data.schema_changes import breaking, live_changes
 from andon.store import data_tables as d
 from andon.store import tables as t
@@ -245,19 +250,68 @@ def _contract_digest(contract: Contract) -> str:
 def apply_contract(
     ctx: Context, path: Path | str, team: str, *, reason: str = ""
 ) -> ContractVersionRecord:
-    """Store a contract version owned by ``team`` and register its datasets as assets.
+    """Apply the contract file at ``path``; its relative server paths resolve next to it.
 
+    See :func:`apply_contract_text`, which this reads the file for.
+    """
+    file = Path(path)
+    return apply_contract_text(
+        ctx,
+        read_contract_file(file),
+        team,
+        base_dir=file.resolve().parent,
+        source=str(file),
+        reason=reason,
+    )
+
+
+def _base_dir(contract: Contract, base_dir: Path | str | None) -> str:
+    """Where the contract's relative file-server paths resolve ("" when none needs it)."""
+    relative = [
+        s.name
+        for s in contract.servers
+        if s.type in FILE_SERVER_TYPES and not Path(s.path).expanduser().is_absolute()
+    ]
+    if base_dir is None:
+        if relative:
+            raise Invalid(
+                f"server '{relative[0]}' has a relative path: give the folder it is relative "
+                "to (an absolute path on the andon server)",
+                field="base_dir",
+            )
+        return ""
+    folder = Path(base_dir)
+    if not folder.is_absolute():
+        raise Invalid(f"{str(folder)!r} must be an absolute path", field="base_dir")
+    if not folder.is_dir():
+        raise Invalid(f"no folder at {folder} on the andon server", field="base_dir")
+    return str(folder)
+
+
+def apply_contract_text(
+    ctx: Context,
+    content: str,
+    team: str,
+    *,
+    base_dir: Path | str | None = None,
+    source: str = "contract",
+    reason: str = "",
+) -> ContractVersionRecord:
+    """Store the ODCS ``content`` as a contract version owned by ``team``; register its datasets.
+
+    ``base_dir`` is the absolute folder that relative local server paths resolve against; it
+    is required when the contract has such a path. ``source`` names the text in messages.
     Applying the same id and version again with the same content changes nothing; with
     different content it is a :class:`Conflict` (bump ``version``). A version whose schema
     change breaks (:mod:`andon.data.schema_changes`) is stored ``pending`` until a
     data-steward decides it (:mod:`andon.data.approvals`).
     """
-    file = Path(path)
-    contract = parse_contract(read_contract_file(file), source=str(file))
+    contract = parse_contract(content, source=source)
     content_digest = _contract_digest(contract)
     with ctx.db.transaction() as session:
         team_row = _team(session, team)
         ctx.require("contract.apply", team_id=team_row.id)
+        folder = _base_dir(contract, base_dir)  # after the check: it looks at the file system
         now = ctx.clock.now()
         row = session.scalar(select(d.DataContract).where(d.DataContract.key == contract.id))
         if row is None:
@@ -304,9 +358,9 @@ def apply_contract(
             contract_id=row.id,
             version=contract.version,
             status=approvals.PENDING if breaking(changes) else contract.status,
-            content=file.read_text(encoding="utf-8"),
+            content=content,
             digest=content_digest,
-            base_dir=str(file.resolve().parent),
+            base_dir=folder,
             applied_by=ctx.principal.name,
             applied_at=now,
         )
@@ -441,10 +495,10 @@ class _Target:
     datasets: dict[str, str]  # schema object name -> dataset id
 
 
-def _resolve(session: Session, ref: str) -> _Target:
+def _resolve(session: Session, ref: str, *, id_only: bool = False) -> _Target:
     """A contract version from a file path (it must be applied) or a contract id."""
     file = Path(ref)
-    if file.suffix in (".yaml", ".yml") or file.exists():
+    if not id_only and (file.suffix in (".yaml", ".yml") or file.exists()):
         contract = parse_contract(read_contract_file(file), source=ref)
         row = session.scalar(select(d.DataContract).where(d.DataContract.key == contract.id))
         version = None
@@ -486,17 +540,24 @@ def _resolve(session: Session, ref: str) -> _Target:
 
 
 def run_checks(
-    ctx: Context, contract: str, *, server: str | None = None, reason: str = ""
+    ctx: Context,
+    contract: str,
+    *,
+    server: str | None = None,
+    reason: str = "",
+    id_only: bool = False,
 ) -> RunReport:
     """Run an applied contract's checks, store the run with its results, and return it.
 
+    ``contract`` is a contract id or the path of an applied contract file; with ``id_only``
+    it is always an id (a remote caller never names a file on the server).
     A failing check is a result, not an error: the run is stored and ``passed`` is false. An
     error (missing file, bad column, malformed SQL) raises before anything is stored.
     """
     from andon.data import compile as engine
 
     with ctx.db.read() as session:
-        target = _resolve(session, contract)
+        target = _resolve(session, contract, id_only=id_only)
         ctx.require("check.run", team_id=target.team_id)
     started = ctx.clock.now()
     scan = engine.run(target.contract, target.base_dir, now=started, server=server)
