@@ -98,6 +98,8 @@ def test_apply_list_check_and_history(api: Api, sample_set: SampleSet) -> None: 
     assert_problem(api.client.post(f"{V1}/contracts", json=no_base), 422, field="base_dir")
     relative = {**no_base, "base_dir": "data"}
     assert_problem(api.client.post(f"{V1}/contracts", json=relative), 422, field="base_dir")
+    missing = {**no_base, "base_dir": str(sample_set.folder / "nope")}
+    assert_problem(api.client.post(f"{V1}/contracts", json=missing), 422, field="base_dir")
     assert_problem(api.client.post(f"{V1}/contracts", json={"content": "x"}), 422, field="team")
     bad = assert_problem(
         api.client.post(f"{V1}/contracts", json={"team": "fraud-ml", "content": "kind: x"}), 422
@@ -210,6 +212,19 @@ def test_reject_a_pending_version(api: Api) -> None:
     assert_problem(api.client.post(reject, json={}), 422, field="reason")
     [listed] = _ok(api.client.get(f"{V1}/contracts"))["items"]
     assert listed["version"] == "1.0.0"
+
+    # A contract whose server path is absolute needs no base_dir; its checks read that path.
+    text = file.read_text().replace("id: shop", "id: shop-abs").replace("name: items", "name: lots")
+    (file.parent / "lots.parquet").write_bytes((file.parent / "items.parquet").read_bytes())
+    absolute = text.replace("path: .}", f"path: '{file.parent}'}}")
+    body = {"team": "fraud-ml", "content": absolute}
+    assert _ok(api.client.post(f"{V1}/contracts", json=body), 201)["datasets"] == ["lots"]
+    run = _ok(api.client.post(f"{V1}/contracts/shop-abs/check-runs", json={"server": "local"}))
+    assert run["passed"] is True and {r["status"] for r in run["results"]} == {"pass"}
+    assert {r["dataset"] for r in run["results"]} == {"lots"}
+    assert_problem(
+        api.client.post(f"{V1}/contracts/shop-abs/check-runs", json={"server": "x"}), 422
+    )
 
 
 def test_profile_classify_and_proposals(api: Api, sample_set: SampleSet) -> None:  # noqa: F811
