@@ -18,6 +18,12 @@ from tests.api.live import Api, assert_problem
 from tests.data.conftest import sample_set, tiny_contract  # noqa: F401 - the shared fixture
 
 V1 = "/api/v1"
+PATIENT = httpx.Timeout(60.0)  # scans run in the request: a busy machine is slower than 5 s
+
+
+@pytest.fixture(autouse=True)
+def _patient_client(api: Api) -> None:
+    api.client.timeout = PATIENT
 
 
 def _ok(response: httpx.Response, status: int = 200) -> Any:
@@ -43,7 +49,9 @@ def _person(api: Api, name: str, role: str, team: str = "fraud-ml") -> httpx.Cli
         auth.bind_role(api.admin, name, role)
     else:
         auth.bind_role(api.admin, name, role, scope="team", target=team)
-    return api.as_(api.token_for(name))
+    client = api.as_(api.token_for(name))
+    client.timeout = PATIENT
+    return client
 
 
 def _apply_sample(api: Api, sample: SampleSet) -> dict[str, Any]:
@@ -205,6 +213,8 @@ def test_reject_a_pending_version(api: Api) -> None:
     _, file = _tiny(api)
     pending = _breaking(api, file, "2.0.0")
     reject = f"{V1}/contracts/shop/versions/2.0.0/reject"
+    with _person(api, "vic", "viewer") as vic:
+        _forbidden(vic.post(reject, json={"reason": "no"}), "contract.approve")
     with _person(api, "fatou", "data-steward") as fatou:
         decided = _ok(fatou.post(reject, json={"reason": "breaks the scorer"}))
     assert decided["status"] == "rejected" and decided["reason"] == "breaks the scorer"
@@ -250,6 +260,7 @@ def test_profile_classify_and_proposals(api: Api, sample_set: SampleSet) -> None
         _forbidden(api.client.post(f"{V1}/proposals/{first}/accept", json={}), "catalog.decide")
         accepted = _ok(fatou.post(f"{V1}/proposals/{first}/accept", json={"reason": "yes"}))
         assert accepted["status"] == "accepted" and accepted["contract_version"] == "1.0.1"
+        _forbidden(api.client.post(f"{V1}/proposals/{second}/reject", json={}), "catalog.decide")
         rejected = _ok(fatou.post(f"{V1}/proposals/{second}/reject", json={"reason": "no"}))
         assert rejected["status"] == "rejected"
         assert _actions(api, second) == ["catalog.decide"]
