@@ -113,11 +113,14 @@ def test_apply_list_check_and_history(api: Api, sample_set: SampleSet) -> None: 
         api.client.post(f"{V1}/contracts", json={"team": "fraud-ml", "content": "kind: x"}), 422
     )
     assert bad["detail"].startswith("content is not a valid ODCS v3 contract")
+    assert_problem(api.client.post(f"{V1}/contracts", json={**again, "team": "nope"}), 404)
     changed = {**again, "content": again["content"].replace("Sample orders", "Other")}
     assert_problem(api.client.post(f"{V1}/contracts", json=changed), 409)
     with _person(api, "vic", "viewer") as vic:
         before = api.writes()
         _forbidden(vic.post(f"{V1}/contracts", json=again), "contract.apply")
+        garbage = {"team": "fraud-ml", "content": "kind: x"}  # refused before it is parsed
+        _forbidden(vic.post(f"{V1}/contracts", json=garbage), "contract.apply")
         _forbidden(vic.post(f"{V1}/contracts/sample-orders/check-runs", json={}), "check.run")
         assert api.writes() == before
         assert _ok(vic.get(f"{V1}/contracts"))["items"][0]["contract"] == "sample-orders"

@@ -306,6 +306,8 @@ def apply_contract_text(
     change breaks (:mod:`andon.data.schema_changes`) is stored ``pending`` until a
     data-steward decides it (:mod:`andon.data.approvals`).
     """
+    with ctx.db.read() as session:  # refuse before parsing: the text may be large
+        ctx.require("contract.apply", team_id=_team(session, team).id)
     contract = parse_contract(content, source=source)
     content_digest = _contract_digest(contract)
     with ctx.db.transaction() as session:
