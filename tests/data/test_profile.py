@@ -250,7 +250,9 @@ def test_odd_types_and_an_empty_table_profile_to_plain_json(tmp_path: Path) -> N
     duckdb.connect().execute(
         f"""COPY (SELECT range AS id, 'x"y' AS "odd ""name", uuid() AS u, [range, 1] AS lst,
                    {{'a': range}} AS st, range % 2 = 0 AS flag, INTERVAL 1 DAY * range AS iv,
-                   CASE WHEN range % 3 = 0 THEN 'nan'::DOUBLE ELSE 1.5 END AS fl
+                   CASE WHEN range % 3 = 0 THEN 'nan'::DOUBLE ELSE 1.5 END AS fl,
+                   CASE range WHEN 0 THEN '-inf'::DOUBLE WHEN 1 THEN 'inf'::DOUBLE
+                              ELSE range END AS edge
             FROM range(30)) TO '{tmp_path / "t.parquet"}'"""
     )
     duckdb.connect().execute(
@@ -269,7 +271,8 @@ def test_odd_types_and_an_empty_table_profile_to_plain_json(tmp_path: Path) -> N
         finally:
             source.close()
         assert (found.rows, found.queries) == (rows, 1)
-        doc = json.loads(json.dumps(found.as_dict()))  # no custom encoder needed
+        # No custom encoder, and strict JSON: no NaN or Infinity literals.
+        doc = json.loads(json.dumps(found.as_dict(), allow_nan=False))
         assert [c["name"] for c in doc["columns"]][:2] == ["id", 'odd "name']
         if rows:
             assert found.column('odd "name').top_values == [{"value": 'x"y', "count": 30}]
@@ -277,5 +280,6 @@ def test_odd_types_and_an_empty_table_profile_to_plain_json(tmp_path: Path) -> N
             # Every NaN counts as one value (10 of the 30 rows).
             assert {"value": "nan", "count": 10} in (found.column("fl").top_values or [])
             assert found.column("flag").top_values_complete
+            assert (found.column("edge").min, found.column("edge").max) == ("-inf", "inf")
         else:
             assert all(c["top_values"] is None for c in doc["columns"])

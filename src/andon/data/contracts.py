@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
+from andon.core.yaml_limits import require_bounded
 
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "object", "array")
 FILE_SERVER_TYPES = ("duckdb", "parquet", "csv", "local", "spark")
@@ -477,6 +478,7 @@ def parse_contract(text: str, *, source: str = "contract") -> Contract:
         raise Invalid(
             f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
         ) from None
+    require_bounded(doc, source=source)
     if not isinstance(doc, dict):
         raise Invalid(f"{source} must be a YAML mapping (an ODCS v3 DataContract)")
     errors = _Errors()

@@ -151,11 +151,14 @@ class TableProfile:
 
 def plain(value: Any) -> Any:
     """A JSON-ready value: dates as ISO text, decimals as floats, bytes as hex, NaN as None,
+    infinities as the text ``inf`` / ``-inf``,
     lists and structs element by element, anything else (UUIDs, intervals) as its text."""
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return None if value != value else value
+        if value != value:
+            return None
+        return value if abs(value) != float("inf") else ("inf" if value > 0 else "-inf")
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, Decimal):

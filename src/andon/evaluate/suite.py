@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
+from andon.core.yaml_limits import require_bounded
 from andon.evaluate.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 TASKS = ("classification", "regression")
@@ -224,6 +225,7 @@ def parse_suite(text: str, *, source: str = "suite") -> Suite:
         raise Invalid(
             f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}", field="--suite"
         ) from None
+    require_bounded(doc, source=source)
     if not isinstance(doc, dict):
         raise Invalid(f"{source} must be a YAML mapping (an evaluation suite)", field="--suite")
     errors = _Errors()
