@@ -8,7 +8,15 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from andon import __version__
-from andon.api import problems, resources, routes_audit, routes_data, routes_identity, routes_teams
+from andon.api import (
+    problems,
+    resources,
+    routes_audit,
+    routes_data,
+    routes_factory,
+    routes_identity,
+    routes_teams,
+)
 from andon.api.deps import PREFIX, BearerAuth, checked_query
 from andon.core.clock import Clock, SystemClock
 from andon.core.config import Settings
@@ -25,6 +33,10 @@ _TAGS = [
     {"name": "events", "description": "The outbox of domain events."},
     {"name": "board", "description": "The andon board."},
     {"name": "data", "description": "Data contracts, checks, datasets, versions and catalog."},
+    {"name": "runs", "description": "Training runs: params, metrics and their history."},
+    {"name": "models", "description": "Models, versions, aliases, model cards, evaluations."},
+    {"name": "promotion", "description": "Gates, four-eyes approvals, promotion and rollback."},
+    {"name": "lineage", "description": "The lineage graph and production lineage coverage."},
     {"name": "health", "description": "Liveness and readiness probes; no token needed."},
 ]
 
@@ -53,6 +65,7 @@ def create_app(
         routes_teams.router,
         routes_audit.router,
         routes_data.router,
+        routes_factory.router,
     ):
         app.include_router(
             router,

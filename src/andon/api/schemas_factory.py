@@ -1,0 +1,46 @@
+"""Request bodies of the AI factory's endpoints (shapes only; the services validate meaning)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from andon.api.schemas import _Body, _reason
+from andon.registry.cards import MAX_TEXT
+
+VERSION_MAX = 2_147_483_647
+
+
+class AliasSet(_Body):
+    version: int = Field(ge=1, le=VERSION_MAX, description="The version the alias points at.")
+    expected_version: int | None = Field(
+        None,
+        ge=1,
+        le=VERSION_MAX,
+        description="Compare-and-swap: the version the alias must point at now.",
+    )
+    reason: str = _reason()
+
+
+class CardSectionEdit(_Body):
+    text: str = Field(
+        max_length=MAX_TEXT,
+        description="The section's text; empty clears it (an earlier version's shows through).",
+    )
+
+
+class ApprovalDecision(_Body):
+    decision: Literal["approve", "reject"]
+    role: str = Field(
+        min_length=1, max_length=100, description="The required role this decision fills."
+    )
+    reason: str = Field(
+        min_length=1, max_length=2000, description="Why; recorded in the audit log."
+    )
+
+
+class RollbackBody(_Body):
+    reason: str = Field(
+        min_length=1, max_length=2000, description="Why; recorded in the audit log."
+    )
