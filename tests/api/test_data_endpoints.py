@@ -101,6 +101,10 @@ def test_apply_list_check_and_history(api: Api, sample_set: SampleSet) -> None: 
 
     # Unknown objects, bad bodies, and who may not.
     assert_problem(api.client.post(f"{V1}/contracts/nope/check-runs", json={}), 404)
+    # The service names the CLI option (--server); the API names its own field.
+    unknown_server = {"server": "prod"}
+    checked = api.client.post(f"{V1}/contracts/sample-orders/check-runs", json=unknown_server)
+    assert_problem(checked, 422, field="server")
     assert_problem(api.client.get(f"{V1}/datasets/fraud-ml/nope/check-runs"), 404)
     no_base = {"team": "fraud-ml", "content": again["content"].replace("1.0.0", "1.1.0")}
     assert_problem(api.client.post(f"{V1}/contracts", json=no_base), 422, field="base_dir")

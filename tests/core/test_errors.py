@@ -49,3 +49,12 @@ def test_public_surface_is_pinned() -> None:
     assert andon.__all__ == sorted(andon.__all__)
     for name in andon.__all__:
         assert hasattr(andon, name)
+
+
+def test_problems_name_the_api_field_not_the_cli_option() -> None:
+    from andon.core.errors import Invalid, api_field
+
+    assert Invalid("no such server", field="--server").problem()["field"] == "server"
+    assert api_field("--dataset-version") == "dataset_version"
+    assert api_field("--as") == "role"
+    assert api_field("base_dir") == "base_dir"

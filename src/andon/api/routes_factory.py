@@ -9,8 +9,7 @@ stays with the CLI and the SDK.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
@@ -28,7 +27,6 @@ from andon.api.schemas_factory import (
     RollbackBody,
 )
 from andon.cards import service as cards_service
-from andon.core.errors import AndonError
 from andon.evaluate import service as evaluate
 from andon.lineage import coverage as lineage_coverage
 from andon.lineage import service as lineage
@@ -67,26 +65,6 @@ Alias = Annotated[
     Path(pattern=r"^[a-z][a-z0-9_-]{0,99}$", description="Alias name.", examples=["candidate"]),
 ]
 ObjectId = Annotated[str, Path(max_length=200, description="An andon object id.")]
-
-
-# The services name some inputs by their CLI option; here they are a path, query or body field.
-_API_FIELDS = {
-    "--stage": "stage",
-    "--reason": "reason",
-    "--as": "role",
-    "--status": "status",
-    "--where": "where",
-}
-
-
-@contextmanager
-def _api_fields() -> Iterator[None]:
-    """Report a service error's CLI option name (``--stage``) as the API's field (``stage``)."""
-    try:
-        yield
-    except AndonError as exc:
-        exc.field = _API_FIELDS.get(exc.field or "", exc.field)
-        raise
 
 
 def _model(team: str, name: str) -> str:
@@ -137,8 +115,7 @@ def list_runs(
     cursor: CursorParam = None,
 ) -> dict[str, Any]:
     """Runs the caller may read, newest first (the newest 10,000 that match)."""
-    with _api_fields():
-        runs = registry.list_runs(ctx, where=where, team=team, limit=_fetch(cursor, limit))
+    runs = registry.list_runs(ctx, where=where, team=team, limit=_fetch(cursor, limit))
     return _newest_first(
         "runs", runs, lambda run: f"{run.started_at.isoformat()} {run.id}", cursor, limit
     )
@@ -281,10 +258,9 @@ def check_gate(
 ) -> dict[str, Any]:
     """Evaluate the stage's gate on current facts and store the decision; a failing gate is a
     stored result (``passed`` false, each clause explained), not an error."""
-    with _api_fields():
-        return policy.check_gate(
-            ctx, _version(team, name, version), stage, reason=body.reason
-        ).as_dict()
+    return policy.check_gate(
+        ctx, _version(team, name, version), stage, reason=body.reason
+    ).as_dict()
 
 
 @router.post(
@@ -303,10 +279,9 @@ def request_approval(
     body: ReasonBody = Body(default_factory=ReasonBody),
 ) -> dict[str, Any]:
     """Ask for the approvals the stage requires to promote this version."""
-    with _api_fields():
-        return approvals.request_approval(
-            ctx, _version(team, name, version), stage, reason=body.reason
-        ).as_dict()
+    return approvals.request_approval(
+        ctx, _version(team, name, version), stage, reason=body.reason
+    ).as_dict()
 
 
 @router.get("/approval-requests", tags=["promotion"], response_model=r.ApprovalRequestPage)
@@ -334,10 +309,9 @@ def list_approval_requests(
 def decide_approval(ctx: Ctx, request_id: ObjectId, body: ApprovalDecision) -> dict[str, Any]:
     """Approve or reject a request, filling one required role (four eyes: not the requester,
     one role per person)."""
-    with _api_fields():
-        return approvals.decide_approval(
-            ctx, request_id, body.decision, role=body.role, reason=body.reason
-        ).as_dict()
+    return approvals.decide_approval(
+        ctx, request_id, body.decision, role=body.role, reason=body.reason
+    ).as_dict()
 
 
 @router.post(
@@ -357,10 +331,9 @@ def promote(
 ) -> dict[str, Any]:
     """Promote the version to the stage (move its alias): refused with 409 while the gate,
     the approvals or the training data checks say no, 423 while the cord is pulled."""
-    with _api_fields():
-        return promotion.promote(
-            ctx, _version(team, name, version), stage, reason=body.reason
-        ).as_dict()
+    return promotion.promote(
+        ctx, _version(team, name, version), stage, reason=body.reason
+    ).as_dict()
 
 
 @router.post(
@@ -372,8 +345,7 @@ def promote(
 )
 def rollback(ctx: Ctx, team: Team, name: Name, stage: Stage, body: RollbackBody) -> dict[str, Any]:
     """Restore the version the stage held before its current one."""
-    with _api_fields():
-        return promotion.rollback(ctx, _model(team, name), stage, reason=body.reason).as_dict()
+    return promotion.rollback(ctx, _model(team, name), stage, reason=body.reason).as_dict()
 
 
 @router.get("/models/{team}/{name}/promotions", tags=["promotion"], response_model=r.PromotionPage)
