@@ -102,8 +102,10 @@ lint: env
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Two workers (pytest-xdist): the suite is designed for 2 cores; each worker starts its own
+# PostgreSQL and Spark when its tests need them.
 unit: env
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 test: env system-deps lint unit
 
