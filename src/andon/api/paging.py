@@ -67,11 +67,22 @@ def seq_cursor(listing: str, cursor: str | None) -> int | None:
 
 
 def page(
-    listing: str, items: Sequence[R], key: Callable[[R], str], cursor: str | None, limit: int
+    listing: str,
+    items: Sequence[R],
+    key: Callable[[R], str],
+    cursor: str | None,
+    limit: int,
+    *,
+    descending: bool = False,
 ) -> dict[str, Any]:
-    """One page of ``items`` after ``cursor``, ordered by the unique ``key``."""
+    """One page of ``items`` after ``cursor``, ordered by the unique ``key`` (``descending``:
+    largest first, as for newest-first listings keyed by an ISO instant and an id)."""
     after = text_cursor(listing, cursor)
-    rest = sorted((i for i in items if after is None or key(i) > after), key=key)
+    rest = sorted(
+        (i for i in items if after is None or (key(i) < after if descending else key(i) > after)),
+        key=key,
+        reverse=descending,
+    )
     chunk = rest[:limit]
     more = len(rest) > limit
     return {

@@ -9,14 +9,13 @@ stays with the CLI and the SDK.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
 
 from andon.api import resources_factory as r
 from andon.api.deps import Ctx, CursorParam, Limit
-from andon.api.paging import encode_cursor, page, text_cursor
+from andon.api.paging import page
 from andon.api.problems import responses
 from andon.api.schemas import ReasonBody
 from andon.api.schemas_factory import (
@@ -85,20 +84,6 @@ def _fetch(cursor: str | None, limit: int) -> int:
     return limit + 1 if cursor is None else _WINDOW
 
 
-def _newest_first(
-    listing: str, items: Sequence[Any], key: Callable[[Any], str], cursor: str | None, limit: int
-) -> dict[str, Any]:
-    """One page of ``items`` (newest first) after ``cursor``; ``key`` is unique and grows with
-    age (an ISO instant then an id), so the page holds the items whose key is below it."""
-    before = text_cursor(listing, cursor)
-    rest = sorted((i for i in items if before is None or key(i) < before), key=key, reverse=True)
-    chunk = rest[:limit]
-    return {
-        "items": [i.as_dict() for i in chunk],
-        "next_cursor": encode_cursor(listing, key(chunk[-1])) if len(rest) > limit else None,
-    }
-
-
 # --------------------------------------------------------------------------- runs
 
 
@@ -116,8 +101,13 @@ def list_runs(
 ) -> dict[str, Any]:
     """Runs the caller may read, newest first (the newest 10,000 that match)."""
     runs = registry.list_runs(ctx, where=where, team=team, limit=_fetch(cursor, limit))
-    return _newest_first(
-        "runs", runs, lambda run: f"{run.started_at.isoformat()} {run.id}", cursor, limit
+    return page(
+        "runs",
+        runs,
+        lambda run: f"{run.started_at.isoformat()} {run.id}",
+        cursor,
+        limit,
+        descending=True,
     )
 
 
@@ -229,8 +219,13 @@ def list_evaluations(
     ref = _version(team, name, version)
     registry.get_version(ctx, ref)  # an unknown version is 404, not an empty listing
     found = evaluate.list_evaluations(ctx, ref, limit=_fetch(cursor, limit))
-    return _newest_first(
-        "evaluations", found, lambda e: f"{e.created_at.isoformat()} {e.id}", cursor, limit
+    return page(
+        "evaluations",
+        found,
+        lambda e: f"{e.created_at.isoformat()} {e.id}",
+        cursor,
+        limit,
+        descending=True,
     )
 
 
@@ -295,8 +290,13 @@ def list_approval_requests(
 ) -> dict[str, Any]:
     """Approval requests the caller may read, newest first (the newest 1,000)."""
     found = approvals.list_requests(ctx, status=status)
-    return _newest_first(
-        "approval-requests", found, lambda q: f"{q.requested_at.isoformat()} {q.id}", cursor, limit
+    return page(
+        "approval-requests",
+        found,
+        lambda q: f"{q.requested_at.isoformat()} {q.id}",
+        cursor,
+        limit,
+        descending=True,
     )
 
 
@@ -359,8 +359,13 @@ def list_promotions(
 ) -> dict[str, Any]:
     """The model's promotions and rollbacks, newest first."""
     found = promotion.promotions(ctx, _model(team, name), stage=stage)
-    return _newest_first(
-        "promotions", found, lambda p: f"{p.promoted_at.isoformat()} {p.id}", cursor, limit
+    return page(
+        "promotions",
+        found,
+        lambda p: f"{p.promoted_at.isoformat()} {p.id}",
+        cursor,
+        limit,
+        descending=True,
     )
 
 
