@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
-from andon.core.yaml_limits import require_bounded
+from andon.core.yaml_limits import load_bounded
 
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "object", "array")
 FILE_SERVER_TYPES = ("duckdb", "parquet", "csv", "local", "spark")
@@ -471,14 +471,13 @@ def parse_contract(text: str, *, source: str = "contract") -> Contract:
     import yaml  # type: ignore[import-untyped]
 
     try:
-        doc = yaml.safe_load(text)
+        doc = load_bounded(text, source=source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise Invalid(
             f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
         ) from None
-    require_bounded(doc, source=source)
     if not isinstance(doc, dict):
         raise Invalid(f"{source} must be a YAML mapping (an ODCS v3 DataContract)")
     errors = _Errors()

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
-from andon.core.yaml_limits import require_bounded
+from andon.core.yaml_limits import load_bounded
 from andon.evaluate.metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 
 TASKS = ("classification", "regression")
@@ -218,14 +218,13 @@ def parse_suite(text: str, *, source: str = "suite") -> Suite:
     import yaml  # type: ignore[import-untyped]
 
     try:
-        doc = yaml.safe_load(text)
+        doc = load_bounded(text, source=source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise Invalid(
             f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}", field="--suite"
         ) from None
-    require_bounded(doc, source=source)
     if not isinstance(doc, dict):
         raise Invalid(f"{source} must be a YAML mapping (an evaluation suite)", field="--suite")
     errors = _Errors()

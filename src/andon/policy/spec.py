@@ -28,7 +28,7 @@ from typing import Any
 
 from andon.core.errors import Invalid
 from andon.core.permissions import PERMISSIONS, ROLES
-from andon.core.yaml_limits import require_bounded
+from andon.core.yaml_limits import load_bounded
 from andon.policy.facts import GATE_FACTS, MONITOR_FACTS
 from andon.policy.gates import Gate, compile_gate
 
@@ -127,12 +127,11 @@ def parse_policy(text: str) -> PolicySpec:
     import yaml  # type: ignore[import-untyped]
 
     try:
-        raw = yaml.safe_load(text)
+        raw = load_bounded(text, source="the policy")
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise Invalid(f"{where}not valid YAML", field="policy") from None
-    require_bounded(raw, source="the policy")
     if not isinstance(raw, dict):
         raise Invalid("must be a mapping with team and stages", field="policy")
     unknown = sorted(set(raw) - {"team", "model", "stages", "description"})
