@@ -31,10 +31,12 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
+from andon.data import approvals
 from andon.data.classify import FieldClassification
+from andon.data.contracts import parse_contract
 from andon.data.datasets import DatasetRef, latest_version, resolve
 from andon.data.enrich import DatasetFacts, Draft, Enricher, OfflineEnricher
-from andon.data.schema_changes import Change
+from andon.data.schema_changes import Change, breaking
 from andon.store import catalog_tables as c
 from andon.store import data_tables as d
 
@@ -322,9 +324,6 @@ def accept_proposal(ctx: Context, proposal_id: str, *, reason: str = "") -> Prop
     version is stored ``pending``, a ``schema.breaking`` event is emitted, and another
     data-steward approves it (``andon contract approve``) before it takes effect.
     """
-    from andon.data import approvals
-    from andon.data.schema_changes import breaking
-
     with ctx.db.transaction() as session:
         row, ds = _proposal(session, proposal_id)
         ctx.require("catalog.decide", team_id=ds.team_id, asset_id=ds.asset_id)
@@ -468,10 +467,6 @@ def _write_contract_version(
     ``1.0.1``), applied after the latest one; it is ``pending`` when a change breaks.
     """
     import yaml  # type: ignore[import-untyped]
-
-    from andon.data import approvals
-    from andon.data.contracts import parse_contract
-    from andon.data.schema_changes import breaking
 
     latest = latest_version(session, ref.contract_id)
     base = approvals.active_version(session, ref.contract_id) or latest
