@@ -11,9 +11,12 @@ on a real PostgreSQL and (slow) on Spark.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import ibis
@@ -27,11 +30,15 @@ from andon.core.errors import Invalid
 from andon.data import compile as engine
 from andon.data import service as data
 from andon.data.contracts import parse_contract
-from andon.data.engines import open_engine
+from andon.data.engines import open_engine, spark_missing_reason, spark_session, stop_spark
 from andon.data.sql_guard import SqlLimits
 from andon.store import data_tables as d
+from tests.api.conftest import api  # noqa: F401 - the live server fixture
+from tests.api.live import Api, assert_problem
+from tests.cli.conftest import Run
 from tests.conftest import as_principal
 from tests.data.conftest import CHECKED_AT, write_contract
+from tests.pg import PostgresServer
 
 SECRET = "top-secret-value"
 OUTSIDE = "SECRET_OUTSIDE_42"
@@ -346,3 +353,230 @@ def test_the_limits_are_settings_and_bad_values_are_refused(
     with pytest.raises(Invalid) as zero:
         load_settings()
     assert zero.value.field == "ANDON_SQL_TIMEOUT_SECONDS"
+
+
+# --------------------------------------------------------------------------- the doors
+
+
+@sqlite_only
+def test_over_rest_a_contributor_is_refused_with_a_problem_and_nothing_happens(
+    api: Api,  # noqa: F811 - the fixture imported above
+    lake: Path,
+) -> None:
+    auth.create_team(api.admin, "probe-team")
+    auth.create_principal(api.admin, "carol")
+    auth.bind_role(api.admin, "carol", "contributor", scope="team", target="probe-team")
+    carol = api.as_(api.token_for("carol"))
+    carol.timeout = 60.0
+    pth = lake.parent / "x.pth"
+
+    def apply(query: str, version: str) -> Any:
+        text = _contract(lake, query).read_text().replace("1.0.0", version)
+        body = {"team": "probe-team", "content": text, "base_dir": str(lake)}
+        return carol.post("/api/v1/contracts", json=body)
+
+    copy = apply(f"SELECT 1; COPY (SELECT * FROM ${{object}}) TO '{pth}'", "1.0.0")
+    doc = assert_problem(copy, 422, field=RULE_FIELD)
+    assert "exactly one SELECT statement" in doc["detail"] and not pth.exists()
+    attach = apply(f"ATTACH '{lake.parent / 'evil.duckdb'}' AS evil", "1.0.0")
+    assert "ATTACH statement" in assert_problem(attach, 422, field=RULE_FIELD)["detail"]
+    assert not (lake.parent / "evil.duckdb").exists()
+
+    # A SELECT is applied; reading the server's files through it is refused at run.
+    assert apply("SELECT content FROM read_text('/etc/passwd')", "1.0.0").status_code == 201
+    ran = carol.post("/api/v1/contracts/probe/check-runs", json={})
+    doc = assert_problem(ran, 422)
+    assert "outside the contract's own data" in doc["detail"] and "root:" not in ran.text
+    history = carol.get("/api/v1/datasets/probe-team/t/check-runs")
+    assert history.status_code == 200 and history.json() == []
+    carol.close()
+
+
+def test_the_cli_refuses_a_bad_rule_in_one_line_with_exit_2(
+    run: Run, lake: Path, andon_env: dict[str, str]
+) -> None:
+    pth = lake.parent / "x.pth"
+    path = _contract(lake, f"SELECT 1; COPY (SELECT 1) TO '{pth}'")
+    assert run("init").returncode == 0
+    assert run("team", "create", "probe-team").returncode == 0
+    for args in (("contract", "validate", str(path)), ("contract", "apply", str(path), "--team",
+                                                        "probe-team")):  # fmt: skip
+        proc = run(*args)
+        assert proc.returncode == 2, proc.stderr
+        lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and "exactly one SELECT statement" in lines[0], proc.stderr
+        assert RULE_FIELD in lines[0]
+    assert not pth.exists()
+    read = _contract(lake, "SELECT length(content) FROM read_text('/etc/passwd')", cid="reads")
+    assert run("contract", "apply", str(read), "--team", "probe-team").returncode == 0
+    proc = run("check", "run", str(read))
+    assert proc.returncode == 2 and "outside the contract's own data" in proc.stderr
+    assert "root:" not in proc.stdout + proc.stderr
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+@pytest.fixture(scope="module")
+def warehouse(postgres: PostgresServer) -> dict[str, Any]:
+    """A fresh database with ``probe.t`` (a secret in ``s``), a sequence, and ``reader``: a
+    role granted what docs/security.md tells operators to grant (SELECT, nothing else)."""
+    import psycopg
+
+    url = postgres.create_database()
+    database = url.rsplit("/", 1)[1]
+    reader = f"reader_{database[-12:]}"
+    dsn = f"host=127.0.0.1 port={postgres.port} user=andon dbname={database}"
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute("CREATE SCHEMA probe")
+        con.execute(
+            f"CREATE TABLE probe.t AS SELECT i AS id, '{SECRET}' AS s FROM generate_series(0, 2) i"
+        )
+        con.execute("CREATE SEQUENCE probe.seq")
+        con.execute(f"CREATE ROLE {reader} LOGIN")
+        con.execute(f"GRANT CONNECT ON DATABASE {database} TO {reader}")
+        con.execute(f"GRANT USAGE ON SCHEMA probe TO {reader}")
+        con.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA probe TO {reader}")
+    return {"port": postgres.port, "database": database, "dsn": dsn, "reader": reader}
+
+
+def _pg(tmp_path: Path, warehouse: dict[str, Any], query: str) -> Any:
+    server = (
+        f"servers: [{{server: warehouse, type: postgresql, host: 127.0.0.1, "
+        f"port: {warehouse['port']}, database: {warehouse['database']}, schema: probe}}]\n"
+    )
+    return parse_contract(_contract(tmp_path, query, server=server).read_text())
+
+
+def _pg_state(warehouse: dict[str, Any]) -> tuple[Any, ...]:
+    import psycopg
+
+    with psycopg.connect(warehouse["dsn"], autocommit=True) as con:
+        rows = con.execute("SELECT count(*) FROM probe.t").fetchone()
+        seq = con.execute("SELECT last_value, is_called FROM probe.seq").fetchone()
+        blobs = con.execute("SELECT count(*) FROM pg_largeobject_metadata").fetchone()
+        tables = con.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+        ).fetchone()
+    return rows, seq, blobs, tables
+
+
+PG_OUT = Path(tempfile.gettempdir()) / f"andon-probe-pg-{os.getpid()}"
+"""Where a COPY on the (local) PostgreSQL server would write, if it ran."""
+PG_VECTORS = {
+    "several": ("SELECT 1; DROP TABLE probe.t", "this query has 2"),
+    "escape-the-parenthesis": (
+        "SELECT 1) AS x; DROP TABLE probe.t; SELECT * FROM (SELECT 1",
+        "does not run",
+    ),
+    "delete": ("DELETE FROM probe.t", "DELETE statement"),
+    "create": ("CREATE TABLE probe.pwn AS SELECT 1", "CREATE statement"),
+    "copy-out": (f"COPY probe.t TO '{PG_OUT}.csv'", "COPY statement"),
+    "copy-program": (f"COPY probe.t TO PROGRAM 'touch {PG_OUT}'", "does not run"),
+    "writable-cte": (
+        "WITH d AS (DELETE FROM probe.t RETURNING 1) SELECT count(*) FROM d",
+        "data-modifying statement",
+    ),
+    "nextval": ("SELECT nextval('probe.seq')", "this query writes"),
+    "set_config-then-write": (
+        "SELECT set_config('transaction_read_only', 'off', false)::int",
+        "",
+    ),
+    "cast-a-secret": ("SELECT s::int FROM ${object}", "failed while running"),
+    "cast-a-file": ("SELECT pg_read_file('/etc/passwd')::int", "failed while running"),
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("vector", list(PG_VECTORS))
+def test_postgresql_runs_one_select_read_only_and_echoes_nothing(
+    vector: str, warehouse: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")  # the fixture's superuser: worst case
+    query, says = PG_VECTORS[vector]
+    before = _pg_state(warehouse)
+    with pytest.raises(Invalid, match=r"^check probe_rule: ") as refused:
+        engine.run(_pg(tmp_path, warehouse, query), tmp_path, now=CHECKED_AT)
+    text = str(refused.value)
+    assert says in text and "\n" not in text
+    assert SECRET not in text and "root:" not in text
+    assert _pg_state(warehouse) == before  # no row, sequence, large object or table changed
+    assert not Path(f"{PG_OUT}.csv").exists() and not PG_OUT.exists()
+
+
+@pytest.mark.postgres
+def test_postgresql_rolls_back_whatever_a_select_did(
+    warehouse: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")  # a superuser may lo_import a file...
+    before = _pg_state(warehouse)
+    contract = _pg(tmp_path, warehouse, "SELECT lo_import('/etc/passwd')")
+    [sql] = [r for r in engine.run(contract, tmp_path, now=CHECKED_AT).results if r.kind == "sql"]
+    assert isinstance(sql.observed, int)  # ...an oid, never the content
+    assert _pg_state(warehouse) == before  # and the transaction is rolled back: no object
+
+
+@pytest.mark.postgres
+def test_postgresql_stops_a_slow_query_and_still_runs_a_good_one(
+    warehouse: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")
+    slow = _pg(tmp_path, warehouse, "SELECT count(*) FROM pg_sleep(5)")
+    with pytest.raises(Invalid, match=r"longer than the 0.3 s limit") as late:
+        engine.run(slow, tmp_path, now=CHECKED_AT, limits=SqlLimits(seconds=0.3))
+    assert "ANDON_SQL_TIMEOUT_SECONDS" in late.value.details["hint"]
+    good = _pg(tmp_path, warehouse, f"SELECT count(*) - 3 FROM ${{object}} WHERE s = '{SECRET}'")
+    [sql] = [r for r in engine.run(good, tmp_path, now=CHECKED_AT).results if r.kind == "sql"]
+    assert (sql.status, sql.observed) == ("pass", 0)
+    text = _pg(tmp_path, warehouse, "SELECT s FROM ${object}")
+    [sql] = [r for r in engine.run(text, tmp_path, now=CHECKED_AT).results if r.kind == "sql"]
+    assert (sql.status, sql.observed) == ("error", None) and SECRET not in sql.message
+
+
+@pytest.mark.postgres
+def test_postgresql_under_a_select_only_role_cannot_read_the_server_files(
+    warehouse: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANDON_POSTGRES_USER", warehouse["reader"])
+    ok = _pg(tmp_path, warehouse, "SELECT count(*) - 3 FROM ${object}")
+    assert all(r.status == "pass" for r in engine.run(ok, tmp_path, now=CHECKED_AT).results)
+    for query in ("SELECT length(pg_read_file('/etc/passwd'))",
+                  "SELECT count(*) FROM pg_ls_dir('/')",
+                  "SELECT lo_import('/etc/passwd')"):  # fmt: skip
+        contract = _pg(tmp_path, warehouse, query)
+        with pytest.raises(Invalid, match=r"does not run: permission denied for function"):
+            engine.run(contract, tmp_path, now=CHECKED_AT)
+
+
+# --------------------------------------------------------------------------- Spark
+
+
+@pytest.mark.slow
+def test_spark_takes_one_query_by_its_parser_and_no_file_by_name(
+    lake: Path, tmp_path: Path
+) -> None:
+    reason = spark_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    server = "servers: [{server: lake, type: spark, path: ., format: parquet}]\n"
+    refusals = {
+        "CREATE TABLE pwn AS SELECT 1": "is a CreateTableAsSelect statement",
+        "SELECT 1; SELECT 2": "does not run",
+        "SET spark.sql.runSQLOnFiles=true": "is a SetCommand statement",
+        "SELECT count(*) FROM text.`/etc/passwd`": "does not run",
+        "SELECT CAST(s AS INT) FROM ${object}": "failed while running",
+    }
+    try:
+        for query, says in refusals.items():
+            contract = parse_contract(_contract(lake, query, server=server).read_text())
+            with pytest.raises(Invalid, match=r"^check probe_rule: ") as refused:
+                engine.run(contract, lake, now=CHECKED_AT)
+            assert says in str(refused.value) and SECRET not in str(refused.value), query
+            assert "root:" not in str(refused.value)
+        assert not spark_session().catalog.tableExists("pwn")
+        good = f"SELECT count(*) - 3 FROM ${{object}} WHERE ${{property}} = '{SECRET}'"
+        contract = parse_contract(_contract(lake, good, server=server).read_text())
+        [sql] = [r for r in engine.run(contract, lake, now=CHECKED_AT).results if r.kind == "sql"]
+        assert (sql.status, sql.observed) == ("pass", 0)
+    finally:
+        stop_spark()
