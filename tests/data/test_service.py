@@ -257,7 +257,9 @@ def test_warnings_only_is_amber_and_sql_that_returns_no_number_is_an_error(
     data.apply_contract(admin, odd, "other")
     bad = data.run_checks(admin, "odd")
     [sql] = [r for r in bad.results if r["kind"] == "sql"]
-    assert (sql["status"], sql["observed"]) == ("error", "many")
+    # The value itself is never echoed: only the type that came back.
+    assert (sql["status"], sql["observed"]) == ("error", None)
+    assert sql["message"] == "the query must return one number; it returned a text value"
     assert not bad.passed  # an error-severity check that cannot run fails the gate
 
 

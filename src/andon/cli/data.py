@@ -41,10 +41,12 @@ def validate(file: Path, fmt: Format = FormatOption) -> None:
     from andon.core.errors import Invalid
     from andon.data.checks import plan
     from andon.data.contracts import parse_contract, read_contract_file
+    from andon.data.sql_guard import vet_contract
 
     text = read_contract_file(file)
     try:
         contract = parse_contract(text, source=str(file))
+        vet_contract(contract)
     except Invalid as exc:
         errors = exc.details.get("errors", [str(exc)])
         if fmt is Format.json:

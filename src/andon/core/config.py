@@ -13,6 +13,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from andon.core.errors import Invalid
 
+SQL_TIMEOUT_SECONDS = 60.0
+"""How long one custom SQL query (a ``type: sql`` rule) may run, by default."""
+SQL_MEMORY_LIMIT = "4GB"
+"""DuckDB's memory limit for the connection that runs a contract's checks, by default."""
+_MEMORY = r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$"
+
 
 class Settings(BaseSettings):
     """Everything andon can be configured with. Each field maps to ``ANDON_<FIELD>``."""
@@ -29,6 +35,17 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `andon serve` binds.")
     port: int = Field(default=8765, ge=1, le=65535, description="Port `andon serve` binds.")
     log_level: str = Field(default="WARNING", description="Python logging level name.")
+    sql_timeout_seconds: float = Field(
+        default=SQL_TIMEOUT_SECONDS,
+        gt=0,
+        le=86400,
+        description="Time limit of one custom SQL query (a `type: sql` rule), in seconds.",
+    )
+    sql_memory_limit: str = Field(
+        default=SQL_MEMORY_LIMIT,
+        pattern=_MEMORY,
+        description="DuckDB memory limit of the connection that runs checks (e.g. 4GB, 512MB).",
+    )
 
     @field_validator("database_url")
     @classmethod

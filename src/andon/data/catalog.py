@@ -37,6 +37,7 @@ from andon.data.contracts import parse_contract
 from andon.data.datasets import DatasetRef, latest_version, resolve
 from andon.data.enrich import DatasetFacts, Draft, Enricher, OfflineEnricher
 from andon.data.schema_changes import Change, breaking
+from andon.data.sql_guard import SqlLimits
 from andon.store import catalog_tables as c
 from andon.store import data_tables as d
 
@@ -152,7 +153,7 @@ def classify_dataset(
         document = copy.deepcopy(ref.contract.document)
     obj = ref.contract.table(ref.name)
     assert obj is not None
-    source = open_source(ref.contract, ref.base_dir, ref.name, server)
+    source = open_source(ref.contract, ref.base_dir, ref.name, server, SqlLimits.of(ctx.settings))
     try:
         profile = profile_table(source, obj)
     finally:

@@ -12,7 +12,9 @@ data and identifies the version it read. Then:
   this query never needs a full ``GROUP BY``; the failed-row count itself is exact);
 * one query per cross-table check (``missingJoins``): the orphan rows, with their total count
   as a window column, so the count and the samples come back together;
-* one query per custom SQL check.
+* one query per custom SQL check, each vetted by the engine's parser before the first scan
+  (one read-only SELECT; see :mod:`andon.data.sql_guard`) and held to its time limit; its
+  result is a number, or ``observed`` is null with the type that came back.
 
 Schema conformance (missing, extra and mistyped columns) needs no query: it compares the
 contract with the table's schema. The expressions are plain Ibis, so the same plan runs on
@@ -23,7 +25,6 @@ count. Heavy libraries (Ibis, DuckDB) are imported here only, inside functions.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -34,6 +35,7 @@ from andon.core.errors import Invalid, NotFound
 from andon.data.checks import ROW_METRICS, UNIT_FACTORS, Check, Result, conforms, plan
 from andon.data.contracts import Contract, SchemaObject, Server
 from andon.data.engines import Engine, open_engine
+from andon.data.sql_guard import SqlLimits, fill, number
 
 SAMPLE_LIMIT = 10
 DUPLICATE_SEARCH_ROWS = 1_000_000
@@ -340,26 +342,18 @@ def ibis_window() -> Any:
     return ibis.window()
 
 
-_PLACEHOLDER = re.compile(r"\$?\{(object|property|table|column)\}")
+def _sql_of(source: Engine, check: Check) -> str:
+    column = source.quote(check.column) if check.column else None
+    return fill(str(check.query), source.sql_table(check.table), column, f"check {check.name}")
 
 
 def _custom_sql(source: Engine, check: Check) -> Result:
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1) in ("object", "table"):
-            return source.sql_table(check.table)
-        if check.column is None:
-            raise Invalid(f"check {check.name}: ${{property}} needs a property-level rule")
-        return source.quote(check.column)
-
-    query = _PLACEHOLDER.sub(sub, str(check.query)).strip().rstrip(";")
-    row = source.first_row(query, f"check {check.name}")
-    value = next(iter(row.values()), None) if row else None
-    if isinstance(value, Decimal):
-        value = float(value)
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    row = source.first_row(_sql_of(source, check), f"check {check.name}")
+    value, problem = number(next(iter(row.values()), None) if row else None)
+    if value is None:
         return Result(
-            check.name, check.table, check.column, "sql", "error", check.severity, _jsonable(value),
-            check.threshold_dict(), None, [], "the query must return one number",
+            check.name, check.table, check.column, "sql", "error", check.severity, None,
+            check.threshold_dict(), None, [], problem,
         )  # fmt: skip
     ok = check.passes(value)
     return Result(
@@ -368,17 +362,29 @@ def _custom_sql(source: Engine, check: Check) -> Result:
     )  # fmt: skip
 
 
-def run(contract: Contract, base_dir: Path, *, now: datetime, server: str | None = None) -> Scan:
-    """Run every check of ``contract`` against ``server``; nothing is stored here."""
+def run(
+    contract: Contract,
+    base_dir: Path,
+    *,
+    now: datetime,
+    server: str | None = None,
+    limits: SqlLimits | None = None,
+) -> Scan:
+    """Run every check of ``contract`` against ``server``; nothing is stored here. Custom SQL
+    is vetted before the first scan and held to ``limits``."""
     import time
 
     started = time.perf_counter()
     chosen = contract.server(server)
-    source = open_engine(contract, chosen, base_dir)
+    source = open_engine(contract, chosen, base_dir, limits=limits)
     try:
+        planned = plan(contract)
+        for check in planned:
+            if check.kind == "sql":
+                source.vet_sql(_sql_of(source, check), f"check {check.name}")
         tables = {obj.name: source.table(obj.name) for obj in contract.schema}
         schemas = {name: t.schema() for name, t in tables.items()}
-        checks = _check_columns(plan(contract), schemas, source)
+        checks = _check_columns(planned, schemas, source)
         results: list[Result] = []
         scans: dict[str, TableScan] = {}
         for obj in contract.schema:
@@ -402,7 +408,11 @@ def run(contract: Contract, base_dir: Path, *, now: datetime, server: str | None
 
 
 def fingerprint_only(
-    contract: Contract, base_dir: Path, table: str, server: str | None
+    contract: Contract,
+    base_dir: Path,
+    table: str,
+    server: str | None,
+    limits: SqlLimits | None = None,
 ) -> TableScan:
     """One aggregate computing a table's version (row count and column fingerprints)."""
     chosen = contract.server(server)
@@ -412,7 +422,7 @@ def fingerprint_only(
     single = Contract(
         contract.id, contract.version, contract.status, contract.servers, (obj,), (), contract.document
     )  # fmt: skip
-    source = open_engine(single, chosen, base_dir)
+    source = open_engine(single, chosen, base_dir, limits=limits)
     try:
         scan, _ = _scan_table(source, obj, source.table(obj.name), [], datetime.now(UTC))
         return scan

@@ -17,6 +17,11 @@ dataset-version fingerprints (DuckDB ``hash``, PostgreSQL ``hashtextextended`` o
 form, Spark ``xxhash64``; a fingerprint is only comparable with one from the same engine, so
 the engine is recorded with every dataset version).
 
+Custom SQL (``type: sql`` rules) goes through :meth:`Engine.vet_sql` before anything runs and
+:meth:`Engine.first_row` after: each engine's own parser decides that the rule is one
+read-only SELECT, DuckDB connections are boxed to the dataset's files, and every engine
+stops a query at the time limit (:mod:`andon.data.sql_guard`).
+
 Credentials for PostgreSQL come from the environment variables the server entry names
 (``userEnv``, ``passwordEnv``); they are passed to the driver and never appear in a message.
 """
@@ -35,6 +40,17 @@ from typing import Any
 
 from andon.core.errors import Invalid, NotFound, Unavailable
 from andon.data.contracts import Contract, SchemaObject, Server
+from andon.data.sql_guard import (
+    SqlLimits,
+    deadline,
+    duckdb_failure,
+    lock,
+    one_select,
+    postgres_first_row,
+    postgres_vet,
+    spark_first_row,
+    spark_vet,
+)
 
 CONNECT_TIMEOUT_SECONDS = 10
 SPARK_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
@@ -69,12 +85,6 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _sql_error(exc: BaseException, what: str) -> Invalid:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return Invalid(f"{what}: the SQL does not run: {first}")
-
-
 def engine_error(exc: BaseException, what: str) -> Invalid:
     """A failed query as one actionable line."""
     full = str(exc).strip()
@@ -106,8 +116,8 @@ class Engine:
 
     name = "engine"
 
-    def __init__(self, contract: Contract, server: Server) -> None:
-        self.contract, self.server = contract, server
+    def __init__(self, contract: Contract, server: Server, limits: SqlLimits) -> None:
+        self.contract, self.server, self.limits = contract, server, limits
         self.con: Any = None
         self.locations: dict[str, str] = {}
         self.queries = 0
@@ -166,15 +176,14 @@ class Engine:
         except self.errors() as exc:
             raise engine_error(exc, what) from None
 
+    def vet_sql(self, query: str, what: str) -> None:
+        """Refuse custom SQL that is not exactly one read-only SELECT, running nothing."""
+        one_select(query, what)
+
     def first_row(self, query: str, what: str) -> dict[str, Any] | None:
-        """The first row of a custom SQL query (one query), or ``None`` when it has none."""
-        try:
-            with quiet():
-                expr = self.con.sql(query)
-        except self.errors() as exc:
-            raise _sql_error(exc, what) from None
-        rows = self.execute(expr.limit(1), what)
-        return rows[0] if rows else None
+        """The first row of a vetted custom SQL query (one query, within the time limit), or
+        ``None`` when it has none."""
+        raise NotImplementedError
 
     def fingerprint_hash(self, column: Any) -> Any:
         """A 64-bit hash of each value of ``column`` (summed into the column's fingerprint)."""
@@ -219,10 +228,17 @@ class DuckDBEngine(Engine):
 
     name = "duckdb"
 
-    def __init__(self, contract: Contract, server: Server, base_dir: Path) -> None:
+    def __init__(
+        self,
+        contract: Contract,
+        server: Server,
+        base_dir: Path,
+        limits: SqlLimits,
+        output: Path | None = None,
+    ) -> None:
         import ibis
 
-        super().__init__(contract, server)
+        super().__init__(contract, server, limits)
         self.con = ibis.duckdb.connect()
         # DuckDB draws a progress bar on stdout for long queries: it would corrupt JSON output.
         self.con.raw_sql("SET enable_progress_bar = false")
@@ -240,6 +256,12 @@ class DuckDBEngine(Engine):
             else:
                 body = f"SELECT * FROM read_parquet({_literal(str(where))})"
             self._ddl(f"CREATE OR REPLACE TEMP VIEW {_quote(obj.name)} AS {body}", obj.name)
+        # From here on the connection reads the dataset's own files only (and writes only
+        # the snapshot ``output``), and no statement can change that.
+        files = set(self.locations.values())
+        if server.type == "duckdb":
+            files |= {f"{f}.wal" for f in files}
+        lock(self.con.con, files | ({str(output)} if output else set()), limits)
 
     def _ddl(self, statement: str, table: str) -> None:
         import duckdb
@@ -273,17 +295,35 @@ class DuckDBEngine(Engine):
         # total gives the same number as casting every hash, for a third of the time.
         return self.fingerprint_hash(column).sum().cast("decimal(38,0)")
 
-    def first_row(self, query: str, what: str) -> dict[str, Any] | None:
-        # Ibis 12's con.sql() describes the query with a call DuckDB 2 removed: go by a view.
+    def vet_sql(self, query: str, what: str) -> None:
+        """One SELECT by DuckDB's parser, then bound on the boxed connection: binding reads
+        no row, and refuses a file, URL or extension outside the box before anything runs."""
         import duckdb
 
-        view = f"__andon_sql_{self.queries}"
+        one_select(query, what)
         try:
-            self.con.raw_sql(f"CREATE OR REPLACE TEMP VIEW {view} AS {query}")
+            with quiet():
+                self.con.con.sql(query)
         except duckdb.Error as exc:
-            raise _sql_error(exc, what) from None
-        rows = self.execute(self.table_named(view).limit(1), what)
-        return rows[0] if rows else None
+            raise duckdb_failure(exc, what, self.limits) from None
+
+    def first_row(self, query: str, what: str) -> dict[str, Any] | None:
+        # The vetted statement itself becomes a relation (binding it runs nothing); only its
+        # first row is fetched, under the timer that interrupts the connection.
+        import duckdb
+
+        one_select(query, what)
+        raw = self.con.con
+        self.queries += 1
+        self.con._log(query)
+        try:
+            with deadline(raw.interrupt, self.limits.seconds, what), quiet():
+                relation = raw.sql(query)
+                names = list(relation.columns)
+                rows = relation.limit(1).fetchall()
+        except duckdb.Error as exc:
+            raise duckdb_failure(exc, what, self.limits) from None
+        return dict(zip(names, rows[0], strict=True)) if rows else None
 
     def sql_rows(self, query: str, what: str) -> list[dict[str, Any]]:
         """The rows of one query andon wrote in DuckDB's SQL (counted, and logged where Ibis
@@ -309,7 +349,7 @@ class DuckDBEngine(Engine):
         try:
             self.con.raw_sql(
                 f"COPY (SELECT * FROM {_quote(name)}) TO {_literal(str(path))} "
-                "(FORMAT parquet, COMPRESSION zstd)"
+                "(FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)"
             )
         except duckdb.Error as exc:
             raise Invalid(f"cannot materialize {name}: {str(exc).splitlines()[0]}") from None
@@ -323,11 +363,11 @@ class PostgresEngine(Engine):
 
     name = "postgres"
 
-    def __init__(self, contract: Contract, server: Server) -> None:
+    def __init__(self, contract: Contract, server: Server, limits: SqlLimits) -> None:
         import ibis
         import psycopg
 
-        super().__init__(contract, server)
+        super().__init__(contract, server, limits)
         user = os.environ.get(server.user_env) or None
         password = os.environ.get(server.password_env) or None
         try:
@@ -368,22 +408,14 @@ class PostgresEngine(Engine):
         physical = obj.physical_name if obj else name
         return f"{_quote(self.server.schema)}.{_quote(physical)}"
 
-    def first_row(self, query: str, what: str) -> dict[str, Any] | None:
-        # Ibis 12's con.sql() on PostgreSQL drops its describe-view with a malformed
-        # statement; run the query on the driver instead (still one query).
-        import psycopg
+    def vet_sql(self, query: str, what: str) -> None:
+        postgres_vet(self.con.con, query, what)
 
-        statement = f"SELECT * FROM ({query}) AS andon_sql LIMIT 1"
+    def first_row(self, query: str, what: str) -> dict[str, Any] | None:
+        # On the driver: Ibis 12's con.sql() drops its describe-view with a malformed statement.
         self.queries += 1
-        self.con._log(statement)  # what Ibis logs for its own queries (ibis.options.verbose)
-        try:
-            with self.con.con.cursor() as cursor:
-                cursor.execute(statement)
-                row = cursor.fetchone()
-                names = [c.name for c in cursor.description or []]
-        except psycopg.Error as exc:
-            raise _sql_error(exc, what) from None
-        return dict(zip(names, row, strict=True)) if row is not None else None
+        self.con._log(query)  # what Ibis logs for its own queries (ibis.options.verbose)
+        return postgres_first_row(self.con.con, query, what, self.limits)
 
     def _hash64(self, column: Any) -> Any:
         text = column.cast("string")
@@ -458,15 +490,19 @@ class SparkEngine(Engine):
 
     name = "spark"
 
-    def __init__(self, contract: Contract, server: Server, base_dir: Path) -> None:
+    def __init__(
+        self, contract: Contract, server: Server, base_dir: Path, limits: SqlLimits
+    ) -> None:
         reason = spark_missing_reason()
         if reason:
             raise Unavailable(f"server '{server.name}': {reason}")
         import ibis
 
-        super().__init__(contract, server)
-        # A new session shares the SparkContext but keeps its own temp views and settings.
+        super().__init__(contract, server, limits)
+        # A new session shares the SparkContext but keeps its own temp views and settings;
+        # SQL of this session cannot name a file directly (parquet.`/etc/...`).
         self.session = spark_session().newSession()
+        self.session.conf.set("spark.sql.runSQLOnFiles", "false")
         self.con = ibis.pyspark.connect(self.session)
         for obj in contract.schema:
             where = locate(server, obj, base_dir)
@@ -498,6 +534,14 @@ class SparkEngine(Engine):
         except self.errors() as exc:
             raise engine_error(exc, what) from None
 
+    def vet_sql(self, query: str, what: str) -> None:
+        spark_vet(self.session, query, what, self.errors())
+
+    def first_row(self, query: str, what: str) -> dict[str, Any] | None:
+        self.queries += 1
+        self.con._log(query)  # what Ibis logs for its own queries (ibis.options.verbose)
+        return spark_first_row(self.session, query, what, self.errors())
+
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"
 
@@ -522,11 +566,21 @@ class SparkEngine(Engine):
             self.session.catalog.dropTempView(obj.name)
 
 
-def open_engine(contract: Contract, server: Server, base_dir: Path) -> Engine:
-    """Open the engine that reads ``server`` with the tables of ``contract``."""
+def open_engine(
+    contract: Contract,
+    server: Server,
+    base_dir: Path,
+    *,
+    limits: SqlLimits | None = None,
+    output: Path | None = None,
+) -> Engine:
+    """Open the engine that reads ``server`` with the tables of ``contract``, its custom SQL
+    held to ``limits`` (the defaults when ``None``); ``output`` is the one file a DuckDB
+    engine may write (a snapshot's Parquet)."""
+    limits = limits or SqlLimits()
     match server.engine:
         case "postgres":
-            return PostgresEngine(contract, server)
+            return PostgresEngine(contract, server, limits)
         case "spark":
-            return SparkEngine(contract, server, base_dir)
-    return DuckDBEngine(contract, server, base_dir)
+            return SparkEngine(contract, server, base_dir, limits)
+    return DuckDBEngine(contract, server, base_dir, limits, output)

@@ -58,6 +58,7 @@ from sqlalchemy import select
 
 from andon.core.context import Context
 from andon.data.contracts import Contract, SchemaObject
+from andon.data.sql_guard import SqlLimits
 
 if TYPE_CHECKING:
     from andon.data.classify import FieldClassification
@@ -473,7 +474,13 @@ def profile_table(
     )
 
 
-def open_source(contract: Contract, base_dir: Path, table: str, server: str | None) -> Engine:
+def open_source(
+    contract: Contract,
+    base_dir: Path,
+    table: str,
+    server: str | None,
+    limits: SqlLimits | None = None,
+) -> Engine:
     """The contract's engine with one schema object only (other tables need not exist)."""
     from andon.core.errors import NotFound
     from andon.data.engines import open_engine
@@ -484,7 +491,7 @@ def open_source(contract: Contract, base_dir: Path, table: str, server: str | No
     single = Contract(
         contract.id, contract.version, contract.status, contract.servers, (obj,), (), contract.document
     )  # fmt: skip
-    return open_engine(single, contract.server(server), base_dir)
+    return open_engine(single, contract.server(server), base_dir, limits=limits)
 
 
 # --------------------------------------------------------------------------- the service
@@ -507,7 +514,7 @@ def profile_dataset(ctx: Context, dataset: str, *, server: str | None = None) ->
         }
     obj = ref.contract.table(ref.name)
     assert obj is not None
-    source = open_source(ref.contract, ref.base_dir, ref.name, server)
+    source = open_source(ref.contract, ref.base_dir, ref.name, server, SqlLimits.of(ctx.settings))
     try:
         found = profile_table(source, obj, pii=pii)
     finally:

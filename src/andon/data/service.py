@@ -32,6 +32,7 @@ from andon.data.contracts import (
     read_contract_file,
 )
 from andon.data.schema_changes import breaking, live_changes
+from andon.data.sql_guard import SqlLimits, vet_contract
 from andon.store import data_tables as d
 from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
@@ -309,6 +310,7 @@ def apply_contract_text(
     with ctx.db.read() as session:  # refuse before parsing: the text may be large
         ctx.require("contract.apply", team_id=_team(session, team).id)
     contract = parse_contract(content, source=source)
+    vet_contract(contract)  # a sql rule is one read-only SELECT: refused here, and at run
     content_digest = _contract_digest(contract)
     with ctx.db.transaction() as session:
         team_row = _team(session, team)
@@ -562,7 +564,13 @@ def run_checks(
         target = _resolve(session, contract, id_only=id_only)
         ctx.require("check.run", team_id=target.team_id)
     started = ctx.clock.now()
-    scan = engine.run(target.contract, target.base_dir, now=started, server=server)
+    scan = engine.run(
+        target.contract,
+        target.base_dir,
+        now=started,
+        server=server,
+        limits=SqlLimits.of(ctx.settings),
+    )
     results = [r.as_dict() for r in scan.results]
     passed = not any(r["status"] != "pass" and r["severity"] == "error" for r in results)
     with ctx.db.transaction() as session:
@@ -735,7 +743,7 @@ def snapshot_dataset(
         base_dir = Path(version.base_dir)
         ds_id, ds_name, team_name = ds.id, ds.name, team.name
         contract_id, contract_version_id = version.contract_id, version.id
-    table = engine.fingerprint_only(contract, base_dir, ds_name, server)
+    table = engine.fingerprint_only(contract, base_dir, ds_name, server, SqlLimits.of(ctx.settings))
     declared = contract.table(ds_name)
     assert declared is not None  # fingerprint_only raised otherwise
     departures = live_changes(declared, table.columns)
@@ -796,14 +804,20 @@ def _materialize(
     )
     root = ctx.settings.artifact_dir
     root.mkdir(parents=True, exist_ok=True)
-    source = open_engine(single, contract.server(server), base_dir)
     fd, tmp = tempfile.mkstemp(suffix=".parquet", dir=root)
     os.close(fd)
+    limits = SqlLimits.of(ctx.settings)
     try:
-        source.write_parquet(name, Path(tmp))
-        return ArtifactStore(root).put_file(Path(tmp)).digest
+        # The engine's connection may write this one file (its sandbox is otherwise read-only).
+        source = open_engine(
+            single, contract.server(server), base_dir, limits=limits, output=Path(tmp)
+        )
+        try:
+            source.write_parquet(name, Path(tmp))
+            return ArtifactStore(root).put_file(Path(tmp)).digest
+        finally:
+            source.close()
     finally:
-        source.close()
         Path(tmp).unlink(missing_ok=True)
 
 
