@@ -5,7 +5,8 @@ Four sources of errors, one shape:
 - :class:`~andon.core.errors.AndonError` from a service (its ``http_status`` and ``problem()``);
 - request validation (FastAPI/pydantic), reported as 422 with ``field`` naming the first bad
   input and ``errors`` listing all of them;
-- routing (unknown route 404, wrong method 405 with ``Allow``) and body parsing (400);
+- routing (unknown route 404, wrong method 405 with ``Allow``), body parsing (400) and the body
+  limit (413, from :mod:`andon.api.limits`);
 - anything else: 503 when the database is down or not migrated (the likely cause, with its
   fix), else a 500 whose detail points at the server log, never at the exception.
 """
@@ -214,6 +215,7 @@ _DESCRIPTIONS = {
     403: "The principal lacks the permission.",
     404: "A named object does not exist.",
     409: "The change collides with existing state.",
+    413: "The body is larger than the server reads (`ANDON_MAX_BODY_BYTES`).",
     422: "Invalid input; `field` names it.",
     503: "The database cannot be reached or its schema is not current.",
 }
@@ -233,6 +235,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     for operation in _operations(schema):
         if "requestBody" in operation:
             operation["responses"].setdefault("400", {"description": _DESCRIPTIONS[400]})
+            operation["responses"].setdefault("413", {"description": _DESCRIPTIONS[413]})
         for code, response in operation.get("responses", {}).items():
             if str(code)[0] in "45":
                 response["content"] = {

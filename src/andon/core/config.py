@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `andon serve` binds.")
     port: int = Field(default=8765, ge=1, le=65535, description="Port `andon serve` binds.")
     log_level: str = Field(default="WARNING", description="Python logging level name.")
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body `andon serve` reads (bytes); larger ones get 413.",
+    )
 
     @field_validator("database_url")
     @classmethod
