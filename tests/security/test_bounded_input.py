@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from andon.core.config import Settings
-from tests.cli.conftest import ANDON
+from tests.cli.conftest import ANDON, Run
 from tests.server import free_port
 
 LIMIT = 1024 * 1024
@@ -203,3 +203,121 @@ def test_a_200_mb_body_does_not_grow_the_server(served: Served, chunked: bool) -
     after = served.rss_mb()
     print(f"server RSS {before:.0f} MB -> {after:.0f} MB around a 200 MB body ({chunked=})")
     assert after - before < size / 4 / 1024 / 1024
+
+
+# --------------------------------------------------------------------------- JSON and YAML
+
+DEEP = 50_000
+DIGITS = 100_000
+
+
+def _contract(extra: str) -> str:
+    return (
+        "apiVersion: v3.0.2\nkind: DataContract\nid: urn:bounded\nversion: 1.0.0\n"
+        f"status: active\n{extra}\n"
+    )
+
+
+def test_json_bodies_nested_deep_or_with_huge_integers_are_a_named_400(served: Served) -> None:
+    deep = '{"name": ' + "[" * DEEP + "]" * DEEP + "}"
+    huge = '{"name": ' + "9" * DIGITS + "}"
+    with served.client() as client:
+        for body, says in ((deep, "nests too deeply"), (huge, "integer of more than 4,300")):
+            response = client.post(
+                "/api/v1/teams", content=body, headers={"Content-Type": "application/json"}
+            )
+            assert response.status_code == 400, response.text
+            assert response.headers["content-type"] == "application/problem+json"
+            doc = response.json()
+            assert doc["field"] == "body"
+            assert says in doc["detail"], doc
+        assert client.get("/healthz").status_code == 200
+
+
+def test_yaml_contracts_over_rest_nested_deep_or_with_huge_integers_are_a_named_422(
+    served: Served,
+) -> None:
+    with served.client() as client:
+        assert client.post("/api/v1/teams", json={"name": "bounded"}).status_code == 201
+        cases = (
+            (_contract("customProperties: " + "[" * DEEP + "]" * DEEP), "nests deeper than 100"),
+            (_contract("customProperties: {x: " + "{y: " * DEEP + "1" + "}" * (DEEP + 1)), "100"),
+            (_contract("customProperties:\n  " + "- " * DEEP + "x"), "nests deeper than 100"),
+            (_contract("quantity: " + "9" * DIGITS), "integer of 100,000 digits"),
+        )
+        for content, says in cases:
+            response = client.post(
+                "/api/v1/contracts", json={"team": "bounded", "content": content}
+            )
+            assert response.status_code == 422, response.text[:500]
+            assert response.headers["content-type"] == "application/problem+json"
+            assert says in response.json()["detail"], response.json()
+        assert client.get("/api/v1/contracts").json()["items"] == []
+
+
+@pytest.fixture
+def cli_team(run: Run, tmp_path: Path) -> Path:
+    """An initialised home with team ``bounded``; returns a folder for input files."""
+    assert run("init").returncode == 0
+    assert run("team", "create", "bounded").returncode == 0
+    return tmp_path
+
+
+def _refused(result: subprocess.CompletedProcess[str], says: str) -> None:
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert says in lines[0], lines[0]
+
+
+def test_cli_refuses_deep_and_huge_yaml_with_exit_2(run: Run, cli_team: Path) -> None:
+    deep = "[" * DEEP + "]" * DEEP
+    huge = "9" * DIGITS
+    files = {
+        "deep-contract.yaml": (_contract(f"customProperties: {deep}"), "nests deeper than 100"),
+        "huge-contract.yaml": (_contract(f"quantity: {huge}"), "integer of 100,000 digits"),
+        # A policy is at most 100,000 characters: as deep and as long as fits.
+        "deep-policy.yaml": (f"team: bounded\ndescription: {deep[DEEP // 2 :]}", "deeper than 100"),
+        "huge-policy.yaml": (f"team: bounded\ndescription: {huge[:90_000]}\n", "90,000 digits"),
+        "deep-suite.yaml": (f"name: s\ndataset: {deep}\n", "nests deeper than 100"),
+        "huge-suite.yaml": (f"name: s\ndataset: {huge}\n", "100,000 digits"),
+    }
+    for name, (text, _) in files.items():
+        (cli_team / name).write_text(text)
+    for name, (_, says) in files.items():
+        path = str(cli_team / name)
+        if "contract" in name:
+            result = run("contract", "apply", path, "--team", "bounded")
+        elif "policy" in name:
+            result = run("policy", "apply", path)
+        else:
+            result = run("eval", "run", "fraud@1", "--suite", path)
+        _refused(result, says)
+
+
+# --------------------------------------------------------------------------- CEL gates
+
+
+def _policy(gate: str) -> str:
+    return f"team: bounded\nstages:\n  production:\n    gate: '{gate}'\n"
+
+
+GATES = {
+    "parentheses": ("(" * 1000 + "card.complete" + ")" * 1000, "clause 1 ((((("),
+    "not": ("!" * 3000 + "card.complete", "clause 1 (!!!!!"),
+    "minus": ("-" * 3000 + "1 > 0", "clause 1 (-----"),
+    "or-chain": ("card.complete && (" + "||".join(["true"] * 600) + ")", "clause 2 ((true||"),
+    "and-chain": ("&&".join(["true"] * 600), "600 clauses joined by &&; at most 64"),
+}
+
+
+def test_policy_apply_refuses_deeply_nested_gates_naming_the_clause(
+    run: Run, cli_team: Path
+) -> None:
+    for name, (gate, says) in GATES.items():
+        assert len(gate) <= 4000, name  # longer gates are refused by length already
+        (cli_team / f"{name}.yaml").write_text(_policy(gate))
+        result = run("policy", "apply", str(cli_team / f"{name}.yaml"))
+        _refused(result, "stages.production.gate")
+        assert says in result.stderr, result.stderr

@@ -14,6 +14,7 @@ Four sources of errors, one shape:
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -113,16 +114,30 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"{request.method} is not allowed on {path}; allowed: {headers['Allow']}"
     else:
         detail = str(exc.detail)
-    return problem_response(
-        exc.status_code,
-        {
-            "type": "about:blank",
-            "title": HTTPStatus(exc.status_code).phrase,
-            "detail": detail,
-            "instance": path,
-        },
-        headers or None,
-    )
+    doc = {
+        "type": "about:blank",
+        "title": HTTPStatus(exc.status_code).phrase,
+        "detail": detail,
+        "instance": path,
+    }
+    unreadable = _unreadable_json(exc.__cause__) if exc.status_code == 400 else None
+    if unreadable:
+        doc |= {"detail": f"body: {unreadable}", "field": "body"}
+    return problem_response(exc.status_code, doc, headers or None)
+
+
+def _unreadable_json(cause: BaseException | None) -> str | None:
+    """Why the JSON parser gave up on a body FastAPI could not parse, when it is a bound.
+
+    Python's parser bounds JSON itself: nesting by the interpreter's recursion limit
+    (``RecursionError``), integers at ``sys.get_int_max_str_digits()`` digits (``ValueError``).
+    FastAPI turns both into a bare 400; this names which bound the body passed.
+    """
+    if isinstance(cause, RecursionError):
+        return "the JSON nests too deeply to read (keep it to a few levels)"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return f"the JSON holds an integer of more than {sys.get_int_max_str_digits():,} digits"
+    return None
 
 
 def _allowed(request: Request, named: str) -> str:
