@@ -11,11 +11,14 @@ import textwrap
 from pathlib import Path
 
 import httpx
+import pytest
 
 import andon
 from andon.auth import service as auth
 from andon.core.context import Context
+from andon.registry import service as registry
 from tests.cli.conftest import Run
+from tests.conftest import as_principal
 from tests.server import running_server
 
 
@@ -85,3 +88,140 @@ def test_the_rest_listing_of_runs_carries_datasets_and_artifacts(
     (entry,) = page["items"]
     assert entry == one
     assert entry["datasets"] == ["dsv_01REST"] and list(entry["artifacts"]) == ["weights.bin"]
+
+
+# --------------------------------------------------------------------------- pickle by content
+
+
+class _Payload:
+    """A class instance pickles with GLOBAL/REDUCE opcodes, like a real estimator."""
+
+    def __init__(self) -> None:
+        self.weights = [0.5] * 50
+        self.name = "clf"
+
+
+_JOBLIB: tuple[int | tuple[str, int], ...] = (3, ("gzip", 3), ("bz2", 3), ("lzma", 3), ("xz", 3), 0)
+
+
+def _joblib_label(compress: int | tuple[str, int]) -> str:
+    return f"joblib-{compress[0] if isinstance(compress, tuple) else compress}"
+
+
+def _disguised_pickles(folder: Path) -> dict[str, Path]:
+    """Every protocol, joblib in each compressor, and hand-wrapped compressed pickles, none
+    with a pickle-ish name."""
+    import bz2
+    import gzip
+    import lzma
+    import pickle
+    import zlib
+
+    import joblib
+
+    files: dict[str, Path] = {}
+
+    def put(label: str, name: str, data: bytes) -> None:
+        path = folder / label / name
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+        files[label] = path
+
+    obj = {"model": _Payload(), "classes": [0, 1], "note": "x" * 20}
+    for protocol in range(6):
+        put(f"protocol-{protocol}", "model.bin", pickle.dumps(obj, protocol=protocol))
+        put(f"protocol-{protocol}-list", "weights", pickle.dumps([1.5, 2, "a"], protocol))
+    plain = pickle.dumps(obj, protocol=0)
+    # pickle.load stops at STOP: bytes after it must not hide what comes before
+    put("protocol-0-trailer", "model.bin", plain + bytes(range(256)) * 8)
+    put("gzip", "weights.dat", gzip.compress(plain))
+    put("bz2", "weights.dat", bz2.compress(plain))
+    put("xz", "weights.dat", lzma.compress(plain))
+    put("lzma-alone", "weights.dat", lzma.compress(plain, format=lzma.FORMAT_ALONE))
+    put("zlib", "weights.dat", zlib.compress(plain))
+    put("gzip-in-gzip", "weights.dat", gzip.compress(gzip.compress(pickle.dumps(obj, 1))))
+    for compress in _JOBLIB:
+        label = _joblib_label(compress)
+        path = folder / label / "model.bin"
+        path.parent.mkdir(parents=True)
+        joblib.dump(obj, path, compress=compress)
+        files[label] = path
+    # a pickle bigger than the prefix read: protocol 0 has no PROTO opcode to give it away
+    put("protocol-0-large", "big.bin", pickle.dumps(list(range(400_000)), protocol=0))
+    return files
+
+
+@pytest.fixture(scope="module")
+def disguised(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _disguised_pickles(tmp_path_factory.mktemp("disguised"))
+
+
+DISGUISES = [
+    *(f"protocol-{p}{s}" for p in range(6) for s in ("", "-list")),
+    "protocol-0-large",
+    "protocol-0-trailer",
+    "gzip",
+    "bz2",
+    "xz",
+    "lzma-alone",
+    "zlib",
+    "gzip-in-gzip",
+    *(_joblib_label(c) for c in _JOBLIB),
+]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("label", DISGUISES)
+def test_a_disguised_pickle_is_refused_without_trust(
+    admin: Context, disguised: dict[str, Path], label: str
+) -> None:
+    from andon.core.errors import Forbidden, Invalid
+
+    auth.create_team(admin, "ml")
+    path = disguised[label]
+    for declared in (None, "file", "onnx"):
+        with pytest.raises(Invalid, match="pickle/joblib"):
+            registry.register_model(admin, "m", team="ml", artifact=path, fmt=declared)
+    auth.create_principal(admin, "carla")
+    auth.bind_role(admin, "carla", "contributor", scope="team", target="ml")
+    with pytest.raises(Forbidden, match=r"model\.trust_pickle"):
+        registry.register_model(
+            as_principal(admin, "carla"), "m", team="ml", artifact=path, trust_pickle=True
+        )
+    trusted = registry.register_model(admin, "m", team="ml", artifact=path, trust_pickle=True)
+    assert trusted.format == "pickle" and trusted.trusted_pickle
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_safe_formats_and_plain_files_still_register(admin: Context, tmp_path: Path) -> None:
+    import gzip
+    import os
+
+    import numpy as np
+    import skops.io as sio
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    auth.create_team(admin, "ml")
+    rng = np.random.default_rng(1)
+    X = rng.random((40, 3)).astype(np.float32)
+    model = LogisticRegression().fit(X, (X[:, 0] > 0.5).astype(int))
+    onnx_path = tmp_path / "model.onnx"
+    onnx_path.write_bytes(to_onnx(model, X[:1], target_opset=17).SerializeToString())
+    skops_path = tmp_path / "model.skops"
+    sio.dump(model, skops_path)
+    assert registry.register_model(admin, "o", team="ml", artifact=onnx_path).format == "onnx"
+    assert registry.register_model(admin, "s", team="ml", artifact=skops_path).format == "skops"
+    opaque = {
+        "notes.txt": b"threshold: 0.5\nlabels: (a, b)\n",
+        "table.csv": b"a,b,c\n1,2,3\n" * 100,
+        "config.json": b'{"layers": [1, 2, 3], "name": "clf"}',
+        "weights.f32": X.tobytes(),
+        "noise.bin": os.urandom(1 << 16),
+        "readme.gz": gzip.compress(b"I am not a pickle, only text that is gzipped.\n" * 50),
+    }
+    for name, data in opaque.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        version = registry.register_model(admin, "f", team="ml", artifact=path)
+        assert version.format == "file", name
