@@ -225,3 +225,49 @@ def test_safe_formats_and_plain_files_still_register(admin: Context, tmp_path: P
         path.write_bytes(data)
         version = registry.register_model(admin, "f", team="ml", artifact=path)
         assert version.format == "file", name
+
+
+# --------------------------------------------------------------------------- team ownership
+
+
+def test_an_owner_cannot_hand_the_team_to_an_outsider(admin: Context) -> None:
+    from andon.audit import service as audit
+    from andon.core.errors import Forbidden
+
+    for name in ("alice", "bob", "mallory"):
+        auth.create_principal(admin, name)
+    auth.create_team(admin, "ml", owners=["alice", "bob"])
+    alice = as_principal(admin, "alice")
+    before = len(audit.list_entries(admin, limit=1000))
+    # the probe's sequence: an owner gives ownership to an outsider...
+    with pytest.raises(Forbidden, match="'mallory' is not a member of it") as refused:
+        auth.add_member(alice, "ml", "mallory", owner=True)
+    assert "platform-admin" in str(refused.value)
+    assert refused.value.details["hint"] and refused.value.details["action"] == "team.update"
+    assert len(audit.list_entries(admin, limit=1000)) == before
+    assert auth.get_team(admin, "ml").owners == ["alice", "bob"]
+    # ...who would then have removed the original owners: mallory holds nothing in ml
+    mallory = as_principal(admin, "mallory")
+    for owner in ("alice", "bob"):
+        with pytest.raises(Forbidden):
+            auth.remove_member(mallory, "ml", owner)
+    # a team-scoped platform-admin of another team is no platform-admin of this one
+    auth.create_team(admin, "other")
+    auth.create_principal(admin, "olga")
+    auth.bind_role(admin, "olga", "platform-admin", scope="team", target="other")
+    with pytest.raises(Forbidden):
+        auth.add_member(as_principal(admin, "olga"), "ml", "mallory", owner=True)
+    # a platform-admin may give the team to anyone, and an owner to a member
+    auth.create_principal(admin, "paul")
+    auth.bind_role(admin, "paul", "platform-admin", scope="team", target="ml")
+    auth.add_member(as_principal(admin, "paul"), "ml", "mallory", owner=True)
+    auth.create_principal(admin, "gil")
+    auth.add_member(admin, "other", "gil", owner=True)  # a global platform-admin too
+    auth.create_principal(admin, "dora")
+    auth.add_member(alice, "ml", "dora")
+    assert auth.add_member(alice, "ml", "dora", owner=True).owners == [
+        "alice",
+        "bob",
+        "dora",
+        "mallory",
+    ]
