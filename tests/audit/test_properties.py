@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from andon.audit import chain
+from andon.audit.keys import AuditKey
 from andon.core.canonical import canonical_json, sha256_hex
 from andon.store import migrate
 from andon.store.db import Database
@@ -32,6 +33,7 @@ JSON_VALUE = st.recursive(
 )
 CHANGE = st.dictionaries(TEXT, JSON_VALUE, max_size=4)
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+KEY = AuditKey(b"property-test audit key, 32 bytes+")
 
 
 @given(
@@ -161,16 +163,19 @@ def test_one_tampering_is_reported_at_the_first_affected_entry(
             for i, entry in enumerate(entries):
                 with db.transaction() as session:
                     written = chain.append(
-                        session, at=START + timedelta(seconds=i, microseconds=i * 7), **entry
+                        session,
+                        key=KEY,
+                        at=START + timedelta(seconds=i, microseconds=i * 7),
+                        **entry,
                     )
                 rows.append({f: getattr(written, f) for f in (*FIELDS, "seq")})
             n = len(entries)
             with db.read() as session:
-                assert chain.verify(session) == chain.Verification(True, n)
+                assert chain.verify(session, KEY) == chain.Verification(True, n)
 
             expected = _tamper(db, data, n, rows)
             with db.read() as session:
-                result = chain.verify(session, batch=data.draw(st.sampled_from([2, 5000])))
+                result = chain.verify(session, KEY, batch=data.draw(st.sampled_from([2, 5000])))
             assert not result.ok
             assert result.first_bad_seq == expected, result
             assert result.checked == expected - 1
