@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -82,6 +83,47 @@ def test_entry_hash_definition_is_pinned() -> None:
             prev_hash=chain.GENESIS,
         )
         == "1feb81eb38e678879b52702b843cbee2cb5727b1a55b4d0e21d452a0e1189a78"
+    )
+
+
+@given(
+    secret=st.binary(min_size=32, max_size=200),
+    message=st.binary(max_size=300),
+    fields=st.lists(TEXT, min_size=7, max_size=7),
+)
+def test_keyed_hash_is_the_standard_hmac_sha256(
+    secret: bytes, message: bytes, fields: list[str]
+) -> None:
+    """The precomputed-pad HMAC is RFC 2104 HMAC-SHA256 (keys longer than a block included)."""
+    key = AuditKey(secret)
+    assert key.mac_bytes(message) == hmac.new(secret, message, "sha256").hexdigest()
+    entry_id, actor, action, object_id, reason, change_digest, prev_hash = fields
+    record = {
+        "seq": 7,
+        "id": entry_id,
+        "ts": START.isoformat(),
+        "actor": actor,
+        "action": action,
+        "object_id": object_id,
+        "reason": reason,
+        "change_digest": change_digest,
+        "prev_hash": prev_hash,
+    }
+    expected = hmac.new(secret, canonical_json(record).encode(), "sha256").hexdigest()
+    assert (
+        chain.entry_hash(
+            seq=7,
+            id=entry_id,
+            ts=START,
+            actor=actor,
+            action=action,
+            object_id=object_id,
+            reason=reason,
+            change_digest=change_digest,
+            prev_hash=prev_hash,
+            key=key,
+        )
+        == expected
     )
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from andon.audit import anchors, keys
 from andon.audit import service as audit
-from andon.audit.records import GENESIS, entry_hash
+from andon.audit.records import GENESIS, entry_hash, sha256_text
 from andon.core.clock import FrozenClock
 from andon.core.config import Settings
 from andon.core.context import Context
@@ -462,3 +462,88 @@ def test_serve_anchors_at_its_interval_only_when_the_head_moved(
     verified = run("audit", "verify", "--anchor", str(path), "--format", "json")
     assert (verified.returncode, json.loads(verified.stdout)["anchors"]) == (0, 2)
     assert os.stat(home / "audit.key").st_mode & 0o777 == 0o600
+
+
+# --- upgrading a chain written before the key -----------------------------------------------
+
+LEGACY = 3
+
+
+def _legacy_database(db_url: str) -> Database:
+    """A database migrated to the revision before 0010, holding a legacy (unkeyed) chain."""
+    from alembic import command
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from andon.store import migrate
+
+    db = Database(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrate.__file__).with_name("migrations")))
+    before = ScriptDirectory.from_config(config).get_revision("0010").down_revision
+    assert isinstance(before, str)
+    with db.write_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, before)
+    prev, at = GENESIS, datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+    for seq in range(1, LEGACY + 1):
+        digest = sha256_text("{}")
+        own = entry_hash(
+            seq=seq,
+            id=f"au_legacy{seq}",
+            ts=at,
+            actor="admin",
+            action="principal.create",
+            object_id=f"pr_{seq}",
+            reason="before the key",
+            change_digest=digest,
+            prev_hash=prev,
+        )
+        change = "CAST('{}' AS json)" if db.dialect == "postgresql" else "'{}'"
+        execute(
+            db,
+            "INSERT INTO audit_log (seq, id, ts, actor, action, object_id, reason, change, "
+            f"change_digest, prev_hash, hash) VALUES (:s, :i, :t, 'admin', 'principal.create', "
+            f":o, 'before the key', {change}, :d, :p, :h)",
+            s=seq,
+            i=f"au_legacy{seq}",
+            t=at if db.dialect == "postgresql" else at.replace(tzinfo=None).isoformat(" "),
+            o=f"pr_{seq}",
+            d=digest,
+            p=prev,
+            h=own,
+        )
+        prev = own
+    execute(db, "UPDATE audit_head SET seq = :s, hash = :h", s=LEGACY, h=prev)
+    return db
+
+
+def test_an_upgraded_chain_keeps_its_legacy_prefix_and_keys_what_follows(
+    db_url: str, settings: Settings, clock: FrozenClock, tmp_path: Path
+) -> None:
+    from andon.auth import service as auth
+    from andon.store import migrate
+
+    db = _legacy_database(db_url)
+    try:
+        migrate.upgrade(db)
+        assert scalar(db, "SELECT keyed_from FROM audit_head") == LEGACY + 1
+        auth.bootstrap(db, settings, "admin", clock=clock)
+        admin = auth.context_for(db, settings, "admin", clock=clock)
+        n = grow(admin, clock, 2)
+        assert scalar(db, "SELECT COUNT(*) FROM audit_log WHERE key_id IS NULL") == LEGACY
+        result = audit.verify(admin)
+        assert (result.ok, result.checked, result.legacy) == (True, n, LEGACY), result
+        path = tmp_path / "anchors.jsonl"
+        assert audit.anchor(admin, out=path).keyed_from == LEGACY + 1
+        assert audit.verify(admin, anchor_file=path).ok
+
+        # The legacy prefix is recomputable by anyone, but the first keyed entry seals it:
+        # its HMAC covers the link to the last legacy entry.
+        execute(db, "UPDATE audit_log SET reason = 'rewritten' WHERE seq = 2")
+        _rechain(db, 2)
+        execute(db, "UPDATE audit_head SET seq = :n, hash = :h", n=n, h=_hash_at(db, n))
+        result = audit.verify(admin)
+        assert (result.ok, result.first_bad_seq) == (False, LEGACY + 1)
+    finally:
+        db.dispose()

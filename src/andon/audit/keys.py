@@ -9,6 +9,7 @@ first 16 hex digits of an HMAC of a fixed label, which names it without revealin
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import os
@@ -24,29 +25,43 @@ _LABEL = b"andon audit key id v1"
 _LOG = logging.getLogger(__name__)
 
 
+# HMAC's pads (RFC 2104) as translation tables, as the stdlib's hmac module builds them.
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+_BLOCK = hashlib.sha256().block_size
+
+
 class AuditKey:
     """An HMAC-SHA256 key; ``id`` names it, nothing shows the secret."""
 
-    __slots__ = ("_secret", "id")
+    __slots__ = ("_inner", "_outer", "id")
 
     def __init__(self, secret: bytes) -> None:
         if len(secret) < MIN_LENGTH:
             raise ValueError(f"an audit key needs at least {MIN_LENGTH} bytes")
-        self._secret = secret
-        self.id = hmac.digest(secret, _LABEL, "sha256").hex()[:16]
+        # The padded key's two hash states, computed once: each HMAC then costs two state
+        # copies instead of the key set-up ``hmac.digest`` repeats per call (3 us, not 6, here).
+        block = secret if len(secret) <= _BLOCK else hashlib.sha256(secret).digest()
+        block = block.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(block.translate(_IPAD))
+        self._outer = hashlib.sha256(block.translate(_OPAD))
+        self.id = self.mac_bytes(_LABEL)[:16]
+
+    def mac_bytes(self, data: bytes) -> str:
+        """HMAC-SHA256 of ``data``, as 64 hex digits."""
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
 
     def mac(self, text: str) -> str:
         """HMAC-SHA256 of ``text`` (UTF-8), as 64 hex digits."""
-        return hmac.digest(self._secret, text.encode(), "sha256").hex()
+        return self.mac_bytes(text.encode())
 
     def matches(self, text: str, mac: str) -> bool:
         """Whether ``mac`` is this key's HMAC of ``text`` (compared in constant time)."""
         return hmac.compare_digest(self.mac(text), mac)
-
-    @property
-    def secret(self) -> bytes:
-        """The raw key, for code that hashes in a tight loop (never log it)."""
-        return self._secret
 
     def __repr__(self) -> str:
         return f"AuditKey(id={self.id})"

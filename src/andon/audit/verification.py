@@ -11,7 +11,6 @@ see :mod:`andon.audit.anchors`.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -105,8 +104,8 @@ class _Walk:
         The loop is the hot path of verify: it inlines ``entry_json`` and hands any row that
         does not hold at first sight to :meth:`_diagnose`, which says why (or accepts it).
         """
-        sha256, text, utc, mac = hashlib.sha256, encode_basestring, UTC, hmac.digest
-        secret, key_id, keyed_from = self.key.secret, self.key.id, self.keyed_from
+        sha256, text, utc = hashlib.sha256, encode_basestring, UTC
+        mac, key_id, keyed_from = self.key.mac_bytes, self.key.id, self.keyed_from
         last, last_id, prev = self.last, self.last_id, self.prev
         try:
             for row in rows:
@@ -123,7 +122,7 @@ class _Walk:
                         f'"reason":{text(reason)},"seq":{seq},"ts":"{ts.isoformat()}"}}'
                     ).encode()
                     if seq >= keyed_from:
-                        signed = kid == key_id and mac(secret, record, "sha256").hex() == own
+                        signed = kid == key_id and mac(record) == own
                     else:
                         signed = kid is None and sha256(record).hexdigest() == own
                     holds = (
