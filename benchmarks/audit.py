@@ -40,21 +40,25 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 from sqlalchemy import update  # noqa: E402
 
 from andon.audit import chain  # noqa: E402
+from andon.audit.keys import AuditKey  # noqa: E402
 from andon.core.canonical import canonical_json, sha256_hex  # noqa: E402
 from andon.core.ids import new_id  # noqa: E402
 from andon.store import migrate  # noqa: E402
 from andon.store.db import Database  # noqa: E402
 from andon.store.tables import AuditHead  # noqa: E402
 
-COLUMNS = "seq, id, ts, actor, action, object_id, reason, change, change_digest, prev_hash, hash"
+COLUMNS = (
+    "seq, id, ts, actor, action, object_id, reason, change, change_digest, prev_hash, hash, key_id"
+)
 PLAIN_INSERT = {
-    "sqlite": f"INSERT INTO audit_log ({COLUMNS}) VALUES ({', '.join('?' * 11)})",
+    "sqlite": f"INSERT INTO audit_log ({COLUMNS}) VALUES ({', '.join('?' * 12)})",
     "postgresql": (
         f"INSERT INTO audit_log ({COLUMNS}) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s)"
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s::json, %s, %s, %s, %s)"
     ),
 }
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+KEY = AuditKey(b"benchmark audit key, not a secret, 32+ bytes")
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,7 @@ def chain_rows(items: list[Change], dialect: str) -> list[tuple[Any, ...]]:
             reason=c.reason,
             change_digest=change_digest,
             prev_hash=prev,
+            key=KEY,
         )
         ts: Any = (
             c.at
@@ -121,6 +126,7 @@ def chain_rows(items: list[Change], dialect: str) -> list[tuple[Any, ...]]:
                 change_digest,
                 prev,
                 own,
+                KEY.id,
             )
         )
         prev = own
@@ -134,6 +140,7 @@ def append_chained(db: Database, items: list[Change]) -> float:
         with db.transaction() as session:
             chain.append(
                 session,
+                key=KEY,
                 actor=c.actor,
                 action=c.action,
                 object_id=c.object_id,
@@ -193,7 +200,7 @@ def bench_append(new_db: Any, n: int, rounds: int) -> AppendResult:
         total_chained, total_plain = total_chained + a, total_plain + b
         per_round.append(a / b)
     with chained_db.read() as session:
-        result = chain.verify(session)
+        result = chain.verify(session, KEY)
     if result != chain.Verification(True, n):
         raise SystemExit(f"the appended chain does not verify: {result}")
     chained_db.dispose()
@@ -210,12 +217,12 @@ def bench_verify(new_db: Any, n: int, repeats: int = 3) -> list[float]:
         cursor = driver.cursor()
         cursor.executemany(PLAIN_INSERT[db.dialect], rows)
         cursor.close()
-        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=n, hash=rows[-1][-1]))
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=n, hash=rows[-1][-2]))
     times = []
     for _ in range(repeats):
         with db.read() as session:
             started = time.perf_counter()
-            result = chain.verify(session)
+            result = chain.verify(session, KEY)
             times.append(time.perf_counter() - started)
         if result != chain.Verification(True, n):
             raise SystemExit(f"the bulk-built chain does not verify: {result}")

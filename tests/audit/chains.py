@@ -6,8 +6,11 @@ from typing import Any
 
 from sqlalchemy import text
 
+from andon.audit import keys
+from andon.audit.keys import AuditKey
 from andon.auth import service as auth
 from andon.core.clock import FrozenClock
+from andon.core.config import load_settings
 from andon.core.context import Context
 from andon.store.db import Database
 
@@ -73,3 +76,8 @@ def swap(db: Database, i: int, j: int) -> None:
         conn.execute(text("UPDATE audit_log SET seq = -1 WHERE seq = :i"), {"i": i})
         conn.execute(text("UPDATE audit_log SET seq = :i WHERE seq = :j"), {"i": i, "j": j})
         conn.execute(text("UPDATE audit_log SET seq = :j WHERE seq = -1"), {"j": j})
+
+
+def key() -> AuditKey:
+    """The audit key of the test's ANDON_HOME (the one its services append with; made if absent)."""
+    return keys.load_key(load_settings(), create=True)

@@ -13,7 +13,7 @@ from andon.core.clock import FrozenClock
 from andon.core.context import Context
 from andon.events import service as events
 from andon.store.db import Database
-from tests.audit.chains import change_text
+from tests.audit.chains import change_text, key
 
 TRICKY = [
     'quote " and backslash \\ and slash /',
@@ -33,6 +33,7 @@ def test_tricky_text_hashes_the_same_on_the_server_and_in_python(db: Database, t
             written.append(
                 chain.append(
                     session,
+                    key=key(),
                     actor=f"{text}-actor",
                     action=text,
                     object_id=f"ob_{i}{text}"[:80],
@@ -55,10 +56,11 @@ def test_tricky_text_hashes_the_same_on_the_server_and_in_python(db: Database, t
             reason=entry.reason,
             change_digest=entry.change_digest,
             prev_hash=prev,
+            key=key(),
         )
         prev = entry.hash
     with db.read() as session:
-        assert chain.verify(session) == chain.Verification(True, 3)
+        assert chain.verify(session, key()) == chain.Verification(True, 3)
 
 
 def test_entries_read_back_as_written(admin: Context, clock: FrozenClock) -> None:

@@ -11,7 +11,7 @@ from andon.auth import service as auth
 from andon.core.config import Settings
 from andon.core.context import Context
 from andon.store.db import Database
-from tests.audit.chains import scalar
+from tests.audit.chains import key, scalar
 
 WRITERS = 8
 CHANGES = 25
@@ -37,7 +37,7 @@ def _process(url: str, home: str, worker: int, start: threading.Barrier) -> None
 def _assert_one_chain(db: Database, before: int) -> None:
     total = before + WRITERS * CHANGES
     with db.read() as session:
-        assert chain.verify(session) == chain.Verification(ok=True, checked=total)
+        assert chain.verify(session, key()) == chain.Verification(ok=True, checked=total)
     assert scalar(db, "SELECT MIN(seq) FROM audit_log") == 1
     assert scalar(db, "SELECT MAX(seq) FROM audit_log") == total
     assert scalar(db, "SELECT COUNT(DISTINCT seq) FROM audit_log") == total
@@ -77,7 +77,7 @@ def test_eight_threads_build_one_chain(admin: Context) -> None:
         start.wait(timeout=60)
         while not done.is_set():
             with admin.db.read() as session:
-                verdicts.append(chain.verify(session))
+                verdicts.append(chain.verify(session, key()))
 
     threads = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
     checker = threading.Thread(target=verifier)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from andon.audit import chain
+from andon.audit.keys import AuditKey
 from andon.core.canonical import canonical_json, sha256_hex
 from andon.store import migrate
 from andon.store.db import Database
@@ -32,6 +34,7 @@ JSON_VALUE = st.recursive(
 )
 CHANGE = st.dictionaries(TEXT, JSON_VALUE, max_size=4)
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+KEY = AuditKey(b"property-test audit key, 32 bytes+")
 
 
 @given(
@@ -80,6 +83,47 @@ def test_entry_hash_definition_is_pinned() -> None:
             prev_hash=chain.GENESIS,
         )
         == "1feb81eb38e678879b52702b843cbee2cb5727b1a55b4d0e21d452a0e1189a78"
+    )
+
+
+@given(
+    secret=st.binary(min_size=32, max_size=200),
+    message=st.binary(max_size=300),
+    fields=st.lists(TEXT, min_size=7, max_size=7),
+)
+def test_keyed_hash_is_the_standard_hmac_sha256(
+    secret: bytes, message: bytes, fields: list[str]
+) -> None:
+    """The precomputed-pad HMAC is RFC 2104 HMAC-SHA256 (keys longer than a block included)."""
+    key = AuditKey(secret)
+    assert key.mac_bytes(message) == hmac.new(secret, message, "sha256").hexdigest()
+    entry_id, actor, action, object_id, reason, change_digest, prev_hash = fields
+    record = {
+        "seq": 7,
+        "id": entry_id,
+        "ts": START.isoformat(),
+        "actor": actor,
+        "action": action,
+        "object_id": object_id,
+        "reason": reason,
+        "change_digest": change_digest,
+        "prev_hash": prev_hash,
+    }
+    expected = hmac.new(secret, canonical_json(record).encode(), "sha256").hexdigest()
+    assert (
+        chain.entry_hash(
+            seq=7,
+            id=entry_id,
+            ts=START,
+            actor=actor,
+            action=action,
+            object_id=object_id,
+            reason=reason,
+            change_digest=change_digest,
+            prev_hash=prev_hash,
+            key=key,
+        )
+        == expected
     )
 
 
@@ -161,16 +205,19 @@ def test_one_tampering_is_reported_at_the_first_affected_entry(
             for i, entry in enumerate(entries):
                 with db.transaction() as session:
                     written = chain.append(
-                        session, at=START + timedelta(seconds=i, microseconds=i * 7), **entry
+                        session,
+                        key=KEY,
+                        at=START + timedelta(seconds=i, microseconds=i * 7),
+                        **entry,
                     )
                 rows.append({f: getattr(written, f) for f in (*FIELDS, "seq")})
             n = len(entries)
             with db.read() as session:
-                assert chain.verify(session) == chain.Verification(True, n)
+                assert chain.verify(session, KEY) == chain.Verification(True, n)
 
             expected = _tamper(db, data, n, rows)
             with db.read() as session:
-                result = chain.verify(session, batch=data.draw(st.sampled_from([2, 5000])))
+                result = chain.verify(session, KEY, batch=data.draw(st.sampled_from([2, 5000])))
             assert not result.ok
             assert result.first_bad_seq == expected, result
             assert result.checked == expected - 1

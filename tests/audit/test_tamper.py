@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from andon.audit import chain
 from andon.audit import service as audit
+from andon.audit.keys import AuditKey
 from andon.core.clock import FrozenClock
 from andon.core.context import Context
 from andon.store.db import Database
@@ -22,6 +23,7 @@ from tests.audit.chains import (
     entry_id,
     execute,
     grow,
+    key,
     set_change,
     shift_ts,
     swap,
@@ -32,7 +34,7 @@ MIDDLE = 4
 
 def verify(db: Database) -> chain.Verification:
     with db.read() as session:
-        return chain.verify(session)
+        return chain.verify(session, key())
 
 
 def _first_bad(db: Database) -> int | None:
@@ -105,10 +107,21 @@ def test_editing_the_last_entry_is_caught(db: Database, n: int, field: str) -> N
     assert (result.ok, result.first_bad_seq) == (False, n)
 
 
-def test_rewriting_an_entry_with_a_fresh_hash_breaks_the_next_link(db: Database, n: int) -> None:
-    """An attacker who recomputes the edited entry's own hash is caught by its successor."""
+def test_rewriting_an_entry_with_a_fresh_unkeyed_hash_is_caught_at_that_entry(
+    db: Database, n: int
+) -> None:
+    """An attacker without the key cannot recompute the entry's HMAC: plain SHA-256 fails."""
     execute(db, "UPDATE audit_log SET reason = 'edited' WHERE seq = :s", s=MIDDLE)
-    _rehash(db, MIDDLE)
+    _rehash(db, MIDDLE, None)
+    result = verify(db)
+    assert (result.ok, result.first_bad_seq) == (False, MIDDLE)
+    assert "HMAC" in (result.problem or "")
+
+
+def test_rewriting_an_entry_with_a_fresh_hash_breaks_the_next_link(db: Database, n: int) -> None:
+    """Even one who holds the key and recomputes the edited entry is caught by its successor."""
+    execute(db, "UPDATE audit_log SET reason = 'edited' WHERE seq = :s", s=MIDDLE)
+    _rehash(db, MIDDLE, key())
     result = verify(db)
     assert (result.ok, result.first_bad_seq) == (False, MIDDLE + 1)
     assert f"hash of entry {MIDDLE}" in (result.problem or "")
@@ -118,7 +131,7 @@ def test_replacing_the_last_entry_with_a_fresh_hash_is_caught_by_the_head(
     db: Database, n: int
 ) -> None:
     execute(db, "UPDATE audit_log SET reason = 'edited' WHERE seq = :s", s=n)
-    _rehash(db, n)
+    _rehash(db, n, key())
     result = verify(db)
     assert (result.ok, result.first_bad_seq, result.first_bad_id) == (False, n, entry_id(db, n))
 
@@ -221,16 +234,17 @@ def test_a_missing_head_is_reported(db: Database, n: int) -> None:
 def test_small_pages_verify_the_same(db: Database, n: int) -> None:
     """Verify reads in pages; page edges change nothing."""
     with db.read() as session:
-        assert chain.verify(session, batch=3) == chain.Verification(True, n)
+        assert chain.verify(session, key(), batch=3) == chain.Verification(True, n)
     execute(db, "DELETE FROM audit_log WHERE seq = 6")
     with db.read() as session:
-        assert chain.verify(session, batch=3).first_bad_seq == 6
+        assert chain.verify(session, key(), batch=3).first_bad_seq == 6
     with db.read() as session:
-        assert chain.verify(session, batch=5).first_bad_seq == 6
+        assert chain.verify(session, key(), batch=5).first_bad_seq == 6
 
 
-def _rehash(db: Database, seq: int) -> None:
-    """Recompute entry ``seq``'s own hash from its (edited) fields, as a careful attacker would."""
+def _rehash(db: Database, seq: int, with_key: AuditKey | None) -> None:
+    """Recompute entry ``seq``'s own hash from its (edited) fields, as a careful attacker would:
+    with the audit key if they have it, else the plain SHA-256 anyone can compute."""
     with db.write_engine.begin() as conn:
         row = conn.execute(
             text(
@@ -250,5 +264,6 @@ def _rehash(db: Database, seq: int) -> None:
             reason=row.reason,
             change_digest=row.change_digest,
             prev_hash=row.prev_hash,
+            key=with_key,
         )
         conn.execute(text("UPDATE audit_log SET hash = :h WHERE seq = :s"), {"h": own, "s": seq})

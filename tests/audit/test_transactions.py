@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from andon.audit import chain
+from andon.audit import chain, keys
 from andon.audit.chain import record_change
 from andon.auth import service as auth
 from andon.core.context import Context
@@ -49,7 +49,9 @@ def test_a_failure_after_record_change_leaves_no_entry_and_no_event(admin: Conte
         again = record_change(session, admin, action="thing.change", object_id="th_1", change={})
     assert again.seq == before[1] + 1
     with admin.db.read() as session:
-        assert chain.verify(session) == chain.Verification(True, before[0] + 1)
+        assert chain.verify(session, keys.load_key(admin.settings)) == chain.Verification(
+            True, before[0] + 1
+        )
 
 
 def test_a_service_failing_after_the_audit_append_rolls_everything_back(
@@ -70,4 +72,4 @@ def test_a_service_failing_after_the_audit_append_rolls_everything_back(
     auth.create_principal(admin, "carol")
     assert _counts(admin)[:2] == (before[0] + 1, before[1] + 1)
     with admin.db.read() as session:
-        assert chain.verify(session).ok
+        assert chain.verify(session, keys.load_key(admin.settings)).ok

@@ -544,6 +544,11 @@ OPERATIONS: list[Op] = [
        lambda w, _: partial(audit.list_entries)),
     Op("audit.verify", audit.verify, "audit.verify", "global",
        lambda w, _: partial(audit.verify)),
+    # anchoring reads the head and signs it: checked, but writes no audit entry
+    Op("audit.anchor", audit.anchor, "audit.anchor", "global",
+       lambda w, _: partial(audit.anchor)),
+    Op("audit.anchor_if_moved", audit.anchor_if_moved, "audit.anchor", "global",
+       lambda w, _: partial(audit.anchor_if_moved, since=None)),
     # events (ack moves a consumer cursor: a write, but not an audited one)
     Op("events.list_events", events.list_events, "events.read", "global",
        lambda w, _: partial(events.list_events)),

@@ -92,12 +92,18 @@ def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
     assert extra["risk-owner"] == {
         "approval.decide",
         "audit.verify",
+        "audit.anchor",
         "team.escalation",
         "policy.apply",
         "gate.check",
         "model.rollback",
         "cord.pull",
         "cord.release",
+    }
+    # Checking and anchoring the audit chain: the risk owner and the admin, nobody else.
+    assert {r for r in ROLES if "audit.anchor" in PERMISSIONS[r]} == {
+        "risk-owner",
+        "platform-admin",
     }
     # Nobody who can approve a promotion can promote: four eyes by construction.
     assert all(not {"approval.decide", "model.promote"} <= PERMISSIONS[role] for role in ROLES)

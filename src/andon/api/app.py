@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -45,8 +48,31 @@ _TAGS = [
 def create_app(
     settings: Settings, *, db: Database | None = None, clock: Clock | None = None
 ) -> FastAPI:
-    """Build the server for ``settings`` (the database is opened, not migrated)."""
+    """Build the server for ``settings`` (the database is opened, not migrated).
+
+    While it runs (its lifespan), it anchors the audit head every
+    ``settings.audit_anchor_interval`` seconds (see :mod:`andon.api.anchoring`).
+    """
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = None
+        if settings.audit_anchor_interval > 0:
+            from andon.api import anchoring
+
+            task = asyncio.create_task(
+                anchoring.run(settings, app.state.db, app.state.clock), name="audit-anchor"
+            )
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
     app = FastAPI(
+        lifespan=lifespan,
         title="andon",
         version=__version__,
         description="Control plane for AI and data work: explain it, test it, stop it.",

@@ -147,6 +147,9 @@ class Verification(BaseModel):
     first_bad_seq: int | None
     first_bad_id: str | None
     problem: str | None
+    legacy: int
+    anchors: int
+    bad_anchor: int | None
 
 
 class Event(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from sqlalchemy import func, select
 
-from andon.audit import chain
+from andon.audit import chain, keys
 from andon.core.context import Context
 from andon.core.errors import AndonError
 from andon.store import migrate
@@ -56,8 +56,12 @@ def _store(ctx: Context) -> Light:
 
 
 def _audit(ctx: Context) -> Light:
+    try:
+        key = keys.load_key(ctx.settings)
+    except AndonError as exc:
+        return Light("audit chain", "amber", f"not verified: {exc.message}")
     with ctx.db.read() as session:
-        result = chain.verify(session)
+        result = chain.verify(session, key)
     if result.ok:
         return Light(
             "audit chain",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
 from andon.cli._shared import Format, FormatOption, context, print_json, report, say
@@ -31,15 +34,30 @@ def log(
 
 
 @app.command("verify")
-def verify(fmt: Format = FormatOption) -> None:
-    """Check the hash chain; exit 4 naming the first bad entry if it was tampered with."""
+def verify(
+    anchor: Path = typer.Option(
+        None,
+        "--anchor",
+        help="Also check every anchor in this JSON-lines file (from `andon audit anchor`).",
+    ),
+    fmt: Format = FormatOption,
+) -> None:
+    """Check the keyed hash chain (and its anchors); exit 4 naming the first bad entry."""
     from andon.audit import service as audit
 
-    result = audit.verify(context())
+    result = audit.verify(context(), anchor_file=anchor)
     if fmt is Format.json:
         print_json(result.as_dict())
     elif result.ok:
-        say(f"[green]audit chain intact[/]: {result.checked} entries")
+        extra = [f"{result.anchors} anchors agree"] if anchor is not None else []
+        if result.legacy:
+            extra.append(f"{result.legacy} legacy unkeyed entries")
+        say(
+            f"[green]audit chain intact[/]: {result.checked} entries"
+            + (f" ({', '.join(extra)})" if extra else "")
+        )
+    elif result.first_bad_seq is None:
+        say(f"[red]audit anchors broken at line {result.bad_anchor}[/]: {result.problem}")
     else:
         where = f"entry {result.first_bad_seq}" + (
             f" ({result.first_bad_id})" if result.first_bad_id else ""
@@ -47,6 +65,30 @@ def verify(fmt: Format = FormatOption) -> None:
         say(f"[red]audit chain broken at {where}[/]: {result.problem}")
     if not result.ok:
         raise typer.Exit(4)
+
+
+@app.command("anchor")
+def anchor(
+    out: str = typer.Option(
+        None, "--out", help="Append the anchor line to this file ('-': stdout, the default)."
+    ),
+    url: str = typer.Option(None, "--url", help="POST the anchor as JSON to this URL."),
+    fmt: Format = FormatOption,
+) -> None:
+    """Export the signed chain head (one JSON line) to a place the database cannot reach."""
+    from andon.audit import service as audit
+
+    path = None if out in (None, "-") else Path(out)
+    made = audit.anchor(context(), out=path, url=url)
+    to_stdout = out == "-" or (out is None and url is None)
+    if to_stdout:
+        sys.stdout.write(made.line() + "\n")
+        return
+    if fmt is Format.json:
+        print_json(made.as_dict())
+    else:
+        where = " and ".join(str(w) for w in (path, url) if w is not None)
+        say(f"anchored entry {made.seq} ({made.hash[:12]}…) to {where}")
 
 
 @events_app.command("list")

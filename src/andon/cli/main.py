@@ -74,16 +74,24 @@ def init(
         None, "--admin", help="Name of the first administrator (default: ANDON_PRINCIPAL)."
     ),
 ) -> None:
-    """Create ANDON_HOME, apply migrations and create the first administrator."""
+    """Create ANDON_HOME and its audit key, apply migrations, create the first administrator."""
+    from andon.audit import keys
     from andon.auth import service as auth
     from andon.store import migrate
 
     cfg = settings()
     cfg.home.mkdir(parents=True, exist_ok=True)
+    made_key = cfg.audit_key is None and keys.create_key_file(cfg.resolved_audit_key_file)
+    keys.load_key(cfg)  # a key that is there but unusable stops init before any write
     db = database(cfg, check_schema=False)
     state = migrate.upgrade(db)
     created = auth.bootstrap(db, cfg, admin or cfg.principal)
     say(f"andon home [bold]{cfg.home}[/]: schema {state.current}")
+    if made_key:
+        say(
+            f"created audit key [bold]{cfg.resolved_audit_key_file}[/] (mode 0600): keep it, "
+            "and a copy apart from the database"
+        )
     if created:
         say(f"created administrator [bold]{admin or cfg.principal}[/] (platform-admin)")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from andon.core.errors import Invalid
@@ -51,6 +51,27 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body `andon serve` reads (bytes); larger ones get 413.",
     )
+    audit_key: SecretStr | None = Field(
+        default=None,
+        description="The audit chain's HMAC key (at least 32 characters); wins over the file.",
+    )
+    audit_key_file: Path | None = Field(
+        default=None, description="File holding the audit key; default HOME/audit.key (0600)."
+    )
+    audit_anchor_interval: float = Field(
+        default=300.0,
+        ge=0,
+        description="Seconds between automatic anchors of the audit head under `andon serve` "
+        "(0 turns them off).",
+    )
+    audit_anchor_file: Path | None = Field(
+        default=None,
+        description="JSON-lines file `andon serve` appends anchors to; default "
+        "HOME/audit-anchors.jsonl.",
+    )
+    audit_anchor_url: str | None = Field(
+        default=None, description="URL `andon serve` also POSTs each anchor to."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -90,6 +111,16 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'andon.db').resolve()}"
+
+    @property
+    def resolved_audit_key_file(self) -> Path:
+        """Where the audit key file is (whether or not it exists)."""
+        return self.audit_key_file or self.home / "audit.key"
+
+    @property
+    def resolved_audit_anchor_file(self) -> Path:
+        """Where `andon serve` appends anchors of the audit head."""
+        return self.audit_anchor_file or self.home / "audit-anchors.jsonl"
 
     @property
     def artifact_dir(self) -> Path:

@@ -51,14 +51,14 @@ do their job", never "what might be handy"):
     it signs off.
 ``risk-owner``
     Decides approvals (a gate may require a ``risk-owner`` among its approvers), verifies
-    the audit chain, and sets escalation ladders (it is the last rung of every ladder, so
+    the audit chain and anchors its head (``audit.anchor``), and sets escalation ladders (it is the last rung of every ladder, so
     it must be able to keep that rung current). It owns the risk controls: writes stage
     policies (``policy.apply``: gates, required approvals, rollback rules), checks gates,
     rolls back (``model.rollback``), and pulls and releases the andon cord (``cord.pull``,
     ``cord.release``). It does not promote: the team promotes, the risk-owner approves.
 ``platform-admin``
     Runs the platform: principals, teams, rotations, ladders, role bindings, tokens, audit
-    verification, and outbox consumers (``events.consume``: moving a consumer's cursor makes
+    verification and anchoring, and outbox consumers (``events.consume``: moving a consumer's cursor makes
     it skip events, so reading the outbox is not enough). It applies stage policies, checks
     gates, requests approvals, promotes, rolls back, and pulls and releases cords, so it can
     operate the line in an incident; it still cannot approve, so no promotion passes without
@@ -160,6 +160,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     | {
         "approval.decide",
         "audit.verify",
+        "audit.anchor",
         "team.escalation",
         "policy.apply",
         "gate.check",
@@ -191,6 +192,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "token.revoke",
         "asset.register",
         "audit.verify",
+        "audit.anchor",
         "events.consume",
     },
     TEAM_OWNER: frozenset(

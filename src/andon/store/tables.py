@@ -144,15 +144,23 @@ class AuditEntry(Base):
     change_digest: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The id of the audit key whose HMAC ``hash`` is; NULL for legacy (plain SHA-256) entries.
+    key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class AuditHead(Base):
-    """The single row naming the chain's last entry; appends lock it, verify checks it."""
+    """The single row naming the chain's last entry; appends lock it, verify checks it.
+
+    ``keyed_from`` is the first seq hashed with the audit key (migration 0010 set it to the
+    head's seq + 1); entries before it are legacy, unkeyed. Anchors sign it, so moving it to
+    pass off re-hashed entries as legacy is caught by ``andon audit verify --anchor``.
+    """
 
     __tablename__ = "audit_head"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Sequence)
     hash: Mapped[str] = mapped_column(String(64))
+    keyed_from: Mapped[int] = mapped_column(Sequence, server_default="1")
 
 
 class OutboxEvent(Base):
