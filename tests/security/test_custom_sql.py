@@ -565,6 +565,10 @@ def test_spark_takes_one_query_by_its_parser_and_no_file_by_name(
         "SET spark.sql.runSQLOnFiles=true": "is a SetCommand statement",
         "SELECT count(*) FROM text.`/etc/passwd`": "does not run",
         "SELECT CAST(s AS INT) FROM ${object}": "failed while running",
+        "SELECT length(reflect('java.lang.System', 'getenv', 'PATH'))": "may not call Java",
+        "SELECT count(*) FROM ${object} WHERE java_method('java.lang.System', 'exit', 0) = ''": (
+            "may not call Java"
+        ),
     }
     try:
         for query, says in refusals.items():
@@ -574,6 +578,10 @@ def test_spark_takes_one_query_by_its_parser_and_no_file_by_name(
             assert says in str(refused.value) and SECRET not in str(refused.value), query
             assert "root:" not in str(refused.value)
         assert not spark_session().catalog.tableExists("pwn")
+        slow = "SELECT count(*) FROM range(1000000000000) WHERE id % 7 = 3"
+        contract = parse_contract(_contract(lake, slow, server=server).read_text())
+        with pytest.raises(Invalid, match=r"longer than the 2 s limit"):
+            engine.run(contract, lake, now=CHECKED_AT, limits=SqlLimits(seconds=2))
         good = f"SELECT count(*) - 3 FROM ${{object}} WHERE ${{property}} = '{SECRET}'"
         contract = parse_contract(_contract(lake, good, server=server).read_text())
         [sql] = [r for r in engine.run(contract, lake, now=CHECKED_AT).results if r.kind == "sql"]

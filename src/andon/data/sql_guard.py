@@ -304,24 +304,62 @@ def spark_vet(session: Any, query: str, what: str, errors: tuple[type[BaseExcept
 
 
 def spark_first_row(
-    session: Any, query: str, what: str, errors: tuple[type[BaseException], ...]
+    session: Any, query: str, what: str, errors: tuple[type[BaseException], ...], limits: SqlLimits
 ) -> dict[str, Any] | None:
-    """The first row of custom SQL on a Spark session, vetted first; a run-time failure by
+    """The first row of custom SQL on a Spark session: vetted first, refused when its analysed
+    plan calls Java by reflection, its jobs cancelled at the time limit; a run-time failure by
     its kind only."""
+    import json
+    import uuid
+
     from pyspark.errors import AnalysisException, ParseException
 
     spark_vet(session, query, what, errors)
     try:
         frame = session.sql(query)  # a vetted query: analysed, not run
+        plan = json.loads(frame._jdf.queryExecution().analyzed().toJSON())
     except (AnalysisException, ParseException) as exc:
         raise Invalid(f"{what}: the SQL does not run: {_first_line(exc)}") from None
     except errors as exc:
         raise withheld(what, type(exc).__name__) from None
+    called = _plan_classes(plan) & _SPARK_REFUSED
+    if called:
+        raise Invalid(
+            f"{what}: a sql rule may not call Java methods (reflect, java_method); "
+            "it may only read the contract's own tables"
+        )
+    context = session.sparkContext
+    tag = f"andon-sql-{uuid.uuid4().hex}"
+    context.addJobTag(tag)
     try:
-        rows = frame.limit(1).toArrow().to_pylist()
+        with deadline(lambda: context.cancelJobsWithTag(tag), limits.seconds, what):
+            rows = frame.limit(1).toArrow().to_pylist()
     except errors as exc:  # a failed cast names the value: say the kind only
         raise withheld(what, type(exc).__name__) from None
+    finally:
+        context.removeJobTag(tag)
     return rows[0] if rows else None
+
+
+_SPARK_REFUSED = frozenset({"CallMethodViaReflection", "TryReflect"})
+"""Expression classes of an analysed Spark plan a rule may not hold: reflection calls any
+static Java method with string arguments (``System.getenv``, ``System.exit``)."""
+
+
+def _plan_classes(node: Any) -> set[str]:
+    """The short class names of every node and expression of a plan's JSON form."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            name = item.get("class")
+            if isinstance(name, str):
+                found.add(name.rsplit(".", 1)[-1])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 # --------------------------------------------------------------------------- results
