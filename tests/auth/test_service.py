@@ -254,7 +254,8 @@ def test_a_team_owner_runs_their_team_without_a_binding(people: Context) -> None
     assert auth.whoami(alice)["grants"] == [
         {"role": TEAM_OWNER, "scope": "team", "scope_id": alice.grants[0].scope_id}
     ]
-    auth.add_member(alice, "fraud-ml", "bob", owner=True)
+    auth.add_member(alice, "fraud-ml", "bob")
+    auth.add_member(alice, "fraud-ml", "bob", owner=True)  # a member may be made an owner
     auth.add_member(alice, "fraud-ml", "carol")
     auth.remove_member(alice, "fraud-ml", "carol")
     auth.set_rotation(alice, "fraud-ml", "primary", ["alice", "bob"], starts_on="2026-11-16")

@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 
 from andon import __version__
 from andon.api import (
+    limits,
     problems,
     resources,
     routes_audit,
@@ -112,7 +113,9 @@ def create_app(
     from andon.web.routes import install as install_console
 
     install_console(app)
-    # Outermost last: every unhandled error becomes a 500 problem, after authentication.
+    # Outermost last: every unhandled error becomes a 500 problem; bodies are bounded before
+    # authentication, so no caller (anonymous included) makes the server hold a large one.
     app.add_middleware(BearerAuth, open_paths={_OPENAPI, _DOCS})
+    app.add_middleware(limits.BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(problems.CatchAll)
     return app

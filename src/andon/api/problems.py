@@ -5,7 +5,8 @@ Four sources of errors, one shape:
 - :class:`~andon.core.errors.AndonError` from a service (its ``http_status`` and ``problem()``);
 - request validation (FastAPI/pydantic), reported as 422 with ``field`` naming the first bad
   input and ``errors`` listing all of them;
-- routing (unknown route 404, wrong method 405 with ``Allow``) and body parsing (400);
+- routing (unknown route 404, wrong method 405 with ``Allow``), body parsing (400) and the body
+  limit (413, from :mod:`andon.api.limits`);
 - anything else: 503 when the database is down or not migrated (the likely cause, with its
   fix), else a 500 whose detail points at the server log, never at the exception.
 """
@@ -13,6 +14,7 @@ Four sources of errors, one shape:
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -112,16 +114,30 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         detail = f"{request.method} is not allowed on {path}; allowed: {headers['Allow']}"
     else:
         detail = str(exc.detail)
-    return problem_response(
-        exc.status_code,
-        {
-            "type": "about:blank",
-            "title": HTTPStatus(exc.status_code).phrase,
-            "detail": detail,
-            "instance": path,
-        },
-        headers or None,
-    )
+    doc = {
+        "type": "about:blank",
+        "title": HTTPStatus(exc.status_code).phrase,
+        "detail": detail,
+        "instance": path,
+    }
+    unreadable = _unreadable_json(exc.__cause__) if exc.status_code == 400 else None
+    if unreadable:
+        doc |= {"detail": f"body: {unreadable}", "field": "body"}
+    return problem_response(exc.status_code, doc, headers or None)
+
+
+def _unreadable_json(cause: BaseException | None) -> str | None:
+    """Why the JSON parser gave up on a body FastAPI could not parse, when it is a bound.
+
+    Python's parser bounds JSON itself: nesting by the interpreter's recursion limit
+    (``RecursionError``), integers at ``sys.get_int_max_str_digits()`` digits (``ValueError``).
+    FastAPI turns both into a bare 400; this names which bound the body passed.
+    """
+    if isinstance(cause, RecursionError):
+        return "the JSON nests too deeply to read (keep it to a few levels)"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return f"the JSON holds an integer of more than {sys.get_int_max_str_digits():,} digits"
+    return None
 
 
 def _allowed(request: Request, named: str) -> str:
@@ -214,6 +230,7 @@ _DESCRIPTIONS = {
     403: "The principal lacks the permission.",
     404: "A named object does not exist.",
     409: "The change collides with existing state.",
+    413: "The body is larger than the server reads (`ANDON_MAX_BODY_BYTES`).",
     422: "Invalid input; `field` names it.",
     503: "The database cannot be reached or its schema is not current.",
 }
@@ -233,6 +250,7 @@ def document(schema: dict[str, Any]) -> dict[str, Any]:
     for operation in _operations(schema):
         if "requestBody" in operation:
             operation["responses"].setdefault("400", {"description": _DESCRIPTIONS[400]})
+            operation["responses"].setdefault("413", {"description": _DESCRIPTIONS[413]})
         for code, response in operation.get("responses", {}).items():
             if str(code)[0] in "45":
                 response["content"] = {

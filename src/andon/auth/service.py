@@ -34,7 +34,7 @@ from andon.core.context import SYSTEM, Context, Database
 from andon.core.context import Principal as Actor
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from andon.core.ids import new_id
-from andon.core.permissions import ROLES, TEAM_OWNER, Grant
+from andon.core.permissions import ROLES, TEAM_OWNER, Grant, allows
 from andon.store import tables as t
 from andon.store.lookups import team_by_name as _team
 
@@ -383,12 +383,26 @@ def create_team(
 def add_member(
     ctx: Context, team: str, principal: str, *, owner: bool = False, reason: str = ""
 ) -> TeamRecord:
-    """Add a principal to a team (or change whether it is an owner)."""
+    """Add a principal to a team (or change whether it is an owner).
+
+    Ownership goes only to a principal already in the team, unless a platform-admin (a role
+    binding carrying ``team.update`` for the team, not ownership alone) gives it: otherwise
+    an owner could hand the team to an outsider, who would then remove the owners.
+    """
     with ctx.db.transaction() as session:
         row = _team(session, team)
         ctx.require("team.update", team_id=row.id)
         member = _principal(session, principal)
         existing = session.get(t.TeamMember, (row.id, member.id))
+        if owner and existing is None and not _administers(ctx, row.id):
+            raise Forbidden(
+                f"{ctx.principal.name} cannot make '{principal}' an owner of team '{team}': "
+                f"'{principal}' is not a member of it, and only a platform-admin gives a team "
+                "to a principal outside it",
+                action="team.update",
+                field="principal",
+                hint="ask a platform-admin to give the team to someone outside it",
+            )
         if existing is None:
             session.add(t.TeamMember(team_id=row.id, principal_id=member.id, is_owner=owner))
         else:
@@ -404,6 +418,14 @@ def add_member(
             event="team.updated",
         )
         return _team_record(session, row)
+
+
+def _administers(ctx: Context, team_id: str) -> bool:
+    """Whether ``ctx`` may update the team by a role binding, not by owning it alone."""
+    if ctx.principal is SYSTEM:
+        return True
+    bound = tuple(g for g in ctx.grants if g.role != TEAM_OWNER)
+    return allows(bound, "team.update", team_id, None)
 
 
 def remove_member(ctx: Context, team: str, principal: str, *, reason: str = "") -> TeamRecord:

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         pattern=_MEMORY,
         description="DuckDB memory limit of the connection that runs checks (e.g. 4GB, 512MB).",
     )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body `andon serve` reads (bytes); larger ones get 413.",
+    )
 
     @field_validator("database_url")
     @classmethod

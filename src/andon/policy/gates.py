@@ -48,6 +48,12 @@ _ARITH = {
     "multiplication_mod": "%",
 }
 _STRING_METHODS = ("contains", "startsWith", "endsWith")
+MAX_DEPTH = 256
+"""Syntax-tree levels one clause may nest. A parenthesis adds ten, a ``!`` or ``-`` one, each
+chained ``||`` or operator one; the sample gates nest about 20. The checker and the evaluator
+recurse once per level, so this keeps both far from Python's recursion limit."""
+MAX_CLAUSES = 64
+"""Top-level ``&&`` clauses of one gate."""
 _WRAPPERS = (
     "expr",
     "conditionalor",
@@ -138,12 +144,13 @@ def compile_gate(text: str, schema: Mapping[str, Type], *, field: str) -> Gate:
     if len(text) > 4000:
         raise Invalid("is longer than 4000 characters", field=field)
     try:
-        tree = _parser().parse(text)
+        tree = _parser().parse(text)  # LALR: iterative, linear in the (bounded) text
     except CELParseError as exc:
         column = getattr(exc, "column", None) or 1
         raise Invalid(f"column {column}: syntax error", field=field) from None
     except Exception as exc:  # lark raises its own errors on some malformed input
         raise Invalid(f"syntax error: {type(exc).__name__}", field=field) from None
+    _require_shallow(text, tree, field)
     try:
         checker = _Checker(schema)
         kind = checker.type_of(tree)
@@ -155,7 +162,42 @@ def compile_gate(text: str, schema: Mapping[str, Type], *, field: str) -> Gate:
         )
     except GateError as exc:
         raise Invalid(str(exc), field=field) from None
+    except RecursionError:  # a deeper stack than the bound allows for; never a 500
+        raise Invalid("nests too deeply to check: split it", field=field) from None
     return Gate(text, tree, tuple(sorted(checker.paths)), clauses)
+
+
+def _depth(node: Tree[Token]) -> int:
+    """How many levels the tree under ``node`` nests, walked without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(node, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, Tree):
+            stack.extend((child, level + 1) for child in item.children if child is not None)
+    return deepest
+
+
+def _require_shallow(text: str, tree: Tree[Token], field: str) -> None:
+    """:class:`Invalid` naming the clause when the gate nests past :data:`MAX_DEPTH` or has
+    more than :data:`MAX_CLAUSES` clauses: checked before any walk that recurses."""
+    clauses = _top_level_and(tree)
+    if len(clauses) > MAX_CLAUSES:
+        raise Invalid(
+            f"has {len(clauses)} clauses joined by &&; at most {MAX_CLAUSES}", field=field
+        )
+    for number, clause in enumerate(clauses, 1):
+        depth = _depth(clause)
+        if depth > MAX_DEPTH:
+            source = _source(text, clause)
+            shown = source if len(source) <= 40 else source[:40] + "..."
+            raise Invalid(
+                f"clause {number} ({shown}) nests {depth} levels deep, more than the "
+                f"{MAX_DEPTH} a gate may: drop redundant parentheses, '!' or '-', or split "
+                "it into clauses joined by &&",
+                field=field,
+            )
 
 
 def _source(text: str, node: Tree[Token]) -> str:

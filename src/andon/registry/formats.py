@@ -3,7 +3,8 @@
 ``onnx`` and ``skops`` are safe to load; ``file`` is opaque bytes. ``pickle`` (and joblib,
 which is pickle underneath) runs arbitrary code when loaded, so it is refused unless a
 platform-admin registered the version with ``--trust-pickle``. Detection looks at the bytes,
-not only the name: declaring a pickle as ``file`` does not get it past the check.
+not only the name: declaring a pickle as ``file``, naming it ``model.bin``, writing it with
+protocol 0 or compressing it does not get it past the check.
 
 Heavy libraries (onnxruntime, skops, scikit-learn) are imported inside the functions.
 """
@@ -15,30 +16,21 @@ from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid
+from andon.registry import sniff
 
 FORMATS = ("onnx", "skops", "file", "pickle")
 _PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".jbl"}
-_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd")
 
 
-def looks_like_pickle(path: Path, head: bytes) -> bool:
-    """Whether the file is a pickle or a joblib dump (by extension or magic bytes)."""
-    if path.suffix.lower() in _PICKLE_SUFFIXES:
-        return True
-    # Protocol 2+ pickles start with PROTO (0x80) and the protocol number.
-    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return True
-    # joblib writes compressed pickles with a zlib header ('x' then a check byte).
-    return path.suffix.lower().startswith(".z") and head[:1] == b"x"
+def looks_like_pickle(path: Path) -> bool:
+    """Whether the file is a pickle or a joblib dump: by its name, or by its content (every
+    protocol, compressed or not; see :mod:`andon.registry.sniff`)."""
+    return path.suffix.lower() in _PICKLE_SUFFIXES or sniff.is_pickle(path)
 
 
 def detect(path: Path, declared: str | None) -> str:
     """The format of the artifact at ``path``; pickle wins over any declaration."""
-    with path.open("rb") as src:
-        head = src.read(16)
-    if looks_like_pickle(path, head) or (
-        declared in (None, "file") and head.startswith(_COMPRESSED_MAGIC) and ".joblib" in path.name
-    ):
+    if looks_like_pickle(path):
         return "pickle"
     if declared is not None:
         if declared not in ("onnx", "skops", "file"):

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -38,7 +38,7 @@ from andon.store.lookups import stage_of_alias
 from andon.store.lookups import team_by_name as _team
 
 if TYPE_CHECKING:
-    from sqlalchemy import BindParameter, Connection, CursorResult, Select
+    from sqlalchemy import Connection, CursorResult, Select
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _RUN_NAME = re.compile(r"^[\w][\w .:/@-]{0,199}$")
@@ -121,43 +121,38 @@ _RUNS_PAGE = (
     "r.started_at, r.ended_at FROM runs r JOIN teams t ON t.id = r.team_id{where} "
     "ORDER BY r.started_at DESC, r.id DESC LIMIT ?"
 )
-# Params and latest metrics of a page of runs, in one statement: a param row has no number.
-_PARAMS_AND_METRICS_OF = (
-    "SELECT run_id, key, value, NULL FROM run_params WHERE run_id IN ({marks}) "
-    "UNION ALL SELECT run_id, key, NULL, value FROM run_metrics WHERE run_id IN ({marks})"
-)
-_IDS: BindParameter[str] = bindparam("ids", expanding=True)
-_ARTIFACTS_OF = select(r.RunArtifact.run_id, r.RunArtifact.name, r.RunArtifact.digest).where(
-    r.RunArtifact.run_id.in_(_IDS)
-)
-_DATASETS_OF = select(r.RunDataset.run_id, r.RunDataset.dataset_version_id).where(
-    r.RunDataset.run_id.in_(_IDS)
+# Params, latest metrics, artifacts and datasets of a page of runs, in one statement; the
+# first column says which table a row comes from.
+_CONTENTS_OF = (
+    "SELECT 'p', run_id, key, value, NULL FROM run_params WHERE run_id IN ({marks}) "
+    "UNION ALL SELECT 'm', run_id, key, NULL, value FROM run_metrics WHERE run_id IN ({marks}) "
+    "UNION ALL SELECT 'a', run_id, name, digest, NULL FROM run_artifacts "
+    "WHERE run_id IN ({marks}) "
+    "UNION ALL SELECT 'd', run_id, dataset_version_id, NULL, NULL FROM run_datasets "
+    "WHERE run_id IN ({marks})"
 )
 
 
-def _run_records(session: Session, rows: Sequence[Any], *, full: bool = True) -> list[RunRecord]:
-    """Records for rows of :func:`_run_select` (or ``_RUNS_PAGE``), with params and metrics
-    (and, when ``full``, artifacts and datasets), in one to three set-based queries on the
-    session's connection."""
+def _run_records(session: Session, rows: Sequence[Any]) -> list[RunRecord]:
+    """Records for rows of :func:`_run_select` (or ``_RUNS_PAGE``), with params, latest
+    metrics, artifacts and datasets: one set-based query per 250 runs, never one per run."""
     conn = session.connection()
     ids = [row[0] for row in rows]
     params: dict[str, dict[str, str]] = {i: {} for i in ids}
     metrics: dict[str, dict[str, float]] = {i: {} for i in ids}
-    arts: dict[str, dict[str, str]] = {}
-    datasets: dict[str, list[str]] = {}
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-        sql = _driver_sql(conn, _PARAMS_AND_METRICS_OF.format(marks=_marks(len(chunk))))
-        for rid, key, text, number in conn.exec_driver_sql(sql, (*chunk, *chunk)).all():
-            if number is None:
+    arts: dict[str, dict[str, str]] = {i: {} for i in ids}
+    datasets: dict[str, list[str]] = {i: [] for i in ids}
+    for chunk in (ids[i : i + 250] for i in range(0, len(ids), 250)):
+        sql = _driver_sql(conn, _CONTENTS_OF.format(marks=_marks(len(chunk))))
+        for kind, rid, key, text, number in conn.exec_driver_sql(sql, tuple(chunk) * 4).all():
+            if kind == "p":
                 params[rid][key] = text
-            else:
+            elif kind == "m":
                 metrics[rid][key] = number
-        if not full:
-            continue
-        for rid, name, digest in conn.execute(_ARTIFACTS_OF, {"ids": chunk}).all():
-            arts.setdefault(rid, {})[name] = f"sha256:{digest}"
-        for rid, dsv in conn.execute(_DATASETS_OF, {"ids": chunk}).all():
-            datasets.setdefault(rid, []).append(dsv)
+            elif kind == "a":
+                arts[rid][key] = f"sha256:{text}"
+            else:
+                datasets[rid].append(key)
     return [
         RunRecord(
             id=rid,
@@ -172,8 +167,8 @@ def _run_records(session: Session, rows: Sequence[Any], *, full: bool = True) ->
             ended_at=_utc(ended) if ended else None,
             params=params[rid],
             metrics=metrics[rid],
-            artifacts=dict(sorted(arts[rid].items())) if rid in arts else {},
-            datasets=sorted(datasets[rid]) if rid in datasets else [],
+            artifacts=dict(sorted(arts[rid].items())),
+            datasets=sorted(datasets[rid]),
         )
         for rid, name, team, status, error, commit, env, by, started, ended in rows
     ]
@@ -410,12 +405,12 @@ def list_runs(
             where = f" WHERE r.team_id IN ({_marks(len(team_ids))})" if team_ids else ""
             sql = _driver_sql(conn, _RUNS_PAGE.format(where=where))
             rows = conn.exec_driver_sql(sql, (*(team_ids or ()), limit)).all()
-            return _run_records(session, rows, full=False)
+            return _run_records(session, rows)
         stmt = _run_select()
         if team_ids is not None:
             stmt = stmt.where(r.Run.team_id.in_(team_ids))
         stmt = stmt.where(condition).order_by(r.Run.started_at.desc(), r.Run.id.desc()).limit(limit)
-        return _run_records(session, conn.execute(stmt).all(), full=False)
+        return _run_records(session, conn.execute(stmt).all())
 
 
 # --------------------------------------------------------------------------- models

@@ -1,0 +1,273 @@
+"""Nothing left behind (issue 20, items 7 and 8): what a killed process, a disguised pickle, a
+team owner or a listing used to leave behind, each kept as a test on the real CLI, services
+and HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+
+import andon
+from andon.auth import service as auth
+from andon.core.context import Context
+from andon.registry import service as registry
+from tests.cli.conftest import Run
+from tests.conftest import as_principal
+from tests.server import running_server
+
+
+def _python(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start ``code`` in a fresh Python process with ``env`` (the CLI's environment)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+# --------------------------------------------------------------------------- run list json
+
+
+def test_run_list_json_carries_the_datasets_and_artifacts_run_show_has(
+    run: Run, andon_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run("init").returncode == 0
+    assert run("team", "create", "ml").returncode == 0
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"w" * 10)
+    proc = _python(
+        f"""
+        import andon
+        with andon.start_run("with-both", team="ml") as r:
+            r.use_dataset("dsv_01LISTED")
+            r.use_dataset("dsv_02LISTED")
+            r.log_artifact({str(weights)!r})
+            r.log_params({{"C": 1}})
+            r.log_metrics({{"f1": 0.5}})
+        with andon.start_run("plain", team="ml"):
+            pass
+        """,
+        andon_env,
+    )
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    listed = json.loads(run("run", "list", "-f", "json").stdout)
+    assert len(listed) == 2
+    for entry in listed:
+        shown = json.loads(run("run", "show", entry["id"], "-f", "json").stdout)
+        assert entry == shown
+    both = next(e for e in listed if e["name"] == "with-both")
+    assert both["datasets"] == ["dsv_01LISTED", "dsv_02LISTED"]
+    assert list(both["artifacts"]) == ["weights.bin"]
+    filtered = json.loads(run("run", "list", "-w", "status = finished", "-f", "json").stdout)
+    assert {e["name"]: e["datasets"] for e in filtered}["with-both"] == both["datasets"]
+
+
+def test_the_rest_listing_of_runs_carries_datasets_and_artifacts(
+    admin: Context, tmp_path: Path
+) -> None:
+    auth.create_team(admin, "ml")
+    weights = tmp_path / "weights.bin"
+    weights.write_bytes(b"w")
+    with andon.start_run("with-both", team="ml", ctx=admin) as r:
+        r.use_dataset("dsv_01REST")
+        r.log_artifact(weights)
+    _, secret = auth.create_token(admin, "admin")
+    with running_server(admin) as base:
+        headers = {"Authorization": f"Bearer {secret}"}
+        page = httpx.get(f"{base}/api/v1/runs", headers=headers).json()
+        one = httpx.get(f"{base}/api/v1/runs/{r.id}", headers=headers).json()
+    (entry,) = page["items"]
+    assert entry == one
+    assert entry["datasets"] == ["dsv_01REST"] and list(entry["artifacts"]) == ["weights.bin"]
+
+
+# --------------------------------------------------------------------------- pickle by content
+
+
+class _Payload:
+    """A class instance pickles with GLOBAL/REDUCE opcodes, like a real estimator."""
+
+    def __init__(self) -> None:
+        self.weights = [0.5] * 50
+        self.name = "clf"
+
+
+_JOBLIB: tuple[int | tuple[str, int], ...] = (3, ("gzip", 3), ("bz2", 3), ("lzma", 3), ("xz", 3), 0)
+
+
+def _joblib_label(compress: int | tuple[str, int]) -> str:
+    return f"joblib-{compress[0] if isinstance(compress, tuple) else compress}"
+
+
+def _disguised_pickles(folder: Path) -> dict[str, Path]:
+    """Every protocol, joblib in each compressor, and hand-wrapped compressed pickles, none
+    with a pickle-ish name."""
+    import bz2
+    import gzip
+    import lzma
+    import pickle
+    import zlib
+
+    import joblib
+
+    files: dict[str, Path] = {}
+
+    def put(label: str, name: str, data: bytes) -> None:
+        path = folder / label / name
+        path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+        files[label] = path
+
+    obj = {"model": _Payload(), "classes": [0, 1], "note": "x" * 20}
+    for protocol in range(6):
+        put(f"protocol-{protocol}", "model.bin", pickle.dumps(obj, protocol=protocol))
+        put(f"protocol-{protocol}-list", "weights", pickle.dumps([1.5, 2, "a"], protocol))
+    plain = pickle.dumps(obj, protocol=0)
+    # pickle.load stops at STOP: bytes after it must not hide what comes before
+    put("protocol-0-trailer", "model.bin", plain + bytes(range(256)) * 8)
+    put("gzip", "weights.dat", gzip.compress(plain))
+    put("bz2", "weights.dat", bz2.compress(plain))
+    put("xz", "weights.dat", lzma.compress(plain))
+    put("lzma-alone", "weights.dat", lzma.compress(plain, format=lzma.FORMAT_ALONE))
+    put("zlib", "weights.dat", zlib.compress(plain))
+    put("gzip-in-gzip", "weights.dat", gzip.compress(gzip.compress(pickle.dumps(obj, 1))))
+    for compress in _JOBLIB:
+        label = _joblib_label(compress)
+        path = folder / label / "model.bin"
+        path.parent.mkdir(parents=True)
+        joblib.dump(obj, path, compress=compress)
+        files[label] = path
+    # a pickle bigger than the prefix read: protocol 0 has no PROTO opcode to give it away
+    put("protocol-0-large", "big.bin", pickle.dumps(list(range(400_000)), protocol=0))
+    return files
+
+
+@pytest.fixture(scope="module")
+def disguised(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return _disguised_pickles(tmp_path_factory.mktemp("disguised"))
+
+
+DISGUISES = [
+    *(f"protocol-{p}{s}" for p in range(6) for s in ("", "-list")),
+    "protocol-0-large",
+    "protocol-0-trailer",
+    "gzip",
+    "bz2",
+    "xz",
+    "lzma-alone",
+    "zlib",
+    "gzip-in-gzip",
+    *(_joblib_label(c) for c in _JOBLIB),
+]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("label", DISGUISES)
+def test_a_disguised_pickle_is_refused_without_trust(
+    admin: Context, disguised: dict[str, Path], label: str
+) -> None:
+    from andon.core.errors import Forbidden, Invalid
+
+    auth.create_team(admin, "ml")
+    path = disguised[label]
+    for declared in (None, "file", "onnx"):
+        with pytest.raises(Invalid, match="pickle/joblib"):
+            registry.register_model(admin, "m", team="ml", artifact=path, fmt=declared)
+    auth.create_principal(admin, "carla")
+    auth.bind_role(admin, "carla", "contributor", scope="team", target="ml")
+    with pytest.raises(Forbidden, match=r"model\.trust_pickle"):
+        registry.register_model(
+            as_principal(admin, "carla"), "m", team="ml", artifact=path, trust_pickle=True
+        )
+    trusted = registry.register_model(admin, "m", team="ml", artifact=path, trust_pickle=True)
+    assert trusted.format == "pickle" and trusted.trusted_pickle
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_safe_formats_and_plain_files_still_register(admin: Context, tmp_path: Path) -> None:
+    import gzip
+    import os
+
+    import numpy as np
+    import skops.io as sio
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    auth.create_team(admin, "ml")
+    rng = np.random.default_rng(1)
+    X = rng.random((40, 3)).astype(np.float32)
+    model = LogisticRegression().fit(X, (X[:, 0] > 0.5).astype(int))
+    onnx_path = tmp_path / "model.onnx"
+    onnx_path.write_bytes(to_onnx(model, X[:1], target_opset=17).SerializeToString())
+    skops_path = tmp_path / "model.skops"
+    sio.dump(model, skops_path)
+    assert registry.register_model(admin, "o", team="ml", artifact=onnx_path).format == "onnx"
+    assert registry.register_model(admin, "s", team="ml", artifact=skops_path).format == "skops"
+    opaque = {
+        "notes.txt": b"threshold: 0.5\nlabels: (a, b)\n",
+        "table.csv": b"a,b,c\n1,2,3\n" * 100,
+        "config.json": b'{"layers": [1, 2, 3], "name": "clf"}',
+        "weights.f32": X.tobytes(),
+        "noise.bin": os.urandom(1 << 16),
+        "readme.gz": gzip.compress(b"I am not a pickle, only text that is gzipped.\n" * 50),
+    }
+    for name, data in opaque.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        version = registry.register_model(admin, "f", team="ml", artifact=path)
+        assert version.format == "file", name
+
+
+# --------------------------------------------------------------------------- team ownership
+
+
+def test_an_owner_cannot_hand_the_team_to_an_outsider(admin: Context) -> None:
+    from andon.audit import service as audit
+    from andon.core.errors import Forbidden
+
+    for name in ("alice", "bob", "mallory"):
+        auth.create_principal(admin, name)
+    auth.create_team(admin, "ml", owners=["alice", "bob"])
+    alice = as_principal(admin, "alice")
+    before = len(audit.list_entries(admin, limit=1000))
+    # the probe's sequence: an owner gives ownership to an outsider...
+    with pytest.raises(Forbidden, match="'mallory' is not a member of it") as refused:
+        auth.add_member(alice, "ml", "mallory", owner=True)
+    assert "platform-admin" in str(refused.value)
+    assert refused.value.details["hint"] and refused.value.details["action"] == "team.update"
+    assert len(audit.list_entries(admin, limit=1000)) == before
+    assert auth.get_team(admin, "ml").owners == ["alice", "bob"]
+    # ...who would then have removed the original owners: mallory holds nothing in ml
+    mallory = as_principal(admin, "mallory")
+    for owner in ("alice", "bob"):
+        with pytest.raises(Forbidden):
+            auth.remove_member(mallory, "ml", owner)
+    # a team-scoped platform-admin of another team is no platform-admin of this one
+    auth.create_team(admin, "other")
+    auth.create_principal(admin, "olga")
+    auth.bind_role(admin, "olga", "platform-admin", scope="team", target="other")
+    with pytest.raises(Forbidden):
+        auth.add_member(as_principal(admin, "olga"), "ml", "mallory", owner=True)
+    # a platform-admin may give the team to anyone, and an owner to a member
+    auth.create_principal(admin, "paul")
+    auth.bind_role(admin, "paul", "platform-admin", scope="team", target="ml")
+    auth.add_member(as_principal(admin, "paul"), "ml", "mallory", owner=True)
+    auth.create_principal(admin, "gil")
+    auth.add_member(admin, "other", "gil", owner=True)  # a global platform-admin too
+    auth.create_principal(admin, "dora")
+    auth.add_member(alice, "ml", "dora")
+    assert auth.add_member(alice, "ml", "dora", owner=True).owners == [
+        "alice",
+        "bob",
+        "dora",
+        "mallory",
+    ]
