@@ -78,7 +78,7 @@ def one_select(query: str, what: str) -> str:
     try:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:
-        raise Invalid(f"{what}: the SQL does not run: {_first_line(exc)}") from None
+        raise Invalid(f"{_lead(what)}the SQL does not run: {_first_line(exc)}") from None
     refused = _refusal([s.type.name for s in statements], what)
     if refused is not None:
         raise refused
@@ -98,7 +98,7 @@ def _duckdb_kinds(query: str) -> list[str] | None:
 def _refusal(kinds: list[str], what: str) -> Invalid | None:
     if len(kinds) != 1:
         return Invalid(
-            f"{what}: a sql rule is exactly one SELECT statement; this query has {len(kinds)}",
+            f"{_lead(what)}a sql rule is exactly one SELECT statement; this query has {len(kinds)}",
             hint="remove the other statements; andon runs nothing of a refused rule",
         )
     if kinds[0] != "SELECT":
@@ -106,9 +106,26 @@ def _refusal(kinds: list[str], what: str) -> Invalid | None:
     return None
 
 
+_KIND_NAMES = {
+    "LOAD": "INSTALL or LOAD",
+    "VARIABLE_SET": "SET VARIABLE",
+    "CREATE_FUNC": "CREATE MACRO",
+    "COPY_DATABASE": "COPY DATABASE",
+    "MERGE_INTO": "MERGE INTO",
+    "MULTI": "multi-statement (such as PIVOT)",
+}
+"""DuckDB's statement types in the words a rule's author wrote."""
+
+
+def _lead(what: str) -> str:
+    return f"{what}: " if what else ""
+
+
 def _not_select(what: str, kind: str) -> Invalid:
+    name = _KIND_NAMES.get(kind, kind)
     return Invalid(
-        f"{what}: a sql rule is one read-only SELECT; this query is a {kind} statement",
+        f"{_lead(what)}a sql rule is one read-only SELECT; this query is "
+        f"{'an' if name[:1] in 'AEIOU' else 'a'} {name} statement",
         hint="a sql rule may only read the contract's own tables",
     )
 
@@ -126,12 +143,12 @@ def vet_contract(contract: Contract) -> None:
         query = fill(rule.query, _quote(table), _quote(column) if column else None, where)
         if duckdb_only:
             try:
-                one_select(query, "sql rule")
+                one_select(query, "")
             except Invalid as exc:
                 raise Invalid(exc.message, field=where, **exc.details) from None
             continue
         kinds = _duckdb_kinds(query)
-        refused = _refusal(kinds, "sql rule") if kinds is not None else None
+        refused = _refusal(kinds, "") if kinds is not None else None
         if refused is not None:
             raise Invalid(refused.message, field=where, **refused.details)
 
