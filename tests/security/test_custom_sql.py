@@ -31,7 +31,7 @@ from andon.data import compile as engine
 from andon.data import service as data
 from andon.data.contracts import parse_contract
 from andon.data.engines import open_engine, spark_missing_reason, spark_session, stop_spark
-from andon.data.sql_guard import SqlLimits
+from andon.data.sql_guard import SqlLimits, vet_contract
 from andon.store import data_tables as d
 from tests.api.conftest import api  # noqa: F401 - the live server fixture
 from tests.api.live import Api, assert_problem
@@ -588,3 +588,20 @@ def test_spark_takes_one_query_by_its_parser_and_no_file_by_name(
         assert (sql.status, sql.observed) == ("pass", 0)
     finally:
         stop_spark()
+
+
+def test_at_apply_another_engine_s_dialect_waits_for_its_engine_but_two_statements_do_not(
+    lake: Path,
+) -> None:
+    spark_only = "servers: [{server: lake, type: spark, path: ., format: parquet}]\n"
+    spark_sql = "SELECT count(*) FROM t WHERE s RLIKE '^x'"  # Spark's, not DuckDB's
+    vet_contract(parse_contract(_contract(lake, spark_sql, server=spark_only).read_text()))
+    with pytest.raises(Invalid, match="the SQL does not run") as duck:
+        vet_contract(parse_contract(_contract(lake, spark_sql).read_text()))
+    assert duck.value.field == RULE_FIELD
+    for query, says in (("SELECT 1; DROP TABLE t", "this query has 2"),
+                        ("DROP TABLE t", "a DROP statement")):  # fmt: skip
+        contract = parse_contract(_contract(lake, query, server=spark_only).read_text())
+        with pytest.raises(Invalid, match=says) as refused:
+            vet_contract(contract)
+        assert refused.value.field == RULE_FIELD
