@@ -110,22 +110,14 @@ STATEMENTS = {
     ),
     "copy": ("COPY (SELECT * FROM ${object}) TO '{x}/copy.csv'", "COPY statement", "copy.csv"),
     "attach": ("ATTACH '{x}/evil.duckdb' AS evil", "ATTACH statement", "evil.duckdb"),
-    "select-then-attach": (
-        "SELECT count(*) FROM ${object}; ATTACH '{x}/evil2.duckdb'",
-        "this query has 2",
-        "evil2.duckdb",
-    ),
+    "select-then-attach": ("SELECT 2; ATTACH '{x}/evil2.duckdb'", "has 2", "evil2.duckdb"),
     "install": ("INSTALL httpfs", "LOAD statement", None),
     "load": ("LOAD httpfs", "LOAD statement", None),
     "set": ("SET enable_external_access = true", "SET statement", None),
     "pragma": ("PRAGMA enable_profiling", "PRAGMA statement", None),
     "call": ("CALL pragma_version()", "CALL statement", None),
     "create-table": ("CREATE TABLE pwn AS SELECT 1", "CREATE statement", None),
-    "create-secret": (
-        "CREATE PERSISTENT SECRET s (TYPE s3, KEY_ID 'k', SECRET 'v')",
-        "CREATE statement",
-        None,
-    ),
+    "create-secret": ("CREATE PERSISTENT SECRET s (TYPE s3)", "CREATE statement", None),
     "export": ("EXPORT DATABASE '{x}/exported'", "EXPORT statement", "exported"),
     "comment-hides-nothing": (
         "SELECT 1 /* harmless */ ; COPY (SELECT 1) TO '{x}/c.csv' -- ;",
@@ -478,10 +470,7 @@ PG_VECTORS = {
         "data-modifying statement",
     ),
     "nextval": ("SELECT nextval('probe.seq')", "this query writes"),
-    "set_config-then-write": (
-        "SELECT set_config('transaction_read_only', 'off', false)::int",
-        "",
-    ),
+    "set_config": ("SELECT set_config('transaction_read_only', 'off', false)::int", ""),
     "cast-a-secret": ("SELECT s::int FROM ${object}", "failed while running"),
     "cast-a-file": ("SELECT pg_read_file('/etc/passwd')::int", "failed while running"),
 }
