@@ -31,7 +31,7 @@ from andon.data import compile as engine
 from andon.data import service as data
 from andon.data.contracts import parse_contract
 from andon.data.engines import open_engine, spark_missing_reason, spark_session, stop_spark
-from andon.data.sql_guard import SqlLimits
+from andon.data.sql_guard import SqlLimits, vet_contract
 from andon.store import data_tables as d
 from tests.api.conftest import api  # noqa: F401 - the live server fixture
 from tests.api.live import Api, assert_problem
@@ -110,22 +110,14 @@ STATEMENTS = {
     ),
     "copy": ("COPY (SELECT * FROM ${object}) TO '{x}/copy.csv'", "COPY statement", "copy.csv"),
     "attach": ("ATTACH '{x}/evil.duckdb' AS evil", "ATTACH statement", "evil.duckdb"),
-    "select-then-attach": (
-        "SELECT count(*) FROM ${object}; ATTACH '{x}/evil2.duckdb'",
-        "this query has 2",
-        "evil2.duckdb",
-    ),
+    "select-then-attach": ("SELECT 2; ATTACH '{x}/evil2.duckdb'", "has 2", "evil2.duckdb"),
     "install": ("INSTALL httpfs", "LOAD statement", None),
     "load": ("LOAD httpfs", "LOAD statement", None),
     "set": ("SET enable_external_access = true", "SET statement", None),
     "pragma": ("PRAGMA enable_profiling", "PRAGMA statement", None),
     "call": ("CALL pragma_version()", "CALL statement", None),
     "create-table": ("CREATE TABLE pwn AS SELECT 1", "CREATE statement", None),
-    "create-secret": (
-        "CREATE PERSISTENT SECRET s (TYPE s3, KEY_ID 'k', SECRET 'v')",
-        "CREATE statement",
-        None,
-    ),
+    "create-secret": ("CREATE PERSISTENT SECRET s (TYPE s3)", "CREATE statement", None),
     "export": ("EXPORT DATABASE '{x}/exported'", "EXPORT statement", "exported"),
     "comment-hides-nothing": (
         "SELECT 1 /* harmless */ ; COPY (SELECT 1) TO '{x}/c.csv' -- ;",
@@ -478,10 +470,7 @@ PG_VECTORS = {
         "data-modifying statement",
     ),
     "nextval": ("SELECT nextval('probe.seq')", "this query writes"),
-    "set_config-then-write": (
-        "SELECT set_config('transaction_read_only', 'off', false)::int",
-        "",
-    ),
+    "set_config": ("SELECT set_config('transaction_read_only', 'off', false)::int", ""),
     "cast-a-secret": ("SELECT s::int FROM ${object}", "failed while running"),
     "cast-a-file": ("SELECT pg_read_file('/etc/passwd')::int", "failed while running"),
 }
@@ -565,6 +554,10 @@ def test_spark_takes_one_query_by_its_parser_and_no_file_by_name(
         "SET spark.sql.runSQLOnFiles=true": "is a SetCommand statement",
         "SELECT count(*) FROM text.`/etc/passwd`": "does not run",
         "SELECT CAST(s AS INT) FROM ${object}": "failed while running",
+        "SELECT length(reflect('java.lang.System', 'getenv', 'PATH'))": "may not call Java",
+        "SELECT count(*) FROM ${object} WHERE java_method('java.lang.System', 'exit', 0) = ''": (
+            "may not call Java"
+        ),
     }
     try:
         for query, says in refusals.items():
@@ -574,9 +567,30 @@ def test_spark_takes_one_query_by_its_parser_and_no_file_by_name(
             assert says in str(refused.value) and SECRET not in str(refused.value), query
             assert "root:" not in str(refused.value)
         assert not spark_session().catalog.tableExists("pwn")
+        slow = "SELECT count(*) FROM range(1000000000000) WHERE id % 7 = 3"
+        contract = parse_contract(_contract(lake, slow, server=server).read_text())
+        with pytest.raises(Invalid, match=r"longer than the 2 s limit"):
+            engine.run(contract, lake, now=CHECKED_AT, limits=SqlLimits(seconds=2))
         good = f"SELECT count(*) - 3 FROM ${{object}} WHERE ${{property}} = '{SECRET}'"
         contract = parse_contract(_contract(lake, good, server=server).read_text())
         [sql] = [r for r in engine.run(contract, lake, now=CHECKED_AT).results if r.kind == "sql"]
         assert (sql.status, sql.observed) == ("pass", 0)
     finally:
         stop_spark()
+
+
+def test_at_apply_another_engine_s_dialect_waits_for_its_engine_but_two_statements_do_not(
+    lake: Path,
+) -> None:
+    spark_only = "servers: [{server: lake, type: spark, path: ., format: parquet}]\n"
+    spark_sql = "SELECT count(*) FROM t WHERE s RLIKE '^x'"  # Spark's, not DuckDB's
+    vet_contract(parse_contract(_contract(lake, spark_sql, server=spark_only).read_text()))
+    with pytest.raises(Invalid, match="the SQL does not run") as duck:
+        vet_contract(parse_contract(_contract(lake, spark_sql).read_text()))
+    assert duck.value.field == RULE_FIELD
+    for query, says in (("SELECT 1; DROP TABLE t", "this query has 2"),
+                        ("DROP TABLE t", "a DROP statement")):  # fmt: skip
+        contract = parse_contract(_contract(lake, query, server=spark_only).read_text())
+        with pytest.raises(Invalid, match=says) as refused:
+            vet_contract(contract)
+        assert refused.value.field == RULE_FIELD

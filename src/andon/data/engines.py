@@ -540,7 +540,7 @@ class SparkEngine(Engine):
     def first_row(self, query: str, what: str) -> dict[str, Any] | None:
         self.queries += 1
         self.con._log(query)  # what Ibis logs for its own queries (ibis.options.verbose)
-        return spark_first_row(self.session, query, what, self.errors())
+        return spark_first_row(self.session, query, what, self.errors(), self.limits)
 
     def quote(self, name: str) -> str:
         return "`" + name.replace("`", "``") + "`"

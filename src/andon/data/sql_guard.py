@@ -78,7 +78,7 @@ def one_select(query: str, what: str) -> str:
     try:
         statements = duckdb.extract_statements(query)
     except duckdb.Error as exc:
-        raise Invalid(f"{what}: the SQL does not run: {_first_line(exc)}") from None
+        raise Invalid(f"{_lead(what)}the SQL does not run: {_first_line(exc)}") from None
     refused = _refusal([s.type.name for s in statements], what)
     if refused is not None:
         raise refused
@@ -98,7 +98,7 @@ def _duckdb_kinds(query: str) -> list[str] | None:
 def _refusal(kinds: list[str], what: str) -> Invalid | None:
     if len(kinds) != 1:
         return Invalid(
-            f"{what}: a sql rule is exactly one SELECT statement; this query has {len(kinds)}",
+            f"{_lead(what)}a sql rule is exactly one SELECT statement; this query has {len(kinds)}",
             hint="remove the other statements; andon runs nothing of a refused rule",
         )
     if kinds[0] != "SELECT":
@@ -106,9 +106,26 @@ def _refusal(kinds: list[str], what: str) -> Invalid | None:
     return None
 
 
+_KIND_NAMES = {
+    "LOAD": "INSTALL or LOAD",
+    "VARIABLE_SET": "SET VARIABLE",
+    "CREATE_FUNC": "CREATE MACRO",
+    "COPY_DATABASE": "COPY DATABASE",
+    "MERGE_INTO": "MERGE INTO",
+    "MULTI": "multi-statement (such as PIVOT)",
+}
+"""DuckDB's statement types in the words a rule's author wrote."""
+
+
+def _lead(what: str) -> str:
+    return f"{what}: " if what else ""
+
+
 def _not_select(what: str, kind: str) -> Invalid:
+    name = _KIND_NAMES.get(kind, kind)
     return Invalid(
-        f"{what}: a sql rule is one read-only SELECT; this query is a {kind} statement",
+        f"{_lead(what)}a sql rule is one read-only SELECT; this query is "
+        f"{'an' if name[:1] in 'AEIOU' else 'a'} {name} statement",
         hint="a sql rule may only read the contract's own tables",
     )
 
@@ -126,12 +143,12 @@ def vet_contract(contract: Contract) -> None:
         query = fill(rule.query, _quote(table), _quote(column) if column else None, where)
         if duckdb_only:
             try:
-                one_select(query, "sql rule")
+                one_select(query, "")
             except Invalid as exc:
                 raise Invalid(exc.message, field=where, **exc.details) from None
             continue
         kinds = _duckdb_kinds(query)
-        refused = _refusal(kinds, "sql rule") if kinds is not None else None
+        refused = _refusal(kinds, "") if kinds is not None else None
         if refused is not None:
             raise Invalid(refused.message, field=where, **refused.details)
 
@@ -304,24 +321,62 @@ def spark_vet(session: Any, query: str, what: str, errors: tuple[type[BaseExcept
 
 
 def spark_first_row(
-    session: Any, query: str, what: str, errors: tuple[type[BaseException], ...]
+    session: Any, query: str, what: str, errors: tuple[type[BaseException], ...], limits: SqlLimits
 ) -> dict[str, Any] | None:
-    """The first row of custom SQL on a Spark session, vetted first; a run-time failure by
+    """The first row of custom SQL on a Spark session: vetted first, refused when its analysed
+    plan calls Java by reflection, its jobs cancelled at the time limit; a run-time failure by
     its kind only."""
+    import json
+    import uuid
+
     from pyspark.errors import AnalysisException, ParseException
 
     spark_vet(session, query, what, errors)
     try:
         frame = session.sql(query)  # a vetted query: analysed, not run
+        plan = json.loads(frame._jdf.queryExecution().analyzed().toJSON())
     except (AnalysisException, ParseException) as exc:
         raise Invalid(f"{what}: the SQL does not run: {_first_line(exc)}") from None
     except errors as exc:
         raise withheld(what, type(exc).__name__) from None
+    called = _plan_classes(plan) & _SPARK_REFUSED
+    if called:
+        raise Invalid(
+            f"{what}: a sql rule may not call Java methods (reflect, java_method); "
+            "it may only read the contract's own tables"
+        )
+    context = session.sparkContext
+    tag = f"andon-sql-{uuid.uuid4().hex}"
+    context.addJobTag(tag)
     try:
-        rows = frame.limit(1).toArrow().to_pylist()
+        with deadline(lambda: context.cancelJobsWithTag(tag), limits.seconds, what):
+            rows = frame.limit(1).toArrow().to_pylist()
     except errors as exc:  # a failed cast names the value: say the kind only
         raise withheld(what, type(exc).__name__) from None
+    finally:
+        context.removeJobTag(tag)
     return rows[0] if rows else None
+
+
+_SPARK_REFUSED = frozenset({"CallMethodViaReflection", "TryReflect"})
+"""Expression classes of an analysed Spark plan a rule may not hold: reflection calls any
+static Java method with string arguments (``System.getenv``, ``System.exit``)."""
+
+
+def _plan_classes(node: Any) -> set[str]:
+    """The short class names of every node and expression of a plan's JSON form."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            name = item.get("class")
+            if isinstance(name, str):
+                found.add(name.rsplit(".", 1)[-1])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
 
 
 # --------------------------------------------------------------------------- results
