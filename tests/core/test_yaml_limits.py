@@ -1,11 +1,12 @@
-"""A YAML text that expands past the bound is refused, quickly, by every parser that loads one."""
+"""A YAML text past a bound (expansion, nesting depth, integer digits) is refused, quickly, by
+every parser that loads one."""
 
 from __future__ import annotations
 
 import pytest
 
 from andon.core.errors import Invalid
-from andon.core.yaml_limits import require_bounded
+from andon.core.yaml_limits import MAX_DEPTH, MAX_INT_DIGITS, load_bounded, require_bounded
 from andon.data.contracts import parse_contract
 from andon.evaluate.suite import parse_suite
 from andon.policy.spec import parse_policy
@@ -34,3 +35,26 @@ def test_require_bounded_counts_expanded_values() -> None:
 def test_billion_laughs_is_refused_before_anything_walks_it(parse: object, text: str) -> None:
     with pytest.raises(Invalid, match="expands to more than 200,000 values"):
         parse(text)  # type: ignore[operator]
+
+
+def test_nesting_is_read_up_to_the_bound_and_refused_past_it() -> None:
+    at_limit = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert load_bounded(f"a: {at_limit[1:-1]}", source="doc") is not None  # mapping + 99 lists
+    with pytest.raises(Invalid, match=f"doc nests deeper than {MAX_DEPTH} levels \\(line 2\\)"):
+        load_bounded(f"x: 1\na: {at_limit}", source="doc")
+    block = "a:\n  " + "- " * MAX_DEPTH + "x\n"
+    with pytest.raises(Invalid, match="nests deeper"):
+        load_bounded(block, source="doc")
+
+
+def test_integers_are_read_up_to_the_bound_and_refused_past_it() -> None:
+    assert load_bounded(f"n: {'7' * MAX_INT_DIGITS}", source="doc") == {"n": int("7" * 1000)}
+    assert load_bounded("n: 1_000\nh: 0x1F\ns: '99999'", source="doc") == {
+        "n": 1000,
+        "h": 31,
+        "s": "99999",
+    }
+    with pytest.raises(Invalid, match="doc holds an integer of 1,001 digits \\(line 1\\)"):
+        load_bounded(f"n: {'7' * (MAX_INT_DIGITS + 1)}", source="doc")
+    # A quoted string of digits is text, not an integer: no bound beyond the document's size.
+    assert load_bounded(f"s: '{'7' * 5000}'", source="doc") == {"s": "7" * 5000}

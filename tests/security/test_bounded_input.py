@@ -8,6 +8,7 @@ real ``andon serve`` process, whose memory the test reads from /proc.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import socket
@@ -19,9 +20,17 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from andon.auth import service as auth
 from andon.core.config import Settings
+from andon.core.context import Context
+from andon.core.errors import Invalid
+from andon.policy import promotion
+from andon.policy import service as policy
+from andon.store import policy_tables as p
 from tests.cli.conftest import ANDON, Run
+from tests.policy.conftest import TEAM, Line, policy_yaml
 from tests.server import free_port
 
 LIMIT = 1024 * 1024
@@ -321,3 +330,26 @@ def test_policy_apply_refuses_deeply_nested_gates_naming_the_clause(
         result = run("policy", "apply", str(cli_team / f"{name}.yaml"))
         _refused(result, "stages.production.gate")
         assert says in result.stderr, result.stderr
+
+
+def test_a_stored_policy_holding_a_deep_gate_is_refused_at_check_time(admin: Context) -> None:
+    """A policy stored before the bound (here: its stored spec rewritten) fails cleanly when
+    its gate is checked or a promotion evaluates it: Invalid naming the gate, not a 500."""
+    auth.create_team(admin, TEAM)
+    policy.apply_policy(admin, policy_yaml(gate="true", approvals=()))
+    ref = Line(admin).model()
+    deep = "(" * 1000 + "card.complete" + ")" * 1000
+    with admin.db.transaction() as session:
+        row = session.scalars(select(p.StagePolicy)).one()
+        spec = copy.deepcopy(row.spec)
+        spec["stages"]["production"]["gate"] = deep
+        row.spec = spec
+    for attempt in (
+        lambda: policy.check_gate(admin, ref, "production"),
+        lambda: promotion.promote(admin, ref, "production"),
+    ):
+        with pytest.raises(Invalid) as caught:
+            attempt()
+        assert caught.value.field == "stages.production.gate"
+        assert "clause 1 (((((" in str(caught.value)
+        assert "levels deep" in str(caught.value)

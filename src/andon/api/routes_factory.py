@@ -23,6 +23,7 @@ from andon.api.schemas_factory import (
     AliasSet,
     ApprovalDecision,
     CardSectionEdit,
+    PromoteBody,
     RollbackBody,
 )
 from andon.cards import service as cards_service
@@ -38,7 +39,10 @@ router = APIRouter(responses=responses(404, 422))
 
 CHANGE = responses(409)
 PROMOTE: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The gate, the approvals or the training data refused it, or a clash."},
+    409: {
+        "description": "The gate, the approvals or the training data refused it, or the stage "
+        "moved meanwhile (`winner` names the version that holds it)."
+    },
     423: {"description": "The model's andon cord is pulled."},
 }
 
@@ -327,12 +331,18 @@ def promote(
     name: Name,
     version: Version,
     stage: Stage,
-    body: ReasonBody = Body(default_factory=ReasonBody),
+    body: PromoteBody = Body(default_factory=PromoteBody),
 ) -> dict[str, Any]:
     """Promote the version to the stage (move its alias): refused with 409 while the gate,
-    the approvals or the training data checks say no, 423 while the cord is pulled."""
+    the approvals or the training data checks say no, or when the stage moved after this
+    request read it (or is not at `expected_version`): `winner` names the version it holds;
+    423 while the cord is pulled."""
     return promotion.promote(
-        ctx, _version(team, name, version), stage, reason=body.reason
+        ctx,
+        _version(team, name, version),
+        stage,
+        reason=body.reason,
+        expected_version=body.expected_version,
     ).as_dict()
 
 

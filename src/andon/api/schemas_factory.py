@@ -40,6 +40,17 @@ class ApprovalDecision(_Body):
     )
 
 
+class PromoteBody(_Body):
+    expected_version: int | None = Field(
+        None,
+        ge=1,
+        le=VERSION_MAX,
+        description="Compare-and-swap: the version the stage must hold now (409 naming the "
+        "version it holds otherwise).",
+    )
+    reason: str = _reason()
+
+
 class RollbackBody(_Body):
     reason: str = Field(
         min_length=1, max_length=2000, description="Why; recorded in the audit log."

@@ -271,13 +271,16 @@ def approval_list(
 def model_promote(
     ref: str = typer.Argument(..., help="NAME@VERSION"),
     stage: str = StageOption,
+    expect: int = typer.Option(
+        None, "--expect", help="Fail unless the stage holds this version now.", min=1
+    ),
     reason: str = ReasonOption,
     fmt: Format = FormatOption,
 ) -> None:
     """Promote a version to a stage: gate, approvals, data checks and cord must allow it."""
     from andon.policy import promotion
 
-    done = promotion.promote(context(), ref, stage, reason=reason)
+    done = promotion.promote(context(), ref, stage, reason=reason, expected_version=expect)
     if fmt is Format.json:
         print_json(done.as_dict())
         return

@@ -10,14 +10,22 @@ entry and the event ``deployment.promoted``.
 
 ``rollback`` restores the version the stage held before the current one (from the promotion
 history), needs a reason, and refuses when there is nothing to roll back to.
+
+One promotion wins. Each request first reads what the stage holds (the alias's version and the
+newest promotion of the stage, the history's head) and decides against that; the move then
+compare-and-swaps on both, in the write transaction: the registry's conditional alias UPDATE
+(:func:`andon.registry.aliases.move_alias`), then the head, read after the UPDATE holds the
+alias row (so every earlier move has committed). A request whose stage moved meanwhile, or
+moved away and back, changes nothing and gets :class:`Conflict` naming the version that won.
+``promote`` also takes ``expected_version``: the caller's own view of the stage, checked the
+same way.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from andon.audit.chain import record_change
@@ -31,45 +39,89 @@ from andon.policy.cord import stop_if_pulled
 from andon.policy.facts import gate_facts
 from andon.policy.records import PromotionRecord
 from andon.policy.service import _decide_gate, decision_record, model_and_version, stage_of
+from andon.registry.aliases import alias_version, move_alias
 from andon.registry.service import _model, parse_ref
 from andon.store import policy_tables as p
 from andon.store import registry_tables as r
 
 
-def _move_alias(
-    session: Session, model: r.Model, alias: str, current: int | None, target: int, ctx: Context
-) -> None:
-    """Compare-and-swap ``alias`` from ``current`` to ``target`` (Conflict if it moved)."""
-    now = ctx.clock.now()
-    if current is None:
-        try:
-            with session.begin_nested():
-                session.add(
-                    r.ModelAlias(model_id=model.id, alias=alias, version=target, updated_at=now)
-                )
-                session.flush()
-        except IntegrityError:
-            raise Conflict(f"alias '{alias}' was set concurrently; retry") from None
-        return
-    moved = session.execute(
-        update(r.ModelAlias)
-        .where(
-            r.ModelAlias.model_id == model.id,
-            r.ModelAlias.alias == alias,
-            r.ModelAlias.version == current,
-        )
-        .values(version=target, updated_at=now)
-    )
-    if cast(Any, moved).rowcount != 1:
-        raise Conflict(f"alias '{alias}' of '{model.name}' moved concurrently; retry")
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What a stage held when a request read it: the alias's version and the history's head
+    (how many moves it holds: the history is append-only, so the count names its head even
+    when two moves share a timestamp)."""
+
+    alias: str
+    version: int | None
+    head: int
 
 
-def _alias_version(session: Session, model: r.Model, alias: str) -> int | None:
+def _head(session: Session, model_id: str, stage: str) -> p.Promotion | None:
+    """The newest promotion or rollback of the stage."""
     return session.scalar(
-        select(r.ModelAlias.version).where(
-            r.ModelAlias.model_id == model.id, r.ModelAlias.alias == alias
-        )
+        select(p.Promotion)
+        .where(p.Promotion.model_id == model_id, p.Promotion.stage == stage)
+        .order_by(p.Promotion.promoted_at.desc(), p.Promotion.id.desc())
+        .limit(1)
     )
+
+
+def _moves(session: Session, model_id: str, stage: str) -> int:
+    """How many promotions and rollbacks the stage's history holds."""
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(p.Promotion)
+            .where(p.Promotion.model_id == model_id, p.Promotion.stage == stage)
+        )
+        or 0
+    )
+
+
+def _seen(session: Session, model: r.Model, stage: str, alias: str) -> _Seen:
+    return _Seen(alias, alias_version(session, model.id, alias), _moves(session, model.id, stage))
+
+
+def _lost(session: Session, model: r.Model, stage: str, alias: str, what: str) -> Conflict:
+    """The Conflict for a request whose stage moved after it read it, naming the winner."""
+    winner = alias_version(session, model.id, alias)
+    head = _head(session, model.id, stage)
+    named = f"{model.name}@{winner}" if winner is not None else "nothing"
+    verb = {"promote": "promoted", "rollback": "rolled back"}
+    by = (
+        f" ({verb.get(head.kind, head.kind)} by {head.promoted_by})"
+        if head and head.to_version == winner
+        else ""
+    )
+    return Conflict(
+        f"{what} lost: stage {stage} moved to {named}{by} after this request read it; "
+        "nothing changed",
+        winner=winner,
+        hint=f"check {named} and ask again if this should still replace it",
+    )
+
+
+def _take_stage(
+    session: Session, ctx: Context, model: r.Model, stage: str, seen: _Seen, to: int, what: str
+) -> None:
+    """Move the stage's alias to ``to`` if the stage still holds what ``seen`` read."""
+    try:
+        with session.begin_nested():  # on a lost race, undo the move before naming the winner
+            move_alias(
+                session,
+                model_id=model.id,
+                model_name=model.name,
+                alias=seen.alias,
+                expected=seen.version,
+                to=to,
+                at=ctx.clock.now(),
+            )
+            # The UPDATE holds the alias row: every move before this one has committed, so a
+            # longer history means the stage moved away and back (same version, newer head).
+            if _moves(session, model.id, stage) != seen.head:
+                raise Conflict("the stage's history moved")
+    except Conflict:
+        raise _lost(session, model, stage, seen.alias, what) from None
 
 
 def _record(row: p.Promotion, model: r.Model) -> PromotionRecord:
@@ -125,15 +177,35 @@ def _approved_request(
     return row, None
 
 
-def promote(ctx: Context, ref: str, stage: str, *, reason: str = "") -> PromotionRecord:
-    """Promote the version ``ref`` names to ``stage``: move the stage's alias to it."""
+def promote(
+    ctx: Context,
+    ref: str,
+    stage: str,
+    *,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> PromotionRecord:
+    """Promote the version ``ref`` names to ``stage``: move the stage's alias to it.
+
+    ``expected_version`` (when given) is the version the stage must hold now; either way the
+    stage must still hold what this request read when the move is made (see the module).
+    """
+    with ctx.db.read() as session:
+        model, version = model_and_version(session, ref)
+        ctx.require("model.promote", team_id=model.team_id, asset_id=model.asset_id)
+        _, rule = stage_of(session, model, stage)
+        seen = _seen(session, model, stage, rule.alias)
+        label = f"{model.name}@{version.version}"
+        if expected_version is not None and seen.version != expected_version:
+            raise _lost(session, model, stage, rule.alias, f"promotion of {label}")
     with ctx.db.transaction() as session:
         model, version = model_and_version(session, ref)
         ctx.require("model.promote", team_id=model.team_id, asset_id=model.asset_id)
         stop_if_pulled(session, model)
         policy, rule = stage_of(session, model, stage)
-        label = f"{model.name}@{version.version}"
-        current = _alias_version(session, model, rule.alias)
+        if rule.alias != seen.alias:
+            raise _lost(session, model, stage, seen.alias, f"promotion of {label}")
+        current = seen.version
         if current == version.version:
             raise Conflict(f"{label} is already the {rule.alias} of stage {stage}")
         problems: list[str] = []
@@ -149,7 +221,7 @@ def promote(ctx: Context, ref: str, stage: str, *, reason: str = "") -> Promotio
             problems.append(f"gate failed: {summary}")
         if problems:
             raise GateFailed(f"refusing to promote {label} to {stage}: {'; '.join(problems)}")
-        _move_alias(session, model, rule.alias, current, version.version, ctx)
+        _take_stage(session, ctx, model, stage, seen, version.version, f"promotion of {label}")
         now = ctx.clock.now()
         row = p.Promotion(
             id=new_id("promotion"),
@@ -219,6 +291,11 @@ def rollback(ctx: Context, name: str, stage: str, *, reason: str) -> PromotionRe
     parsed = parse_ref(name)
     if parsed.version is not None or parsed.alias is not None:
         raise Invalid(f"'{name}' must name a model, not a version", field="model")
+    with ctx.db.read() as session:
+        model = _model(session, parsed)
+        ctx.require("model.rollback", team_id=model.team_id, asset_id=model.asset_id)
+        head = _head(session, model.id, stage)
+        seen = _seen(session, model, stage, head.alias) if head else None
     with ctx.db.transaction() as session:
         model = _model(session, parsed)
         ctx.require("model.rollback", team_id=model.team_id, asset_id=model.asset_id)
@@ -232,7 +309,9 @@ def rollback(ctx: Context, name: str, stage: str, *, reason: str) -> PromotionRe
         if not history:
             raise NotFound(f"model '{model.name}' was never promoted to {stage}", field="--stage")
         alias = history[0].alias
-        current = _alias_version(session, model, alias)
+        if seen is None or seen.alias != alias:
+            raise _lost(session, model, stage, alias, f"rollback of {model.name}")
+        current = seen.version
         arrival = next(
             (h for h in history if h.kind == "promote" and h.to_version == current), None
         )
@@ -248,7 +327,7 @@ def rollback(ctx: Context, name: str, stage: str, *, reason: str) -> PromotionRe
             )
         )
         assert version is not None  # versions are immutable and never deleted
-        _move_alias(session, model, alias, current, target, ctx)
+        _take_stage(session, ctx, model, stage, seen, target, f"rollback of {model.name}")
         now = ctx.clock.now()
         row = p.Promotion(
             id=new_id("promotion"),

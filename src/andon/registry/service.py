@@ -30,6 +30,7 @@ from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
 from andon.core.ids import new_id
 from andon.lineage.edges import link
 from andon.registry import filters, formats
+from andon.registry.aliases import alias_version, move_alias
 from andon.registry.records import AliasMove, ModelRecord, RunRecord, VersionRecord
 from andon.store import registry_tables as r
 from andon.store import tables as t
@@ -731,39 +732,20 @@ def set_alias(
                 f"it moves only by `andon model promote` (gate and approvals) or rollback"
             )
         target = _version_row(session, model, parsed)
-        current = session.scalar(
-            select(r.ModelAlias.version).where(
-                r.ModelAlias.model_id == model.id, r.ModelAlias.alias == alias
-            )
-        )
+        current = alias_version(session, model.id, alias)
         if expect is not None and current != expect:
             raise Conflict(
                 f"alias '{alias}' of '{model.name}' is at {current or 'nothing'}, not {expect}"
             )
-        now = ctx.clock.now()
-        if current is None:
-            try:
-                with session.begin_nested():
-                    session.add(
-                        r.ModelAlias(
-                            model_id=model.id, alias=alias, version=target.version, updated_at=now
-                        )
-                    )
-                    session.flush()
-            except IntegrityError:
-                raise Conflict(f"alias '{alias}' was set concurrently; retry") from None
-        else:
-            moved = session.execute(
-                update(r.ModelAlias)
-                .where(
-                    r.ModelAlias.model_id == model.id,
-                    r.ModelAlias.alias == alias,
-                    r.ModelAlias.version == current,
-                )
-                .values(version=target.version, updated_at=now)
-            )
-            if cast("CursorResult[Any]", moved).rowcount != 1:
-                raise Conflict(f"alias '{alias}' moved concurrently; retry")
+        move_alias(
+            session,
+            model_id=model.id,
+            model_name=model.name,
+            alias=alias,
+            expected=current,
+            to=target.version,
+            at=ctx.clock.now(),
+        )
         team_name = _team_names(session, [model.team_id])[model.team_id]
         record_change(
             session,
