@@ -271,3 +271,79 @@ def test_an_owner_cannot_hand_the_team_to_an_outsider(admin: Context) -> None:
         "dora",
         "mallory",
     ]
+
+
+# --------------------------------------------------------------------------- scoped bindings
+
+
+def _object_in(action: str) -> tuple[str | None, str | None]:
+    """The (team, asset) of an object the action applies to: asset A1 of team "home" unless
+    the action acts on a team as a whole (then the team) or on the platform (then neither)."""
+    from andon.core.permissions import GLOBAL_ONLY, TEAM_WIDE
+
+    if action in GLOBAL_ONLY:
+        return None, None
+    if action in TEAM_WIDE:
+        return "team_home", None
+    return "team_home", "asset_a1"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_role_roles_lists_exactly_what_a_binding_at_each_scope_is_granted(
+    admin: Context, run: Run
+) -> None:
+    """Walk the table ``andon role roles --scope`` prints: every role, scope and action, the
+    real check (``Context.require``, ``require_somewhere``) grants exactly what it lists."""
+    from dataclasses import replace
+
+    from andon.core.context import Principal
+    from andon.core.errors import Forbidden
+    from andon.core.permissions import ACTIONS, ROLES, Grant
+
+    someone = Principal("p_1", "someone", "user")
+    for scope in ("global", "team", "asset"):
+        listed = json.loads(run("role", "roles", "--scope", scope, "-f", "json").stdout)
+        assert set(listed) == set(ROLES)
+        target = {"global": None, "team": "team_home", "asset": "asset_a1"}[scope]
+        for role in ROLES:
+            ctx = replace(admin, principal=someone, grants=(Grant(role, scope, target),))  # type: ignore[arg-type]
+            for action in sorted(ACTIONS):
+                team_id, asset_id = _object_in(action)
+                allowed = action in listed[role]
+                assert ctx.can(action, team_id=team_id, asset_id=asset_id) is allowed, (
+                    role,
+                    scope,
+                    action,
+                )
+                if allowed:
+                    ctx.require(action, team_id=team_id, asset_id=asset_id)
+                    ctx.require_somewhere(action)
+                else:
+                    with pytest.raises(Forbidden):
+                        ctx.require(action, team_id=team_id, asset_id=asset_id)
+                    with pytest.raises(Forbidden):
+                        ctx.require_somewhere(action)
+    assert "audit.verify" not in listed["risk-owner"]  # the listing says what the check does
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_team_risk_owner_is_told_audit_verify_takes_a_global_binding(
+    admin: Context, run: Run
+) -> None:
+    from andon.audit import service as audit
+    from andon.core.errors import Forbidden
+
+    auth.create_team(admin, "ml")
+    auth.create_principal(admin, "rita")
+    binding = auth.bind_role(admin, "rita", "risk-owner", scope="team", target="ml")
+    with pytest.raises(Forbidden, match=r"audit\.verify") as refused:
+        audit.verify(as_principal(admin, "rita"))
+    assert "only a global binding grants it" in refused.value.details["hint"]
+    team_listing = json.loads(run("role", "roles", "--scope", "team", "-f", "json").stdout)
+    global_listing = json.loads(run("role", "roles", "-f", "json").stdout)
+    assert "audit.verify" not in team_listing["risk-owner"]
+    assert "audit.verify" in global_listing["risk-owner"]
+    assert "only a global binding grants" in run("role", "roles", "--scope", "team").stdout.lower()
+    auth.unbind_role(admin, binding.id)
+    auth.bind_role(admin, "rita", "risk-owner")
+    assert audit.verify(as_principal(admin, "rita")).ok
