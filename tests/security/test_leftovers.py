@@ -5,9 +5,12 @@ and HTTP."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import httpx
@@ -31,6 +34,99 @@ def _python(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _wait_for(condition: object, what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def _temp_files(artifacts: Path) -> list[Path]:
+    """Every file under the artifact store that is not a stored artifact."""
+    return sorted(
+        p
+        for p in artifacts.rglob("*")
+        if p.is_file() and p.relative_to(artifacts).parts[0] != "sha256"
+    )
+
+
+def test_a_killed_snapshot_leaves_no_temporary_file_after_the_next_write(
+    run: Run, andon_env: dict[str, str], tmp_path: Path
+) -> None:
+    import duckdb
+
+    from tests.cli.conftest import ANDON
+
+    data = tmp_path / "data"
+    data.mkdir()
+    duckdb.connect().execute(
+        "COPY (SELECT range AS id, random() AS score, repeat(md5(range::VARCHAR), 8) AS tag "
+        f"FROM range(200000)) TO '{data / 'big.parquet'}' (FORMAT parquet)"
+    )
+    (data / "c.odcs.yaml").write_text(
+        "apiVersion: v3.0.2\nkind: DataContract\nid: big\nversion: 1.0.0\nstatus: active\n"
+        "servers: [{server: local, type: parquet, path: .}]\n"
+        "schema: [{name: big, properties: [{name: id, logicalType: integer}, "
+        "{name: score, logicalType: number}, {name: tag, logicalType: string}]}]\n"
+    )
+    for args in (
+        ("init",),
+        ("team", "create", "ml"),
+        ("contract", "apply", str(data / "c.odcs.yaml"), "--team", "ml"),
+    ):
+        assert run(*args).returncode == 0, args
+    artifacts = Path(andon_env["ANDON_HOME"]) / "artifacts"
+    snapshot = subprocess.Popen(
+        [ANDON, "data", "snapshot", "ml/big", "--materialize"],
+        env=andon_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(
+            lambda: any(p.suffix != ".lock" and p.stat().st_size for p in _temp_files(artifacts)),
+            "the snapshot to start writing Parquet",
+        )
+    finally:
+        snapshot.send_signal(signal.SIGKILL)
+        snapshot.wait()
+    assert snapshot.returncode == -signal.SIGKILL
+    left = _temp_files(artifacts)
+    assert any(p.suffix == ".parquet" or ".parquet" in p.name for p in left), left
+    # a live writer, as slow as it likes, holds its scratch folder: no sweep may take it
+    live = _python(
+        f"""
+        import time
+        from pathlib import Path
+        from andon.store.artifacts import ArtifactStore
+        with ArtifactStore(Path({str(artifacts)!r})).scratch() as folder:
+            (folder / "live.parquet").write_bytes(b"x" * 1000)
+            print("ready", flush=True)
+            time.sleep(120)
+        """,
+        andon_env,
+    )
+    try:
+        assert live.stdout is not None and live.stdout.readline().strip() == "ready"
+        # the next command, whatever it is, sweeps the killed one's files, not the live one's
+        assert run("run", "list").returncode == 0
+        remaining = _temp_files(artifacts)
+        assert [p.name for p in remaining if p.suffix != ".lock"] == ["live.parquet"]
+        assert not set(left) & set(remaining)
+    finally:
+        live.send_signal(signal.SIGKILL)
+        live.wait()
+    assert run("team", "list").returncode == 0
+    assert _temp_files(artifacts) == []
+    # and a snapshot after all that still materializes
+    assert run("data", "snapshot", "ml/big", "--materialize").returncode == 0
+    assert _temp_files(artifacts) == []
 
 
 # --------------------------------------------------------------------------- run list json
@@ -195,7 +291,6 @@ def test_a_disguised_pickle_is_refused_without_trust(
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_safe_formats_and_plain_files_still_register(admin: Context, tmp_path: Path) -> None:
     import gzip
-    import os
 
     import numpy as np
     import skops.io as sio

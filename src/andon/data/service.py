@@ -8,8 +8,6 @@ database lock is held while DuckDB scans, and a run that fails part-way stores n
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -794,17 +792,15 @@ def _materialize(
     single = Contract(
         contract.id, contract.version, contract.status, contract.servers, (obj,), (), {}
     )
-    root = ctx.settings.artifact_dir
-    root.mkdir(parents=True, exist_ok=True)
+    store = ArtifactStore(ctx.settings.artifact_dir)
     source = open_engine(single, contract.server(server), base_dir)
-    fd, tmp = tempfile.mkstemp(suffix=".parquet", dir=root)
-    os.close(fd)
     try:
-        source.write_parquet(name, Path(tmp))
-        return ArtifactStore(root).put_file(Path(tmp)).digest
+        with store.scratch() as folder:  # a killed snapshot's file goes at the next write
+            parquet = folder / f"{name}.parquet"
+            source.write_parquet(name, parquet)
+            return store.move_in(parquet).digest
     finally:
         source.close()
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _version_record(
