@@ -56,7 +56,7 @@ from andon.policy import approvals as policy_approvals
 from andon.policy import cord as policy_cord
 from andon.policy import promotion as policy_promotion
 from andon.policy import service as policy
-from andon.registry import cards
+from andon.registry import cards, leases
 from andon.registry import service as registry
 from andon.store import migrate
 from andon.store import tables as t
@@ -70,6 +70,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     board,
     data,
     registry,
+    leases,
     cards,
     lineage,
     card_service,
@@ -613,6 +614,11 @@ OPERATIONS: list[Op] = [
     Op("registry.log_to_run", registry.log_to_run, "run.create", "team",
        lambda w, tgt: partial(registry.log_to_run, run_id=_run(w, tgt), params={"a": 1},
                               metrics={"f1": 0.5}, datasets=["dsv_x"])),
+    Op("leases.heartbeat", leases.heartbeat, "run.create", "team",
+       lambda w, tgt: partial(leases.heartbeat, run_id=_run(w, tgt))),
+    # ending expired runs is the platform's doing, whoever's read notices (audited as system)
+    Op("leases.reap_expired", leases.reap_expired, None, "self",
+       lambda w, _: partial(leases.reap_expired)),
     Op("registry.end_run", registry.end_run, "run.create", "team",
        lambda w, tgt: partial(registry.end_run, run_id=_run(w, tgt)), audited=True),
     Op("registry.get_run", registry.get_run, "run.read", "team",

@@ -442,3 +442,78 @@ def test_a_team_risk_owner_is_told_audit_verify_takes_a_global_binding(
     auth.unbind_role(admin, binding.id)
     auth.bind_role(admin, "rita", "risk-owner")
     assert audit.verify(as_principal(admin, "rita")).ok
+
+
+# --------------------------------------------------------------------------- run leases
+
+
+def test_a_run_without_a_heartbeat_past_its_lease_ends_killed_by_the_system(
+    admin: Context,
+) -> None:
+    from andon.audit import service as audit
+    from andon.core.clock import FrozenClock
+    from andon.registry import leases
+
+    clock = admin.clock
+    assert isinstance(clock, FrozenClock)
+    auth.create_team(admin, "ml")
+    dead = registry.create_run(admin, "dead", "ml")
+    alive = registry.create_run(admin, "alive", "ml")
+    clock.advance(seconds=40)
+    assert leases.heartbeat(admin, alive.id)
+    clock.advance(seconds=21)  # dead: 61 s without a beat, past the 60 s lease; alive: 21 s
+    found_at = clock.now()
+    listed = {run.id: run for run in registry.list_runs(admin)}
+    assert listed[dead.id].status == "killed" and listed[dead.id].ended_at == found_at
+    assert "no heartbeat since 2026-11-23T08:00:00+00:00" in listed[dead.id].error
+    assert listed[alive.id].status == "running" and listed[alive.id].ended_at is None
+    (entry,) = [e for e in audit.list_entries(admin) if e.action == "run.end"]
+    assert (entry.actor, entry.object_id, entry.reason) == ("system", dead.id, "lease expired")
+    assert entry.change["status"] == "killed"
+    assert leases.heartbeat(admin, dead.id) is False  # a late beat does not revive it
+    clock.advance(seconds=60)  # alive stops beating too: the next read of it ends it
+    assert registry.get_run(admin, alive.id).status == "killed"
+    assert leases.reap_expired(admin) == []  # once
+    assert len([e for e in audit.list_entries(admin) if e.action == "run.end"]) == 2
+    assert admin.settings.run_lease_seconds == 60
+
+
+def test_a_sigkilled_run_shows_killed_after_its_lease_and_a_live_one_keeps_running(
+    run: Run, andon_env: dict[str, str]
+) -> None:
+    assert run("init").returncode == 0
+    assert run("team", "create", "ml").returncode == 0
+    env = {**andon_env, "ANDON_RUN_LEASE_SECONDS": "4"}
+    script = """
+        import time
+        import andon
+        with andon.start_run("{name}", team="ml") as r:
+            print(r.id, flush=True)
+            time.sleep(120)
+        """
+    doomed = _python(script.replace("{name}", "doomed"), env)
+    live = _python(script.replace("{name}", "live"), env)
+    try:
+        assert doomed.stdout is not None and live.stdout is not None
+        doomed_id, live_id = doomed.stdout.readline().strip(), live.stdout.readline().strip()
+        assert doomed_id.startswith("run_") and live_id.startswith("run_")
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        killed_at = time.time()
+
+        def statuses() -> dict[str, dict[str, object]]:
+            listed = run("run", "list", "-f", "json", env=env)
+            assert listed.returncode == 0, listed.stderr
+            return {r["id"]: r for r in json.loads(listed.stdout)}
+
+        _wait_for(lambda: statuses()[doomed_id]["status"] == "killed", "the lease to expire", 60)
+        assert time.time() - killed_at > 3  # not before the lease was up
+        now = statuses()
+        assert now[doomed_id]["ended_at"] and "no heartbeat since" in str(now[doomed_id]["error"])
+        assert now[live_id]["status"] == "running" and now[live_id]["ended_at"] is None
+        shown = json.loads(run("run", "show", doomed_id, "-f", "json", env=env).stdout)
+        assert shown["status"] == "killed" and shown["ended_at"] == now[doomed_id]["ended_at"]
+    finally:
+        for proc in (doomed, live):
+            proc.kill()
+            proc.wait()

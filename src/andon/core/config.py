@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address `andon serve` binds.")
     port: int = Field(default=8765, ge=1, le=65535, description="Port `andon serve` binds.")
     log_level: str = Field(default="WARNING", description="Python logging level name.")
+    run_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="A running run without a heartbeat for this long is marked killed.",
+    )
 
     @field_validator("database_url")
     @classmethod
