@@ -36,7 +36,16 @@ from andon.core.clock import FrozenClock
 from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Forbidden
-from andon.core.permissions import ACTIONS, PERMISSIONS, RESERVED_ACTIONS, ROLES, TEAM_OWNER
+from andon.core.permissions import (
+    ACTIONS,
+    GLOBAL_ONLY,
+    PERMISSIONS,
+    RESERVED_ACTIONS,
+    ROLES,
+    TEAM_OWNER,
+    TEAM_WIDE,
+    scoped_actions,
+)
 from andon.data import approvals, catalog, overview, profile, reader
 from andon.data import service as data
 from andon.evaluate import service as evaluate
@@ -47,7 +56,7 @@ from andon.policy import approvals as policy_approvals
 from andon.policy import cord as policy_cord
 from andon.policy import promotion as policy_promotion
 from andon.policy import service as policy
-from andon.registry import cards
+from andon.registry import cards, leases
 from andon.registry import service as registry
 from andon.store import migrate
 from andon.store import tables as t
@@ -61,6 +70,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     board,
     data,
     registry,
+    leases,
     cards,
     lineage,
     card_service,
@@ -609,6 +619,11 @@ OPERATIONS: list[Op] = [
     Op("registry.log_to_run", registry.log_to_run, "run.create", "team",
        lambda w, tgt: partial(registry.log_to_run, run_id=_run(w, tgt), params={"a": 1},
                               metrics={"f1": 0.5}, datasets=["dsv_x"])),
+    Op("leases.heartbeat", leases.heartbeat, "run.create", "team",
+       lambda w, tgt: partial(leases.heartbeat, run_id=_run(w, tgt))),
+    # ending expired runs is the platform's doing, whoever's read notices (audited as system)
+    Op("leases.reap_expired", leases.reap_expired, None, "self",
+       lambda w, _: partial(leases.reap_expired)),
     Op("registry.end_run", registry.end_run, "run.create", "team",
        lambda w, tgt: partial(registry.end_run, run_id=_run(w, tgt)), audited=True),
     Op("registry.get_run", registry.get_run, "run.read", "team",
@@ -624,6 +639,16 @@ OPERATIONS: list[Op] = [
     Op("registry.register_model[trust]", registry.register_model, "model.trust_pickle", "team",
        lambda w, tgt: partial(registry.register_model, name=w.fresh("m"), team=tgt,
                               artifact=_file(w, b"\x80\x04K\x01.", ".pkl"), trust_pickle=True),
+       audited=True),
+    Op("registry.register_model[existing]", registry.register_model, "model.register", "asset",
+       lambda w, tgt: partial(registry.register_model, name=_model(w, tgt).split("@")[0],
+                              team=TARGETS[tgt][0], artifact=_file(w, b"weights v2")),
+       audited=True),
+    Op("registry.register_model[trust,existing]", registry.register_model, "model.trust_pickle",
+       "asset",
+       lambda w, tgt: partial(registry.register_model, name=_model(w, tgt).split("@")[0],
+                              team=TARGETS[tgt][0], artifact=_file(w, b"\x80\x04K\x02.", ".pkl"),
+                              trust_pickle=True),
        audited=True),
     Op("registry.set_alias", registry.set_alias, "model.alias", "asset",
        lambda w, tgt: partial(registry.set_alias, ref=_model(w, tgt), alias="candidate"),
@@ -721,7 +746,9 @@ def expected(scenario: Scenario, op: Op, target: str) -> bool:
     """Whether the actor of ``scenario`` may run ``op`` on ``target``, from PERMISSIONS."""
     if op.action is None:
         return True
-    if scenario.role is None or not set(op.actions) <= PERMISSIONS[scenario.role]:
+    if scenario.role is None or scenario.scope is None:
+        return False
+    if not set(op.actions) <= scoped_actions(scenario.role, scenario.scope):
         return False
     if scenario.scope == "global" or op.check == "somewhere":
         return True
@@ -986,6 +1013,25 @@ def test_hand_cells_agree_with_the_derivation() -> None:
         assert expected(scenario, op, target) is allowed, (label, op_label, target)
 
 
+def test_the_scope_table_agrees_with_how_the_services_check() -> None:
+    """``GLOBAL_ONLY`` and ``TEAM_WIDE`` (what ``andon role roles --scope`` reads) say which
+    bindings can ever be granted an action: check them against every operation's check."""
+    checks: dict[str, set[str]] = {}
+    for op in OPERATIONS:
+        for action in op.actions:
+            checks.setdefault(action, set()).add(op.check)
+    for action, kinds in sorted(checks.items()):
+        if action in GLOBAL_ONLY:  # no operation a team binding could pass
+            assert kinds == {"global"}, action
+        else:  # some operation a team binding passes, on its team's objects
+            assert kinds & {"team", "asset", "somewhere"}, action
+        if action in TEAM_WIDE:  # no operation on one asset's objects
+            assert not kinds & {"asset"}, action
+        elif action not in GLOBAL_ONLY:  # some operation an asset binding passes
+            assert kinds & {"asset", "somewhere"}, action
+    assert GLOBAL_ONLY | TEAM_WIDE <= ACTIONS and not GLOBAL_ONLY & TEAM_WIDE
+
+
 def test_every_role_is_in_the_matrix() -> None:
     assert set(ROLES) | {TEAM_OWNER} == set(PERMISSIONS)
     assert {s.role for s in SCENARIOS} == set(ROLES) | {TEAM_OWNER, None}
@@ -1052,8 +1098,11 @@ def test_listings_show_only_what_the_scope_covers(
 ) -> None:
     world = World(admin, SCENARIO_BY_LABEL[label])
     ctx = as_principal(admin, world.actor)
-    # An asset-scoped grant carries team.read, so listing is allowed but shows no team.
-    assert [team.name for team in auth.list_teams(ctx)] == teams
+    if label.endswith("@asset"):  # team.read is team-wide: an asset binding does not carry it
+        with pytest.raises(Forbidden):
+            auth.list_teams(ctx)
+    else:
+        assert [team.name for team in auth.list_teams(ctx)] == teams
     assert [a.name for a in auth.list_assets(ctx)] == assets
     scopes = {(b.scope, b.scope_name) for b in auth.list_bindings(ctx)}
     if label == "viewer@global":

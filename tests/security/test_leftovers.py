@@ -5,9 +5,12 @@ and HTTP."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import httpx
@@ -31,6 +34,99 @@ def _python(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def _wait_for(condition: object, what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+# --------------------------------------------------------------------------- snapshots
+
+
+def _temp_files(artifacts: Path) -> list[Path]:
+    """Every file under the artifact store that is not a stored artifact."""
+    return sorted(
+        p
+        for p in artifacts.rglob("*")
+        if p.is_file() and p.relative_to(artifacts).parts[0] != "sha256"
+    )
+
+
+def test_a_killed_snapshot_leaves_no_temporary_file_after_the_next_write(
+    run: Run, andon_env: dict[str, str], tmp_path: Path
+) -> None:
+    import duckdb
+
+    from tests.cli.conftest import ANDON
+
+    data = tmp_path / "data"
+    data.mkdir()
+    duckdb.connect().execute(
+        "COPY (SELECT range AS id, random() AS score, repeat(md5(range::VARCHAR), 8) AS tag "
+        f"FROM range(200000)) TO '{data / 'big.parquet'}' (FORMAT parquet)"
+    )
+    (data / "c.odcs.yaml").write_text(
+        "apiVersion: v3.0.2\nkind: DataContract\nid: big\nversion: 1.0.0\nstatus: active\n"
+        "servers: [{server: local, type: parquet, path: .}]\n"
+        "schema: [{name: big, properties: [{name: id, logicalType: integer}, "
+        "{name: score, logicalType: number}, {name: tag, logicalType: string}]}]\n"
+    )
+    for args in (
+        ("init",),
+        ("team", "create", "ml"),
+        ("contract", "apply", str(data / "c.odcs.yaml"), "--team", "ml"),
+    ):
+        assert run(*args).returncode == 0, args
+    artifacts = Path(andon_env["ANDON_HOME"]) / "artifacts"
+    snapshot = subprocess.Popen(
+        [ANDON, "data", "snapshot", "ml/big", "--materialize"],
+        env=andon_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(
+            lambda: any(p.suffix != ".lock" and p.stat().st_size for p in _temp_files(artifacts)),
+            "the snapshot to start writing Parquet",
+        )
+    finally:
+        snapshot.send_signal(signal.SIGKILL)
+        snapshot.wait()
+    assert snapshot.returncode == -signal.SIGKILL
+    left = _temp_files(artifacts)
+    assert any(p.suffix == ".parquet" or ".parquet" in p.name for p in left), left
+    # a live writer, as slow as it likes, holds its scratch folder: no sweep may take it
+    live = _python(
+        f"""
+        import time
+        from pathlib import Path
+        from andon.store.artifacts import ArtifactStore
+        with ArtifactStore(Path({str(artifacts)!r})).scratch() as folder:
+            (folder / "live.parquet").write_bytes(b"x" * 1000)
+            print("ready", flush=True)
+            time.sleep(120)
+        """,
+        andon_env,
+    )
+    try:
+        assert live.stdout is not None and live.stdout.readline().strip() == "ready"
+        # the next command, whatever it is, sweeps the killed one's files, not the live one's
+        assert run("run", "list").returncode == 0
+        remaining = _temp_files(artifacts)
+        assert [p.name for p in remaining if p.suffix != ".lock"] == ["live.parquet"]
+        assert not set(left) & set(remaining)
+    finally:
+        live.send_signal(signal.SIGKILL)
+        live.wait()
+    assert run("team", "list").returncode == 0
+    assert _temp_files(artifacts) == []
+    # and a snapshot after all that still materializes
+    assert run("data", "snapshot", "ml/big", "--materialize").returncode == 0
+    assert _temp_files(artifacts) == []
 
 
 # --------------------------------------------------------------------------- run list json
@@ -195,7 +291,6 @@ def test_a_disguised_pickle_is_refused_without_trust(
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_safe_formats_and_plain_files_still_register(admin: Context, tmp_path: Path) -> None:
     import gzip
-    import os
 
     import numpy as np
     import skops.io as sio
@@ -271,3 +366,154 @@ def test_an_owner_cannot_hand_the_team_to_an_outsider(admin: Context) -> None:
         "dora",
         "mallory",
     ]
+
+
+# --------------------------------------------------------------------------- scoped bindings
+
+
+def _object_in(action: str) -> tuple[str | None, str | None]:
+    """The (team, asset) of an object the action applies to: asset A1 of team "home" unless
+    the action acts on a team as a whole (then the team) or on the platform (then neither)."""
+    from andon.core.permissions import GLOBAL_ONLY, TEAM_WIDE
+
+    if action in GLOBAL_ONLY:
+        return None, None
+    if action in TEAM_WIDE:
+        return "team_home", None
+    return "team_home", "asset_a1"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_role_roles_lists_exactly_what_a_binding_at_each_scope_is_granted(
+    admin: Context, run: Run
+) -> None:
+    """Walk the table ``andon role roles --scope`` prints: every role, scope and action, the
+    real check (``Context.require``, ``require_somewhere``) grants exactly what it lists."""
+    from dataclasses import replace
+
+    from andon.core.context import Principal
+    from andon.core.errors import Forbidden
+    from andon.core.permissions import ACTIONS, ROLES, Grant
+
+    someone = Principal("p_1", "someone", "user")
+    for scope in ("global", "team", "asset"):
+        listed = json.loads(run("role", "roles", "--scope", scope, "-f", "json").stdout)
+        assert set(listed) == set(ROLES)
+        target = {"global": None, "team": "team_home", "asset": "asset_a1"}[scope]
+        for role in ROLES:
+            ctx = replace(admin, principal=someone, grants=(Grant(role, scope, target),))  # type: ignore[arg-type]
+            for action in sorted(ACTIONS):
+                team_id, asset_id = _object_in(action)
+                allowed = action in listed[role]
+                assert ctx.can(action, team_id=team_id, asset_id=asset_id) is allowed, (
+                    role,
+                    scope,
+                    action,
+                )
+                if allowed:
+                    ctx.require(action, team_id=team_id, asset_id=asset_id)
+                    ctx.require_somewhere(action)
+                else:
+                    with pytest.raises(Forbidden):
+                        ctx.require(action, team_id=team_id, asset_id=asset_id)
+                    with pytest.raises(Forbidden):
+                        ctx.require_somewhere(action)
+    assert "audit.verify" not in listed["risk-owner"]  # the listing says what the check does
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_team_risk_owner_is_told_audit_verify_takes_a_global_binding(
+    admin: Context, run: Run
+) -> None:
+    from andon.audit import service as audit
+    from andon.core.errors import Forbidden
+
+    auth.create_team(admin, "ml")
+    auth.create_principal(admin, "rita")
+    binding = auth.bind_role(admin, "rita", "risk-owner", scope="team", target="ml")
+    with pytest.raises(Forbidden, match=r"audit\.verify") as refused:
+        audit.verify(as_principal(admin, "rita"))
+    assert "only a global binding grants it" in refused.value.details["hint"]
+    team_listing = json.loads(run("role", "roles", "--scope", "team", "-f", "json").stdout)
+    global_listing = json.loads(run("role", "roles", "-f", "json").stdout)
+    assert "audit.verify" not in team_listing["risk-owner"]
+    assert "audit.verify" in global_listing["risk-owner"]
+    assert "only a global binding grants" in run("role", "roles", "--scope", "team").stdout.lower()
+    auth.unbind_role(admin, binding.id)
+    auth.bind_role(admin, "rita", "risk-owner")
+    assert audit.verify(as_principal(admin, "rita")).ok
+
+
+# --------------------------------------------------------------------------- run leases
+
+
+def test_a_run_without_a_heartbeat_past_its_lease_ends_killed_by_the_system(
+    admin: Context,
+) -> None:
+    from andon.audit import service as audit
+    from andon.core.clock import FrozenClock
+    from andon.registry import leases
+
+    clock = admin.clock
+    assert isinstance(clock, FrozenClock)
+    auth.create_team(admin, "ml")
+    dead = registry.create_run(admin, "dead", "ml")
+    alive = registry.create_run(admin, "alive", "ml")
+    clock.advance(seconds=40)
+    assert leases.heartbeat(admin, alive.id)
+    clock.advance(seconds=21)  # dead: 61 s without a beat, past the 60 s lease; alive: 21 s
+    found_at = clock.now()
+    listed = {run.id: run for run in registry.list_runs(admin)}
+    assert listed[dead.id].status == "killed" and listed[dead.id].ended_at == found_at
+    assert "no heartbeat since 2026-11-23T08:00:00+00:00" in listed[dead.id].error
+    assert listed[alive.id].status == "running" and listed[alive.id].ended_at is None
+    (entry,) = [e for e in audit.list_entries(admin) if e.action == "run.end"]
+    assert (entry.actor, entry.object_id, entry.reason) == ("system", dead.id, "lease expired")
+    assert entry.change["status"] == "killed"
+    assert leases.heartbeat(admin, dead.id) is False  # a late beat does not revive it
+    clock.advance(seconds=60)  # alive stops beating too: the next read of it ends it
+    assert registry.get_run(admin, alive.id).status == "killed"
+    assert leases.reap_expired(admin) == []  # once
+    assert len([e for e in audit.list_entries(admin) if e.action == "run.end"]) == 2
+    assert admin.settings.run_lease_seconds == 60
+
+
+def test_a_sigkilled_run_shows_killed_after_its_lease_and_a_live_one_keeps_running(
+    run: Run, andon_env: dict[str, str]
+) -> None:
+    assert run("init").returncode == 0
+    assert run("team", "create", "ml").returncode == 0
+    env = {**andon_env, "ANDON_RUN_LEASE_SECONDS": "4"}
+    script = """
+        import time
+        import andon
+        with andon.start_run("{name}", team="ml") as r:
+            print(r.id, flush=True)
+            time.sleep(120)
+        """
+    doomed = _python(script.replace("{name}", "doomed"), env)
+    live = _python(script.replace("{name}", "live"), env)
+    try:
+        assert doomed.stdout is not None and live.stdout is not None
+        doomed_id, live_id = doomed.stdout.readline().strip(), live.stdout.readline().strip()
+        assert doomed_id.startswith("run_") and live_id.startswith("run_")
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+        killed_at = time.time()
+
+        def statuses() -> dict[str, dict[str, object]]:
+            listed = run("run", "list", "-f", "json", env=env)
+            assert listed.returncode == 0, listed.stderr
+            return {r["id"]: r for r in json.loads(listed.stdout)}
+
+        _wait_for(lambda: statuses()[doomed_id]["status"] == "killed", "the lease to expire", 60)
+        assert time.time() - killed_at > 3  # not before the lease was up
+        now = statuses()
+        assert now[doomed_id]["ended_at"] and "no heartbeat since" in str(now[doomed_id]["error"])
+        assert now[live_id]["status"] == "running" and now[live_id]["ended_at"] is None
+        shown = json.loads(run("run", "show", doomed_id, "-f", "json", env=env).stdout)
+        assert shown["status"] == "killed" and shown["ended_at"] == now[doomed_id]["ended_at"]
+    finally:
+        for proc in (doomed, live):
+            proc.kill()
+            proc.wait()

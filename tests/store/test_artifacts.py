@@ -22,7 +22,7 @@ def test_put_stores_under_the_digest_and_dedupes(tmp_path: Path) -> None:
     assert first.path == tmp_path / "artifacts" / "sha256" / digest[:2] / digest[2:]
     assert store.put_file(source) == first  # write-once: same digest, same file
     assert store.read_bytes(digest) == b"weights" * 1000
-    assert list((tmp_path / "artifacts" / "incoming").iterdir()) == []  # no temp left over
+    assert list((tmp_path / "artifacts" / "tmp").iterdir()) == []  # no temp left over
 
 
 def test_tampered_artifact_is_refused(tmp_path: Path) -> None:
@@ -50,3 +50,32 @@ def test_missing_and_malformed_digests(tmp_path: Path) -> None:
 def test_tampered_artifact_error_declares_its_codes() -> None:
     assert TamperedArtifact.http_status == 409 and TamperedArtifact.exit_code == 4
     assert TamperedArtifact.slug() == "tampered-artifact"
+
+
+def test_a_sweep_never_takes_a_live_scratch_folder(tmp_path: Path) -> None:
+    store = ArtifactStore(tmp_path / "artifacts")
+    with store.scratch() as folder:
+        (folder / "part.parquet").write_bytes(b"x")
+        assert store.sweep() == []  # another open file description: the lock holds
+        with store.scratch() as other:  # a second writer sweeps on entry, and leaves this one
+            assert other != folder and (folder / "part.parquet").exists()
+    assert list((tmp_path / "artifacts" / "tmp").iterdir()) == []
+
+
+def test_a_sweep_removes_temp_files_of_earlier_versions_once_they_are_an_hour_old(
+    tmp_path: Path,
+) -> None:
+    import os
+    import time
+
+    root = tmp_path / "artifacts"
+    (root / "incoming").mkdir(parents=True)
+    old, fresh = root / "tmpold.parquet", root / "tmpfresh.parquet"
+    stale = root / "incoming" / ".tmp-abc"
+    for path in (old, fresh, stale):
+        path.write_bytes(b"x")
+    hour_ago = time.time() - 3700
+    os.utime(old, (hour_ago, hour_ago))
+    os.utime(stale, (hour_ago, hour_ago))
+    assert sorted(ArtifactStore(root).sweep()) == sorted([old, stale])
+    assert fresh.exists() and not old.exists() and not stale.exists()

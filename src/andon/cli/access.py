@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import typer
 
 from andon.cli._shared import Format, FormatOption, ReasonOption, context, print_json, report, say
@@ -100,16 +102,32 @@ def role_list(
     )
 
 
+class Scope(StrEnum):
+    """The scope a role binding is made at."""
+
+    global_ = "global"
+    team = "team"
+    asset = "asset"
+
+
 @role_app.command("roles")
-def role_roles(fmt: Format = FormatOption) -> None:
-    """Every role and the permissions it carries."""
-    from andon.core.permissions import PERMISSIONS, ROLES
+def role_roles(
+    scope: Scope = typer.Option(
+        Scope.global_, "--scope", help="What a binding at this scope grants."
+    ),
+    fmt: Format = FormatOption,
+) -> None:
+    """Every role and the permissions a binding of it at a scope grants (default: global)."""
+    from andon.core.permissions import GLOBAL_ONLY, ROLES, TEAM_WIDE, scoped_actions
 
     if fmt is Format.json:
-        print_json({r: sorted(PERMISSIONS[r]) for r in ROLES})
+        print_json({r: sorted(scoped_actions(r, scope.value)) for r in ROLES})
         return
+    say(f"What a role grants when bound at {scope.value} scope:")
     for role in ROLES:
-        say(f"[bold]{role}[/]: {', '.join(sorted(PERMISSIONS[role]))}")
+        say(f"[bold]{role}[/]: {', '.join(sorted(scoped_actions(role, scope.value)))}")
+    say(f"Only a global binding grants: {', '.join(sorted(GLOBAL_ONLY))}.")
+    say(f"A team binding grants, an asset binding does not: {', '.join(sorted(TEAM_WIDE))}.")
 
 
 @token_app.command("create")

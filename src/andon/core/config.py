@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     audit_anchor_url: str | None = Field(
         default=None, description="URL `andon serve` also POSTs each anchor to."
     )
+    run_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=86_400,
+        description="A running run without a heartbeat for this long is marked killed.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from andon.core.clock import Clock, SystemClock
 from andon.core.config import Settings
 from andon.core.errors import Forbidden
-from andon.core.permissions import Grant, allows, allows_somewhere
+from andon.core.permissions import GLOBAL_ONLY, PERMISSIONS, Grant, allows, allows_somewhere
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -77,9 +77,17 @@ class Context:
             where = (
                 f" on asset {asset_id}" if asset_id else f" in team {team_id}" if team_id else ""
             )
+            details = {}
+            narrower = [g for g in self.grants if action in PERMISSIONS.get(g.role, ())]
+            if narrower and team_id is None and action in GLOBAL_ONLY:
+                details["hint"] = (
+                    f"'{action}' acts on the whole platform: only a global binding grants it, "
+                    f"not the {narrower[0].role} binding at {narrower[0].scope} scope"
+                )
             raise Forbidden(
                 f"{self.principal.name} lacks permission '{action}'{where}",
                 action=action,
+                **details,
             )
 
 

@@ -2,7 +2,11 @@
 
 A role binding grants a role at a scope: everywhere (``global``), one team, or one asset.
 A check asks for an action on an object that belongs to a team (and may be an asset); a
-binding matches when its scope is global, that team, or that asset. Services do the checks
+binding matches when its scope is global, that team, or that asset. What a binding grants
+depends on its scope as well (:func:`scoped_actions`, which ``andon role roles --scope``
+prints): actions on platform-wide objects (:data:`GLOBAL_ONLY`, e.g. ``audit.verify``) come
+only from a global binding, actions on a team as a whole (:data:`TEAM_WIDE`) not from an asset
+binding, since no object inside a narrower scope exists for them. Services do the checks
 (``Context.require``), so the CLI, the API, the console and the agent cannot go around them;
 ``tests/auth/test_permission_matrix.py`` runs every service operation against every role.
 
@@ -201,6 +205,59 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 """What each role (and the implicit ``team-owner``) may do."""
 
+GLOBAL_ONLY: frozenset[str] = frozenset(
+    {
+        "principal.create",
+        "principal.disable",
+        "principal.read",
+        "team.create",
+        "token.create",
+        "token.revoke",
+        "audit.read",
+        "audit.verify",
+        "events.read",
+        "events.consume",
+    }
+)
+"""Actions on platform-wide objects: principals, new teams, other principals' tokens, the one
+audit chain and the outbox. No team or asset owns them, so only a *global* binding carries
+them; a team or asset binding of a role that lists one does not (``andon role roles --scope``
+says so)."""
+
+TEAM_WIDE: frozenset[str] = frozenset(
+    {
+        "team.read",
+        "team.update",
+        "team.oncall",
+        "team.escalation",
+        "asset.register",
+        "contract.read",
+        "contract.apply",
+        "contract.approve",
+        "check.run",
+        "run.create",
+        "run.read",
+        "policy.apply",
+    }
+)
+"""Actions on what a team owns as a whole (its members, rotations, contracts, runs, stage
+policies, new assets): a global or team binding carries them, an asset binding does not.
+Every other action applies to one asset's objects too, so an asset binding carries it there."""
+
+SCOPES: tuple[ScopeKind, ...] = ("global", "team", "asset")
+
+
+def scoped_actions(role: str, scope: ScopeKind) -> frozenset[str]:
+    """What a binding of ``role`` at ``scope`` grants: the one table both the permission check
+    and ``andon role roles`` read (none for an unknown role)."""
+    actions = PERMISSIONS.get(role, frozenset())
+    if scope == "global":
+        return actions
+    if scope == "team":
+        return actions - GLOBAL_ONLY
+    return actions - GLOBAL_ONLY - TEAM_WIDE
+
+
 RESERVED_ACTIONS: frozenset[str] = frozenset()
 """Actions roles carry for operations no service checks yet (none today). A later issue that
 grants an action before its operation exists lists it here until a service checks it (the
@@ -228,8 +285,8 @@ class Grant:
 
     @property
     def actions(self) -> frozenset[str]:
-        """The actions this grant's role carries (none for an unknown role)."""
-        return PERMISSIONS.get(self.role, frozenset())
+        """The actions this grant carries: its role's, at its scope (see :func:`scoped_actions`)."""
+        return scoped_actions(self.role, self.scope)
 
 
 def allows(

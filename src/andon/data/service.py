@@ -8,8 +8,6 @@ database lock is held while DuckDB scans, and a run that fails part-way stores n
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -802,23 +800,19 @@ def _materialize(
     single = Contract(
         contract.id, contract.version, contract.status, contract.servers, (obj,), (), {}
     )
-    root = ctx.settings.artifact_dir
-    root.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".parquet", dir=root)
-    os.close(fd)
+    store = ArtifactStore(ctx.settings.artifact_dir)
     limits = SqlLimits.of(ctx.settings)
-    try:
+    with store.scratch() as folder:  # a killed snapshot's file goes at the next write
+        parquet = folder / f"{name}.parquet"
         # The engine's connection may write this one file (its sandbox is otherwise read-only).
         source = open_engine(
-            single, contract.server(server), base_dir, limits=limits, output=Path(tmp)
+            single, contract.server(server), base_dir, limits=limits, output=parquet
         )
         try:
-            source.write_parquet(name, Path(tmp))
-            return ArtifactStore(root).put_file(Path(tmp)).digest
+            source.write_parquet(name, parquet)
+            return store.move_in(parquet).digest
         finally:
             source.close()
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def _version_record(

@@ -29,7 +29,7 @@ from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
 from andon.core.ids import new_id
 from andon.lineage.edges import link
-from andon.registry import filters, formats
+from andon.registry import filters, formats, leases
 from andon.registry.aliases import alias_version, move_alias
 from andon.registry.records import AliasMove, ModelRecord, RunRecord, VersionRecord
 from andon.store import registry_tables as r
@@ -206,9 +206,11 @@ def create_run(
         raise Invalid(
             f"'{name}' must be 1 to 200 letters, digits, spaces or . _ : / @ -", field="name"
         )
+    leases.reap_expired(ctx)
     with ctx.db.transaction() as session:
         team_row = _team(session, team)
         ctx.require("run.create", team_id=team_row.id)
+        now = ctx.clock.now()
         row = r.Run(
             id=new_id("run"),
             name=name,
@@ -218,7 +220,8 @@ def create_run(
             git_commit=git_commit,
             env_hash=env_hash,
             created_by=ctx.principal.name,
-            started_at=ctx.clock.now(),
+            started_at=now,
+            heartbeat_at=now,
         )
         session.add(row)
         session.flush()
@@ -266,6 +269,7 @@ def log_to_run(
         if run.status != "running":
             raise Conflict(f"run {run_id} is {run.status}: log to a running run")
         now = ctx.clock.now()
+        run.heartbeat_at = now  # a log is a sign of life too
         for key, text in clean_params.items():
             existing = session.get(r.RunParam, (run_id, key))
             if existing is None:
@@ -366,7 +370,9 @@ def end_run(
 
 
 def get_run(ctx: Context, run_id: str) -> RunRecord:
-    """One run with its params, latest metrics, artifacts and datasets."""
+    """One run with its params, latest metrics, artifacts and datasets (a run whose lease
+    expired is ended ``killed`` first: :mod:`andon.registry.leases`)."""
+    leases.reap_expired(ctx)
     with ctx.db.read() as session:
         run = _run(session, run_id)
         ctx.require("run.read", team_id=run.team_id)
@@ -389,10 +395,12 @@ def metric_history(ctx: Context, run_id: str, key: str) -> list[tuple[int, float
 def list_runs(
     ctx: Context, *, where: str | None = None, team: str | None = None, limit: int = 100
 ) -> list[RunRecord]:
-    """Runs the principal may read, newest first, filtered by the ``--where`` grammar."""
+    """Runs the principal may read, newest first, filtered by the ``--where`` grammar (runs
+    whose lease expired are ended ``killed`` first)."""
     if limit < 1 or limit > 10_000:
         raise Invalid("must be between 1 and 10000", field="limit")
     condition = filters.compile_where(where) if where else None
+    leases.reap_expired(ctx)
     with ctx.db.read() as session:
         ctx.require_somewhere("run.read")
         team_ids = _readable_team_ids(session, ctx, "run.read")

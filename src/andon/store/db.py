@@ -89,7 +89,14 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        """The database named by ``settings`` (SQLite in ``ANDON_HOME`` by default)."""
+        """The database named by ``settings`` (SQLite in ``ANDON_HOME`` by default).
+
+        Opening the store of a home also sweeps its artifact folder of the temporary files of
+        writers that were killed (:meth:`ArtifactStore.sweep`), so they go at the next start.
+        """
+        from andon.store.artifacts import ArtifactStore
+
+        ArtifactStore(settings.artifact_dir).sweep()
         return cls(settings.resolved_database_url)
 
     @contextmanager

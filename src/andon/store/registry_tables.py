@@ -38,6 +38,8 @@ class Run(Base):
     created_by: Mapped[str] = mapped_column(String(100))
     started_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
+    # The running process's last sign of life; past the lease it is taken for dead (killed).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(Timestamp, nullable=True)
 
 
 class RunParam(Base):
