@@ -215,6 +215,7 @@ GLOBAL_ONLY: frozenset[str] = frozenset(
         "token.revoke",
         "audit.read",
         "audit.verify",
+        "audit.anchor",
         "events.read",
         "events.consume",
     }
