@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from andon.auth import service as auth
+from andon.data import roots
 from andon.data.sample import SampleSet
 from tests.api.live import Api, assert_problem
 from tests.data.conftest import sample_set, tiny_contract  # noqa: F401 - the shared fixture
@@ -56,6 +57,7 @@ def _person(api: Api, name: str, role: str, team: str = "fraud-ml") -> httpx.Cli
 
 def _apply_sample(api: Api, sample: SampleSet) -> dict[str, Any]:
     auth.create_team(api.admin, "fraud-ml")
+    roots.add_root(api.admin, "fraud-ml", sample.folder)  # REST applies grant no folder
     body = {
         "team": "fraud-ml",
         "content": sample.contract.read_text(),
@@ -164,6 +166,7 @@ def test_snapshot_versions_and_diff(api: Api, sample_set: SampleSet) -> None:  #
 def _tiny(api: Api) -> tuple[dict[str, Any], Path]:
     auth.create_team(api.admin, "fraud-ml")
     file = Path(tiny_contract("shop", "items"))
+    roots.add_root(api.admin, "fraud-ml", file.parent)  # REST applies grant no folder
     body = {"team": "fraud-ml", "content": file.read_text(), "base_dir": str(file.parent)}
     return _ok(api.client.post(f"{V1}/contracts", json=body), 201), file
 

@@ -46,7 +46,7 @@ from andon.core.permissions import (
     TEAM_WIDE,
     scoped_actions,
 )
-from andon.data import approvals, catalog, overview, profile, reader
+from andon.data import approvals, catalog, overview, profile, reader, roots
 from andon.data import service as data
 from andon.evaluate import service as evaluate
 from andon.events import service as events
@@ -86,6 +86,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     catalog,
     approvals,
     overview,
+    roots,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -276,10 +277,31 @@ def _contract_file(contract_id: str, table: str) -> str:
     return str(folder / "c.odcs.yaml")
 
 
-def _contract_text(w: World) -> dict[str, Any]:
-    """A fresh contract as text and the folder its relative server path resolves in."""
+def _contract_text(w: World, team: str, *, as_file: bool = False) -> dict[str, Any]:
+    """A fresh contract as text and the folder its relative server path resolves in.
+
+    The admin grants the folder to ``team`` first: a text applied (as over REST) grants no
+    folder, and a file applied in a granted folder grants nothing more (one audit entry)."""
     file = Path(_contract_file(w.fresh("c"), w.fresh("t").replace("-", "_")))
+    roots.add_root(w.admin, team, file.parent)
+    if as_file:
+        return {"path": file}
     return {"content": file.read_text(), "base_dir": file.parent}
+
+
+def _root(w: World, team: str) -> str:
+    """A fresh folder granted to ``team`` by the admin."""
+    folder = w.admin.settings.home / "matrix-roots" / w.fresh("r")
+    folder.mkdir(parents=True)
+    roots.add_root(w.admin, team, folder)
+    return str(folder)
+
+
+def _folder(w: World) -> str:
+    """A fresh folder nobody has been granted."""
+    folder = w.admin.settings.home / "matrix-roots" / w.fresh("r")
+    folder.mkdir(parents=True)
+    return str(folder)
 
 
 def _applied(w: World, team: str, table: str) -> str:
@@ -572,12 +594,18 @@ OPERATIONS: list[Op] = [
        lambda w, _: partial(events.drain, consumer=w.fresh("c"), handler=_ignore)),
     # data: contracts, check runs, dataset versions
     Op("data.apply_contract", data.apply_contract, "contract.apply", "team",
-       lambda w, tgt: partial(data.apply_contract, path=_contract_file(w.fresh("c"), w.fresh("t").replace("-", "_")),
-                              team=tgt), audited=True),
+       lambda w, tgt: partial(data.apply_contract, **_contract_text(w, tgt, as_file=True), team=tgt),
+       audited=True),
     # REST data door (restdata): the contract text applied as POST /api/v1/contracts does
     Op("data.apply_contract_text", data.apply_contract_text, "contract.apply", "team",
-       lambda w, tgt: partial(data.apply_contract_text, **_contract_text(w), team=tgt),
+       lambda w, tgt: partial(data.apply_contract_text, **_contract_text(w, tgt), team=tgt),
        audited=True),
+    Op("roots.add_root", roots.add_root, "data_root.manage", "global",
+       lambda w, _: partial(roots.add_root, team="home", path=_folder(w)), audited=True),
+    Op("roots.remove_root", roots.remove_root, "data_root.manage", "global",
+       lambda w, _: partial(roots.remove_root, team="home", path=_root(w, "home")), audited=True),
+    Op("roots.list_roots", roots.list_roots, "contract.read", "team",
+       lambda w, tgt: partial(roots.list_roots, team=tgt)),
     Op("data.list_contracts", data.list_contracts, "contract.read", "somewhere",
        lambda w, _: partial(data.list_contracts)),
     Op("data.run_checks", data.run_checks, "check.run", "team",

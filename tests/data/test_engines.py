@@ -21,7 +21,7 @@ import yaml
 from andon.core.context import Context
 from andon.core.errors import NotFound, Unavailable
 from andon.data import compile as engine
-from andon.data import service
+from andon.data import roots, service
 from andon.data.contracts import parse_contract, validate_errors
 from andon.data.engines import open_engine, spark_missing_reason, stop_spark
 from andon.data.sample import SampleSet, contract_document
@@ -195,6 +195,7 @@ def test_a_postgres_dataset_is_snapshotted_and_materialized(
     monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")
     path = _three_server_contract(tmp_path, sample_set, warehouse)
     auth.create_team(admin, "shop")
+    roots.add_root(admin, "shop", sample_set.folder)  # its file server reads the sample
     service.apply_contract(admin, path, "shop")
     pg = service.snapshot_dataset(admin, "shop/orders", server="warehouse", materialize=True)
     assert pg.row_count == sample_set.rows["orders"]

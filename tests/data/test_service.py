@@ -53,7 +53,9 @@ def test_apply_is_versioned_owned_audited_and_idempotent(
     record = data.apply_contract(admin, copy / "orders.odcs.yaml", team, reason="first")
     assert record.created and record.team == team
     assert record.datasets == ["customers", "orders", "invoices"]
-    assert _count(admin, t.AuditEntry) == audit_before + 1
+    # Applied in process from its own folder: the folder is granted first, audited apart.
+    assert record.granted_root == str(copy.resolve())
+    assert _count(admin, t.AuditEntry) == audit_before + 2
     [event] = _events(admin, "contract.applied")
     assert event.payload["contract"] == "sample-orders" and event.payload["version"] == "1.0.0"
     assets = {a.name for a in auth.list_assets(admin, team) if a.kind == "dataset"}

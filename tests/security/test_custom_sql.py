@@ -28,6 +28,7 @@ from andon.core.config import load_settings
 from andon.core.context import Context
 from andon.core.errors import Invalid
 from andon.data import compile as engine
+from andon.data import roots
 from andon.data import service as data
 from andon.data.contracts import parse_contract
 from andon.data.engines import open_engine, spark_missing_reason, spark_session, stop_spark
@@ -356,6 +357,7 @@ def test_over_rest_a_contributor_is_refused_with_a_problem_and_nothing_happens(
     lake: Path,
 ) -> None:
     auth.create_team(api.admin, "probe-team")
+    roots.add_root(api.admin, "probe-team", lake)  # REST applies grant no folder
     auth.create_principal(api.admin, "carol")
     auth.bind_role(api.admin, "carol", "contributor", scope="team", target="probe-team")
     carol = api.as_(api.token_for("carol"))

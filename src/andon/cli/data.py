@@ -87,6 +87,12 @@ def apply(
     if fmt is Format.json:
         print_json(record.as_dict())
         return
+    if record.granted_root:
+        say(
+            f"granted data root {record.granted_root} to team {record.team}: the contract was "
+            "applied from there by its own user (andon data root list "
+            f"{record.team})"
+        )
     verb = "applied" if record.created else "unchanged:"
     say(
         f"{verb} contract [bold]{record.contract}[/] {record.version} for team {record.team} "

@@ -19,6 +19,7 @@ from andon.cli import data as data_cli
 from andon.cli import evaluate as evaluate_cli
 from andon.cli import policy as policy_cli
 from andon.cli import registry as registry_cli
+from andon.cli import roots as roots_cli
 from andon.cli._shared import (
     COLORS,
     Format,
@@ -53,6 +54,7 @@ app.add_typer(registry_cli.lineage_app, name="lineage")
 app.add_typer(data_cli.contract_app, name="contract")
 app.add_typer(data_cli.check_app, name="check")
 app.add_typer(data_cli.data_app, name="data")
+data_cli.data_app.add_typer(roots_cli.app, name="root")
 app.add_typer(evaluate_cli.app, name="eval")
 app.add_typer(policy_cli.policy_app, name="policy")
 app.add_typer(policy_cli.gate_app, name="gate")

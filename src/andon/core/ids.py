@@ -37,6 +37,7 @@ PREFIXES = {
     "classification": "fc",
     "proposal": "prop",
     "schema_change": "sc",
+    "data_root": "dr",
 }
 
 

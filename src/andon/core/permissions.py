@@ -62,7 +62,8 @@ do their job", never "what might be handy"):
     ``cord.release``). It does not promote: the team promotes, the risk-owner approves.
 ``platform-admin``
     Runs the platform: principals, teams, rotations, ladders, role bindings, tokens, audit
-    verification and anchoring, and outbox consumers (``events.consume``: moving a consumer's cursor makes
+    verification and anchoring, the data roots teams' contracts may read (``data_root.manage``),
+    and outbox consumers (``events.consume``: moving a consumer's cursor makes
     it skip events, so reading the outbox is not enough). It applies stage policies, checks
     gates, requests approvals, promotes, rolls back, and pulls and releases cords, so it can
     operate the line in an incident; it still cannot approve, so no promotion passes without
@@ -197,6 +198,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "asset.register",
         "audit.verify",
         "audit.anchor",
+        "data_root.manage",
         "events.consume",
     },
     TEAM_OWNER: frozenset(
@@ -216,6 +218,7 @@ GLOBAL_ONLY: frozenset[str] = frozenset(
         "audit.read",
         "audit.verify",
         "audit.anchor",
+        "data_root.manage",
         "events.read",
         "events.consume",
     }

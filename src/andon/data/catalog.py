@@ -31,7 +31,7 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
-from andon.data import approvals
+from andon.data import approvals, reach
 from andon.data.classify import FieldClassification
 from andon.data.contracts import parse_contract
 from andon.data.datasets import DatasetRef, latest_version, resolve
@@ -150,6 +150,7 @@ def classify_dataset(
     with ctx.db.read() as session:
         ref = resolve(session, dataset)
         ctx.require("data.classify", team_id=ref.team_id, asset_id=ref.asset_id)
+        reach.confine_files(session, ctx.settings, ref.contract, ref.base_dir, ref.team_id)
         document = copy.deepcopy(ref.contract.document)
     obj = ref.contract.table(ref.name)
     assert obj is not None

@@ -57,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from andon.core.context import Context
+from andon.data import reach
 from andon.data.contracts import Contract, SchemaObject
 from andon.data.sql_guard import SqlLimits
 
@@ -505,6 +506,7 @@ def profile_dataset(ctx: Context, dataset: str, *, server: str | None = None) ->
     with ctx.db.read() as session:
         ref = resolve(session, dataset)
         ctx.require("dataset.read", team_id=ref.team_id, asset_id=ref.asset_id)
+        reach.confine_files(session, ctx.settings, ref.contract, ref.base_dir, ref.team_id)
         pii = {
             row.column
             for row in session.scalars(

@@ -22,7 +22,7 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
-from andon.data import approvals
+from andon.data import approvals, reach
 from andon.data.contracts import (
     FILE_SERVER_TYPES,
     Contract,
@@ -53,6 +53,7 @@ class ContractVersionRecord:
     applied_by: str
     applied_at: datetime
     created: bool = True
+    granted_root: str | None = None  # the folder this apply granted its team, if any
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -67,6 +68,7 @@ class ContractVersionRecord:
             "applied_by": self.applied_by,
             "applied_at": self.applied_at.isoformat(),
             "created": self.created,
+            "granted_root": self.granted_root,
         }
 
 
@@ -247,11 +249,14 @@ def _contract_digest(contract: Contract) -> str:
 
 
 def apply_contract(
-    ctx: Context, path: Path | str, team: str, *, reason: str = ""
+    ctx: Context, path: Path | str, team: str, *, reason: str = "", grant_folder: bool = True
 ) -> ContractVersionRecord:
     """Apply the contract file at ``path``; its relative server paths resolve next to it.
 
-    See :func:`apply_contract_text`, which this reads the file for.
+    This is the in-process door (the local CLI, the SDK): the machine's own user applies a
+    file it can read, so with ``grant_folder`` the file's folder becomes a data root of
+    ``team`` (audited, and named in the record's ``granted_root``) unless it already lies in
+    one. See :func:`apply_contract_text`, which this reads the file for.
     """
     file = Path(path)
     return apply_contract_text(
@@ -261,6 +266,7 @@ def apply_contract(
         base_dir=file.resolve().parent,
         source=str(file),
         reason=reason,
+        grant_folder=grant_folder,
     )
 
 
@@ -295,11 +301,15 @@ def apply_contract_text(
     base_dir: Path | str | None = None,
     source: str = "contract",
     reason: str = "",
+    grant_folder: bool = False,
 ) -> ContractVersionRecord:
     """Store the ODCS ``content`` as a contract version owned by ``team``; register its datasets.
 
     ``base_dir`` is the absolute folder that relative local server paths resolve against; it
-    is required when the contract has such a path. ``source`` names the text in messages.
+    is required when the contract has such a path. Every file server's path must resolve
+    inside a data root of ``team`` (:mod:`andon.data.roots`); ``grant_folder`` (the local
+    door only, see :func:`apply_contract`) first grants ``base_dir``. ``source`` names the
+    text in messages.
     Applying the same id and version again with the same content changes nothing; with
     different content it is a :class:`Conflict` (bump ``version``). A version whose schema
     change breaks (:mod:`andon.data.schema_changes`) is stored ``pending`` until a
@@ -314,6 +324,17 @@ def apply_contract_text(
         team_row = _team(session, team)
         ctx.require("contract.apply", team_id=team_row.id)
         folder = _base_dir(contract, base_dir)  # after the check: it looks at the file system
+        granted = None
+        if grant_folder and base_dir is not None and reach.server_paths(contract, base_dir):
+            granted = reach.grant_folder(
+                session, ctx, team_row, Path(base_dir), reason=f"applied {source} locally"
+            )
+        reach.confine_contract(
+            contract,
+            folder or "/",
+            reach.team_roots(session, ctx.settings, team_row.id),
+            team=team_row.name,
+        )
         now = ctx.clock.now()
         row = session.scalar(select(d.DataContract).where(d.DataContract.key == contract.id))
         if row is None:
@@ -351,6 +372,7 @@ def apply_contract_text(
                 existing.applied_by,
                 as_utc(existing.applied_at),
                 created=False,
+                granted_root=granted.path if granted else None,
             )
         approvals.refuse_while_pending(session, row)
         base = approvals.active_version(session, row.id)
@@ -405,6 +427,7 @@ def apply_contract_text(
             content_digest,
             version.applied_by,
             now,
+            granted_root=granted.path if granted else None,
         )
 
 
@@ -561,6 +584,7 @@ def run_checks(
     with ctx.db.read() as session:
         target = _resolve(session, contract, id_only=id_only)
         ctx.require("check.run", team_id=target.team_id)
+        reach.confine_files(session, ctx.settings, target.contract, target.base_dir, target.team_id)
     started = ctx.clock.now()
     scan = engine.run(
         target.contract,
@@ -740,6 +764,7 @@ def snapshot_dataset(
         contract = parse_contract(version.content, source=f"contract of {dataset}")
         base_dir = Path(version.base_dir)
         ds_id, ds_name, team_name = ds.id, ds.name, team.name
+        reach.confine_files(session, ctx.settings, contract, base_dir, ds.team_id)
         contract_id, contract_version_id = version.contract_id, version.id
     table = engine.fingerprint_only(contract, base_dir, ds_name, server, SqlLimits.of(ctx.settings))
     declared = contract.table(ds_name)

@@ -12,6 +12,7 @@ from andon.store import (
     evaluate_tables,
     policy_tables,
     registry_tables,
+    root_tables,
     schema_change_tables,
     tables,
 )
@@ -26,6 +27,7 @@ _MODULES = [
     policy_tables,
     catalog_tables,
     schema_change_tables,
+    root_tables,
 ]
 
 metadata = Base.metadata
