@@ -18,7 +18,7 @@ from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, Stopped
 from andon.policy.records import CordRecord
 from andon.policy.service import team_name
-from andon.registry.service import _model, parse_ref
+from andon.registry.queries import model_by_ref, parse_ref
 from andon.store import policy_tables as p
 from andon.store import registry_tables as r
 
@@ -53,7 +53,7 @@ def _set(ctx: Context, name: str, *, pull: bool, reason: str) -> CordRecord:
     if parsed.version is not None or parsed.alias is not None:
         raise Invalid(f"'{name}' must name a model, not a version", field="model")
     with ctx.db.transaction() as session:
-        model = _model(session, parsed)
+        model = model_by_ref(session, parsed)
         ctx.require(f"cord.{verb}", team_id=model.team_id, asset_id=model.asset_id)
         cord = session.get(p.AndonCord, model.id)
         if (cord is not None and cord.pulled) is pull:

@@ -38,9 +38,9 @@ from andon.policy.approvals import status_at
 from andon.policy.cord import stop_if_pulled
 from andon.policy.facts import gate_facts
 from andon.policy.records import PromotionRecord
-from andon.policy.service import _decide_gate, decision_record, model_and_version, stage_of
+from andon.policy.service import decide_gate, decision_record, model_and_version, stage_of
 from andon.registry.aliases import alias_version, move_alias
-from andon.registry.service import _model, parse_ref
+from andon.registry.queries import model_by_ref, parse_ref
 from andon.store import policy_tables as p
 from andon.store import registry_tables as r
 
@@ -215,7 +215,7 @@ def promote(
         request, missing = _approved_request(session, version.id, stage, rule.approvals, ctx)
         if missing:
             problems.append(missing)
-        decision = _decide_gate(session, ctx, model, version, policy, rule)
+        decision = decide_gate(session, ctx, model, version, policy, rule)
         if not decision.passed:
             summary = decision_record(decision, model, version.version).summary()
             problems.append(f"gate failed: {summary}")
@@ -292,12 +292,12 @@ def rollback(ctx: Context, name: str, stage: str, *, reason: str) -> PromotionRe
     if parsed.version is not None or parsed.alias is not None:
         raise Invalid(f"'{name}' must name a model, not a version", field="model")
     with ctx.db.read() as session:
-        model = _model(session, parsed)
+        model = model_by_ref(session, parsed)
         ctx.require("model.rollback", team_id=model.team_id, asset_id=model.asset_id)
         head = _head(session, model.id, stage)
         seen = _seen(session, model, stage, head.alias) if head else None
     with ctx.db.transaction() as session:
-        model = _model(session, parsed)
+        model = model_by_ref(session, parsed)
         ctx.require("model.rollback", team_id=model.team_id, asset_id=model.asset_id)
         history = list(
             session.scalars(
@@ -368,7 +368,7 @@ def promotions(ctx: Context, name: str, *, stage: str | None = None) -> list[Pro
     """The promotion history of a model (newest first), optionally of one stage."""
     parsed = parse_ref(name)
     with ctx.db.read() as session:
-        model = _model(session, parsed)
+        model = model_by_ref(session, parsed)
         ctx.require("model.read", team_id=model.team_id, asset_id=model.asset_id)
         stmt = select(p.Promotion).where(p.Promotion.model_id == model.id)
         if stage is not None:

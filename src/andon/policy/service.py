@@ -27,7 +27,7 @@ from andon.policy import gates
 from andon.policy.facts import gate_facts
 from andon.policy.records import GateDecisionRecord, PolicyRecord
 from andon.policy.spec import PolicySpec, Stage, parse_policy
-from andon.registry.service import _model, _version_row, parse_ref
+from andon.registry.queries import model_by_ref, parse_ref, version_by_ref
 from andon.store import policy_tables as p
 from andon.store import registry_tables as r
 from andon.store import tables as t
@@ -49,8 +49,8 @@ def model_and_version(session: Session, ref: str) -> tuple[r.Model, r.ModelVersi
     parsed = parse_ref(ref)
     if parsed.version is None and parsed.alias is None:
         raise Invalid(f"'{ref}' must name a version: NAME@VERSION", field="model")
-    model = _model(session, parsed)
-    return model, _version_row(session, model, parsed)
+    model = model_by_ref(session, parsed)
+    return model, version_by_ref(session, model, parsed)
 
 
 def effective_policy(session: Session, model: r.Model) -> p.StagePolicy | None:
@@ -85,7 +85,7 @@ def stage_of(session: Session, model: r.Model, stage: str) -> tuple[p.StagePolic
     return row, spec.stages[stage]
 
 
-def _decide_gate(
+def decide_gate(
     session: Session,
     ctx: Context,
     model: r.Model,
@@ -274,7 +274,7 @@ def check_gate(ctx: Context, ref: str, stage: str, *, reason: str = "") -> GateD
         model, version = model_and_version(session, ref)
         ctx.require("gate.check", team_id=model.team_id, asset_id=model.asset_id)
         policy, stage_rule = stage_of(session, model, stage)
-        row = _decide_gate(session, ctx, model, version, policy, stage_rule)
+        row = decide_gate(session, ctx, model, version, policy, stage_rule)
         record = decision_record(row, model, version.version)
         record_change(
             session,

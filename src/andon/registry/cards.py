@@ -20,7 +20,7 @@ from andon.audit.chain import record_change
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid
-from andon.registry.service import _model, _version_row, parse_ref
+from andon.registry.queries import model_by_ref, parse_ref, version_by_ref
 from andon.store import registry_tables as r
 
 SECTIONS: dict[str, str] = {
@@ -102,9 +102,9 @@ def read_sections(ctx: Context, ref: str) -> dict[str, Section]:
     """The narrative of the version ``ref`` names, section by section (``model.read``)."""
     parsed = parse_ref(ref)
     with ctx.db.read() as session:
-        model = _model(session, parsed)
+        model = model_by_ref(session, parsed)
         ctx.require("model.read", team_id=model.team_id, asset_id=model.asset_id)
-        row = _version_row(session, model, parsed)
+        row = version_by_ref(session, model, parsed)
         return _resolved(session, model.id, row.version)
 
 
@@ -121,9 +121,9 @@ def edit_section(ctx: Context, ref: str, section: str, text: str) -> Completenes
         raise Invalid(f"is {len(text)} characters; at most {MAX_TEXT}", field="text")
     parsed = parse_ref(ref)
     with ctx.db.transaction() as session:
-        model = _model(session, parsed)
+        model = model_by_ref(session, parsed)
         ctx.require("model.card", team_id=model.team_id, asset_id=model.asset_id)
-        version = _version_row(session, model, parsed)
+        version = version_by_ref(session, model, parsed)
         now = ctx.clock.now()
         row = session.get(r.ModelCardSection, (version.id, section))
         before = row.text if row is not None else None

@@ -14,16 +14,16 @@ from sqlalchemy.orm import Session
 
 from andon.core.errors import NotFound
 from andon.core.ids import PREFIXES
-from andon.registry.records import RunRecord, VersionRecord
-from andon.registry.service import (
-    _aliases,
-    _model,
-    _run_record,
-    _team_names,
-    _version_record,
-    _version_row,
+from andon.registry.queries import (
+    aliases_by_model,
+    model_by_ref,
     parse_ref,
+    team_names,
+    version_by_ref,
+    version_record,
 )
+from andon.registry.records import RunRecord, VersionRecord
+from andon.registry.service import run_record
 from andon.store import registry_tables as r
 
 _VERSION_ID = PREFIXES["model_version"] + "_"
@@ -49,12 +49,12 @@ def resolve_version(session: Session, ref: str) -> VersionFacts:
         model = session.get(r.Model, row.model_id)
         assert model is not None  # a foreign key
     else:
-        model = _model(session, parse_ref(text))
-        row = _version_row(session, model, parse_ref(text))
-    team = _team_names(session, [model.team_id])[model.team_id]
-    aliases = _aliases(session, [model.id]).get(model.id, {})
+        model = model_by_ref(session, parse_ref(text))
+        row = version_by_ref(session, model, parse_ref(text))
+    team = team_names(session, [model.team_id])[model.team_id]
+    aliases = aliases_by_model(session, [model.id]).get(model.id, {})
     return VersionFacts(
-        _version_record(row, model, team, aliases), model.id, model.team_id, model.asset_id
+        version_record(row, model, team, aliases), model.id, model.team_id, model.asset_id
     )
 
 
@@ -62,7 +62,7 @@ def run_of(session: Session, run_id: str) -> RunRecord | None:
     """The run with its params, latest metrics, artifacts and datasets; None if unknown."""
     if session.get(r.Run, run_id) is None:
         return None
-    return _run_record(session, run_id)
+    return run_record(session, run_id)
 
 
 def version_refs(session: Session, ids: Iterable[str]) -> dict[str, str]:

@@ -31,12 +31,21 @@ from andon.core.ids import new_id
 from andon.lineage.edges import link
 from andon.registry import filters, formats, leases
 from andon.registry.aliases import alias_version, move_alias
+from andon.registry.queries import (
+    aliases_by_model,
+    model_by_ref,
+    team_names,
+    version_by_ref,
+    version_record,
+)
+from andon.registry.queries import (
+    parse_ref as parse_ref,  # re-exported: evaluate reads it through this module
+)
 from andon.registry.records import AliasMove, ModelRecord, RunRecord, VersionRecord
 from andon.store import registry_tables as r
 from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
-from andon.store.lookups import stage_of_alias
-from andon.store.lookups import team_by_name as _team
+from andon.store.lookups import stage_of_alias, team_by_name
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, CursorResult, Select
@@ -45,7 +54,6 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _RUN_NAME = re.compile(r"^[\w][\w .:/@-]{0,199}$")
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 _KEY = re.compile(r"^[\w.:/-]{1,200}$")
-_REF = re.compile(r"^(?:(?P<team>[a-z0-9][a-z0-9_-]{0,62})/)?(?P<name>[^@/]+)(?:@(?P<at>[^@/]+))?$")
 _TERMINAL = ("finished", "failed", "killed")
 
 
@@ -62,14 +70,6 @@ def _run(session: Session, run_id: str) -> r.Run:
     if row is None:
         raise NotFound(f"no run '{run_id}'", field="run")
     return row
-
-
-def _team_names(session: Session, ids: Iterable[str]) -> dict[str, str]:
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    rows = session.execute(select(t.Team.id, t.Team.name).where(t.Team.id.in_(wanted)))
-    return {tid: name for tid, name in rows}
 
 
 # Hot reads (listings, ``model show``) run SQL written once here on the session's connection
@@ -175,7 +175,8 @@ def _run_records(session: Session, rows: Sequence[Any]) -> list[RunRecord]:
     ]
 
 
-def _run_record(session: Session, run_id: str) -> RunRecord:
+def run_record(session: Session, run_id: str) -> RunRecord:
+    """The run ``run_id`` as a record (flushes the session first)."""
     session.flush()
     rows = session.connection().execute(_run_select().where(r.Run.id == run_id)).all()
     return _run_records(session, rows)[0]
@@ -208,7 +209,7 @@ def create_run(
         )
     leases.reap_expired(ctx)
     with ctx.db.transaction() as session:
-        team_row = _team(session, team)
+        team_row = team_by_name(session, team)
         ctx.require("run.create", team_id=team_row.id)
         now = ctx.clock.now()
         row = r.Run(
@@ -234,7 +235,7 @@ def create_run(
             reason=reason,
             event="run.started",
         )
-        return _run_record(session, row.id)
+        return run_record(session, row.id)
 
 
 def log_to_run(
@@ -312,7 +313,7 @@ def log_to_run(
                 at=now,
             )
         session.flush()
-        return _run_record(session, run.id)
+        return run_record(session, run.id)
 
 
 def _key(key: object, what: str) -> str:
@@ -366,7 +367,7 @@ def end_run(
             reason=reason,
             event="run.ended",
         )
-        return _run_record(session, run.id)
+        return run_record(session, run.id)
 
 
 def get_run(ctx: Context, run_id: str) -> RunRecord:
@@ -376,7 +377,7 @@ def get_run(ctx: Context, run_id: str) -> RunRecord:
     with ctx.db.read() as session:
         run = _run(session, run_id)
         ctx.require("run.read", team_id=run.team_id)
-        return _run_record(session, run.id)
+        return run_record(session, run.id)
 
 
 def metric_history(ctx: Context, run_id: str, key: str) -> list[tuple[int, float]]:
@@ -405,7 +406,7 @@ def list_runs(
         ctx.require_somewhere("run.read")
         team_ids = _readable_team_ids(session, ctx, "run.read")
         if team:
-            team_id = _team(session, team).id
+            team_id = team_by_name(session, team).id
             team_ids = [tid for tid in (team_ids or [team_id]) if tid == team_id]
         if team_ids == []:
             return []
@@ -423,106 +424,6 @@ def list_runs(
 
 
 # --------------------------------------------------------------------------- models
-
-
-@dataclass(frozen=True, slots=True)
-class Ref:
-    """A parsed model reference."""
-
-    team: str | None
-    name: str
-    version: int | None
-    alias: str | None
-
-
-def parse_ref(text: str) -> Ref:
-    """``[team/]name[@version|@alias]``."""
-    m = _REF.match(text.strip())
-    if m is None:
-        raise Invalid(f"'{text}' is not NAME, NAME@VERSION or NAME@ALIAS", field="model")
-    at = m.group("at")
-    version = alias = None
-    if at is not None:
-        if at.isdigit():
-            version = int(at)
-        elif _ALIAS.match(at):
-            alias = at
-        else:
-            raise Invalid(f"'{at}' is neither a version number nor an alias name", field="model")
-    return Ref(m.group("team"), m.group("name"), version, alias)
-
-
-def _model(session: Session, ref: Ref) -> r.Model:
-    stmt = select(r.Model).where(r.Model.name == ref.name)
-    if ref.team:
-        stmt = stmt.where(r.Model.team_id == _team(session, ref.team).id)
-    rows = list(session.scalars(stmt))
-    if not rows:
-        where = f" in team '{ref.team}'" if ref.team else ""
-        raise NotFound(f"no model named '{ref.name}'{where}", field="model")
-    if len(rows) > 1:
-        raise Invalid(
-            f"several teams have a model named '{ref.name}': write TEAM/{ref.name}", field="model"
-        )
-    return rows[0]
-
-
-def _version_row(session: Session, model: r.Model, ref: Ref) -> r.ModelVersion:
-    number = ref.version
-    if ref.alias is not None:
-        number = session.scalar(
-            select(r.ModelAlias.version).where(
-                r.ModelAlias.model_id == model.id, r.ModelAlias.alias == ref.alias
-            )
-        )
-        if number is None:
-            raise NotFound(f"model '{model.name}' has no alias '{ref.alias}'", field="model")
-    if number is None:
-        number = model.last_version
-        if number == 0:
-            raise NotFound(f"model '{model.name}' has no versions yet", field="model")
-    row = session.scalar(
-        select(r.ModelVersion).where(
-            r.ModelVersion.model_id == model.id, r.ModelVersion.version == number
-        )
-    )
-    if row is None:
-        raise NotFound(f"model '{model.name}' has no version {number}", field="model")
-    return row
-
-
-def _aliases(session: Session, model_ids: Iterable[str]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    ids = list(model_ids)
-    for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
-        for mid, alias, version in session.execute(
-            select(r.ModelAlias.model_id, r.ModelAlias.alias, r.ModelAlias.version).where(
-                r.ModelAlias.model_id.in_(chunk)
-            )
-        ):
-            out.setdefault(mid, {})[alias] = version
-    return out
-
-
-def _version_record(
-    row: r.ModelVersion, model: r.Model, team: str, aliases: dict[str, int]
-) -> VersionRecord:
-    return VersionRecord(
-        id=row.id,
-        model=model.name,
-        team=team,
-        version=row.version,
-        digest=row.digest,
-        format=row.format,
-        size=row.size,
-        signature=row.signature,
-        run_id=row.run_id,
-        dataset_version_ids=list(row.dataset_version_ids),
-        trusted_pickle=row.trusted_pickle,
-        aliases=sorted(a for a, v in aliases.items() if v == row.version),
-        created_by=row.created_by,
-        created_at=as_utc(row.created_at),
-    )
 
 
 @dataclass(frozen=True)
@@ -636,7 +537,7 @@ def register_model(
         raise NotFound(f"no file at {path}", field="--artifact")
 
     def check(session: Session) -> tuple[t.Team, r.Model | None]:
-        team_row = _team(session, team)
+        team_row = team_by_name(session, team)
         model = session.scalar(
             select(r.Model).where(r.Model.team_id == team_row.id, r.Model.name == name)
         )
@@ -714,7 +615,7 @@ def register_model(
             reason=reason,
             event="model.version.created",
         )
-        return _version_record(row, model, team, {})
+        return version_record(row, model, team, {})
 
 
 def set_alias(
@@ -731,7 +632,7 @@ def set_alias(
     if parsed.version is None:
         raise Invalid(f"'{ref}' must name a version: NAME@VERSION", field="model")
     with ctx.db.transaction() as session:
-        model = _model(session, parsed)
+        model = model_by_ref(session, parsed)
         ctx.require("model.alias", team_id=model.team_id, asset_id=model.asset_id)
         stage = stage_of_alias(session, model.team_id, model.name, alias)
         if stage is not None:
@@ -739,7 +640,7 @@ def set_alias(
                 f"alias '{alias}' of '{model.name}' is stage '{stage}' of its stage policy: "
                 f"it moves only by `andon model promote` (gate and approvals) or rollback"
             )
-        target = _version_row(session, model, parsed)
+        target = version_by_ref(session, model, parsed)
         current = alias_version(session, model.id, alias)
         if expect is not None and current != expect:
             raise Conflict(
@@ -754,7 +655,7 @@ def set_alias(
             to=target.version,
             at=ctx.clock.now(),
         )
-        team_name = _team_names(session, [model.team_id])[model.team_id]
+        team_name = team_names(session, [model.team_id])[model.team_id]
         record_change(
             session,
             ctx,
@@ -777,11 +678,13 @@ def get_version(ctx: Context, ref: str) -> VersionRecord:
     """The version ``ref`` names (latest when it names only the model)."""
     parsed = parse_ref(ref)
     with ctx.db.read() as session:
-        model = _model(session, parsed)
+        model = model_by_ref(session, parsed)
         ctx.require("model.read", team_id=model.team_id, asset_id=model.asset_id)
-        row = _version_row(session, model, parsed)
-        team = _team_names(session, [model.team_id])[model.team_id]
-        return _version_record(row, model, team, _aliases(session, [model.id]).get(model.id, {}))
+        row = version_by_ref(session, model, parsed)
+        team = team_names(session, [model.team_id])[model.team_id]
+        return version_record(
+            row, model, team, aliases_by_model(session, [model.id]).get(model.id, {})
+        )
 
 
 # A model, its team, versions (newest first) and each version's aliases: one row per
@@ -818,7 +721,7 @@ def get_model(ctx: Context, ref: str) -> ModelRecord:
         rows = conn.exec_driver_sql(_driver_sql(conn, sql + _MODEL_ORDER), tuple(args)).all()
         if not rows:
             if parsed.team:
-                _team(session, parsed.team)  # an unknown team is reported as such
+                team_by_name(session, parsed.team)  # an unknown team is reported as such
             where = f" in team '{parsed.team}'" if parsed.team else ""
             raise NotFound(f"no model named '{parsed.name}'{where}", field="model")
         if len({row[0] for row in rows}) > 1:
@@ -876,7 +779,7 @@ def list_models(ctx: Context, *, team: str | None = None) -> list[ModelRecord]:
     """Models the principal may read, by team and name (without their versions)."""
     with ctx.db.read() as session:
         ctx.require_somewhere("model.read")
-        team_id = _team(session, team).id if team else None
+        team_id = team_by_name(session, team).id if team else None
         conn = session.connection()
         where, args = (" WHERE m.team_id = ?", (team_id,)) if team_id else ("", ())
         rows = conn.exec_driver_sql(_driver_sql(conn, _MODELS.format(where=where)), args).all()
