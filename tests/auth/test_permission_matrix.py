@@ -28,6 +28,7 @@ import pytest
 from sqlalchemy import func, select
 
 from andon.audit import service as audit
+from andon.auth import api_tokens, assets, bindings, principals, rotations, teams
 from andon.auth import service as auth
 from andon.board import service as board
 from andon.cards import graph as card_graph
@@ -64,7 +65,12 @@ from andon.store.db import Database
 from tests.conftest import as_principal
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
-    auth,
+    principals,
+    teams,
+    rotations,
+    assets,
+    bindings,
+    api_tokens,
     audit,
     events,
     board,
@@ -1018,7 +1024,7 @@ def test_every_operation_is_in_the_table() -> None:
     assert not listed - discovered, "OPERATIONS lists functions that are not operations"
     # The discovery itself works: a known operation from each module is found.
     assert {
-        "andon.auth.service.bind_role",
+        "andon.auth.bindings.bind_role",
         "andon.audit.service.verify",
         "andon.events.service.ack",
         "andon.board.service.board",

@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from andon.audit import chain
 from andon.audit import service as audit_service
+from andon.auth import queries, tokens
 from andon.auth import service as auth
-from andon.auth import tokens
 from andon.core.clock import FrozenClock
 from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
@@ -742,14 +742,14 @@ def test_two_admins_disabling_each_other_at_once_leave_one(
     """Both checks run before either commits: the admin rows are locked, so one must wait."""
     auth.bind_role(people, "bob", "platform-admin")
     admin, bob = people, as_principal(people, "bob")
-    check = auth._enabled_global_admins
+    check = queries.enabled_global_admins
 
     def slow_check(session: Any) -> set[str]:
         found = check(session)
         time.sleep(0.5)  # hold whatever the check locked while the other thread arrives
         return found
 
-    monkeypatch.setattr(auth, "_enabled_global_admins", slow_check)
+    monkeypatch.setattr(queries, "enabled_global_admins", slow_check)
     outcomes: dict[str, str] = {}
 
     def disable(ctx: Context, target: str) -> None:

@@ -16,7 +16,9 @@ from andon.auth.service import PRINCIPAL_KINDS
 from andon.core.permissions import ROLES, ScopeKind
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
+    """A request body: unknown fields refused, types strict, no NUL characters in text."""
+
     model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*", mode="after")
@@ -32,67 +34,68 @@ def _one_of(values: tuple[str, ...]) -> dict[str, Any]:
     return {"enum": list(values)}
 
 
-def _reason() -> Any:
+def reason_field() -> Any:
+    """The optional ``reason`` field every changing request carries into the audit log."""
     return Field("", max_length=2000, description="Why; recorded in the audit log.")
 
 
-class TeamCreate(_Body):
+class TeamCreate(Body):
     name: str = Field(min_length=1, max_length=63)
     description: str = Field("", max_length=2000)
     owners: list[str] = Field([], description="Principals who own the team.")
-    reason: str = _reason()
+    reason: str = reason_field()
 
 
-class MemberAdd(_Body):
+class MemberAdd(Body):
     principal: str
     owner: bool = False
-    reason: str = _reason()
+    reason: str = reason_field()
 
 
-class RotationSet(_Body):
+class RotationSet(Body):
     members: list[str] = Field(min_length=1, description="Principals, in hand-off order.")
     timezone: str = Field("UTC", description="IANA timezone of the hand-off time.")
     handoff: str = Field("09:00", description="Hand-off wall-clock time, HH:MM.")
     period_hours: int = Field(168, ge=1, le=2160)
     starts_on: str = Field(description="Date of the first hand-off, YYYY-MM-DD.")
-    reason: str = _reason()
+    reason: str = reason_field()
 
 
-class EscalationSet(_Body):
+class EscalationSet(Body):
     principal: str | None = Field(None, description="Give exactly one of principal or rotation.")
     rotation: str | None = None
-    reason: str = _reason()
+    reason: str = reason_field()
 
 
-class PrincipalCreate(_Body):
+class PrincipalCreate(Body):
     name: str = Field(min_length=1, max_length=100)
     kind: str = Field("user", json_schema_extra=_one_of(PRINCIPAL_KINDS))
     display_name: str = Field("", max_length=200)
     email: str | None = Field(None, max_length=320)
-    reason: str = _reason()
+    reason: str = reason_field()
 
 
-class ReasonBody(_Body):
-    reason: str = _reason()
+class ReasonBody(Body):
+    reason: str = reason_field()
 
 
-class BindingCreate(_Body):
+class BindingCreate(Body):
     principal: str
     role: str = Field(json_schema_extra=_one_of(ROLES))
     scope: ScopeKind = "global"
     target: str | None = Field(None, description="Team name or asset id; none for global.")
-    reason: str = _reason()
+    reason: str = reason_field()
 
 
-class TokenCreate(_Body):
+class TokenCreate(Body):
     principal: str | None = Field(None, description="Whose token; default the caller.")
     name: str = Field("", max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
-    reason: str = _reason()
+    reason: str = reason_field()
 
 
-class AssetCreate(_Body):
+class AssetCreate(Body):
     kind: str
     name: str
     team: str
-    reason: str = _reason()
+    reason: str = reason_field()

@@ -6,8 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from andon.api.schemas import ReasonBody
-from andon.api.schemas import _Body as Body
+from andon.api.schemas import Body, ReasonBody
 
 _CONTRACT_CHARS = 1_000_000
 

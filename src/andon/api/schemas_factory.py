@@ -6,13 +6,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from andon.api.schemas import _Body, _reason
+from andon.api.schemas import Body, reason_field
 from andon.registry.cards import MAX_TEXT
 
 VERSION_MAX = 2_147_483_647
 
 
-class AliasSet(_Body):
+class AliasSet(Body):
     version: int = Field(ge=1, le=VERSION_MAX, description="The version the alias points at.")
     expected_version: int | None = Field(
         None,
@@ -20,17 +20,17 @@ class AliasSet(_Body):
         le=VERSION_MAX,
         description="Compare-and-swap: the version the alias must point at now.",
     )
-    reason: str = _reason()
+    reason: str = reason_field()
 
 
-class CardSectionEdit(_Body):
+class CardSectionEdit(Body):
     text: str = Field(
         max_length=MAX_TEXT,
         description="The section's text; empty clears it (an earlier version's shows through).",
     )
 
 
-class ApprovalDecision(_Body):
+class ApprovalDecision(Body):
     decision: Literal["approve", "reject"]
     role: str = Field(
         min_length=1, max_length=100, description="The required role this decision fills."
@@ -40,7 +40,7 @@ class ApprovalDecision(_Body):
     )
 
 
-class PromoteBody(_Body):
+class PromoteBody(Body):
     expected_version: int | None = Field(
         None,
         ge=1,
@@ -48,10 +48,10 @@ class PromoteBody(_Body):
         description="Compare-and-swap: the version the stage must hold now (409 naming the "
         "version it holds otherwise).",
     )
-    reason: str = _reason()
+    reason: str = reason_field()
 
 
-class RollbackBody(_Body):
+class RollbackBody(Body):
     reason: str = Field(
         min_length=1, max_length=2000, description="Why; recorded in the audit log."
     )

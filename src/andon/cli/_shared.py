@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -92,3 +93,18 @@ def say(message: str) -> None:
     from rich.console import Console
 
     Console().print(message, highlight=False)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 instant; naive values are UTC."""
+    if value is None:
+        return None
+    from andon.core.clock import as_utc
+    from andon.core.errors import Invalid
+
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        raise Invalid(
+            f"'{value}' is not an ISO 8601 time such as 2026-11-23T09:00Z", field="--at"
+        ) from None

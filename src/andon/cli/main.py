@@ -8,7 +8,6 @@ with ``--debug``.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 
 import typer
 
@@ -193,21 +192,6 @@ def demo_seed() -> None:
 
     made = demo.seed(context())
     say(f"sample line: {len(made)} objects created" + (f" ({', '.join(made)})" if made else ""))
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO 8601 instant; naive values are UTC."""
-    if value is None:
-        return None
-    from andon.core.clock import as_utc
-    from andon.core.errors import Invalid
-
-    try:
-        return as_utc(datetime.fromisoformat(value))
-    except ValueError:
-        raise Invalid(
-            f"'{value}' is not an ISO 8601 time such as 2026-11-23T09:00Z", field="--at"
-        ) from None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from andon.cli._shared import Format, FormatOption, ReasonOption, context, print_json, report, say
+from andon.cli._shared import (
+    Format,
+    FormatOption,
+    ReasonOption,
+    context,
+    parse_time,
+    print_json,
+    report,
+    say,
+)
 
 app = typer.Typer(help="Teams, ownership, on-call and escalation.", no_args_is_help=True)
 
@@ -114,7 +123,6 @@ def oncall(
 ) -> None:
     """Who gets paged for TEAM now, or at --at."""
     from andon.auth import service as auth
-    from andon.cli.main import parse_time
 
     answer = auth.oncall(context(), team, at=parse_time(at), rotation=rotation)
     if fmt is Format.json:
@@ -134,7 +142,6 @@ def escalation(
 ) -> None:
     """The escalation ladder: model owner, platform owner, risk owner."""
     from andon.auth import service as auth
-    from andon.cli.main import parse_time
 
     rungs = auth.escalation(context(), team, at=parse_time(at))
     report(
