@@ -198,6 +198,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "audit.verify",
         "audit.anchor",
         "events.consume",
+        "connection.manage",
     },
     TEAM_OWNER: frozenset(
         {"team.read", "asset.read", "binding.read", "team.update", "team.oncall"}
@@ -218,6 +219,7 @@ GLOBAL_ONLY: frozenset[str] = frozenset(
         "audit.anchor",
         "events.read",
         "events.consume",
+        "connection.manage",
     }
 )
 """Actions on platform-wide objects: principals, new teams, other principals' tokens, the one
