@@ -47,7 +47,7 @@ from andon.core.permissions import (
     TEAM_WIDE,
     scoped_actions,
 )
-from andon.data import approvals, catalog, overview, profile, reader, roots
+from andon.data import approvals, catalog, connections, overview, profile, reader, roots
 from andon.data import service as data
 from andon.evaluate import service as evaluate
 from andon.events import service as events
@@ -93,6 +93,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     approvals,
     overview,
     roots,
+    connections,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -500,6 +501,15 @@ def _proposal(w: World, tgt: str) -> str:
         return row.id
 
 
+def _connection(w: World) -> str:
+    """A fresh connection, declared by the admin."""
+    name = w.fresh("c")
+    connections.add_connection(
+        w.admin, name, host="127.0.0.1", database="shop", user="andon", password_env="PGPASSWORD"
+    )
+    return name
+
+
 # fmt: off
 OPERATIONS: list[Op] = [
     # identity
@@ -577,6 +587,16 @@ OPERATIONS: list[Op] = [
        lambda w, _: partial(auth.list_tokens)),
     Op("auth.list_tokens[other]", auth.list_tokens, "principal.read", "global",
        lambda w, _: partial(auth.list_tokens, principal="alice")),
+    # named connections
+    Op("connections.add_connection", connections.add_connection, "connection.manage", "global",
+       lambda w, _: partial(connections.add_connection, name=w.fresh("c"), host="127.0.0.1",
+                            database="shop", user="andon", password_env="PGPASSWORD"),
+       audited=True),
+    Op("connections.list_connections", connections.list_connections, "contract.apply",
+       "somewhere", lambda w, _: partial(connections.list_connections)),
+    Op("connections.remove_connection", connections.remove_connection, "connection.manage",
+       "global", lambda w, _: partial(connections.remove_connection, name=_connection(w)),
+       audited=True),
     # audit
     Op("audit.list_entries", audit.list_entries, "audit.read", "global",
        lambda w, _: partial(audit.list_entries)),

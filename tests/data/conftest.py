@@ -54,3 +54,22 @@ def tiny_contract(contract_id: str, table: str) -> str:
             "unique: true}]}]\n",
         )
     )
+
+
+def bind_warehouse(contract: Any, port: int, database: str) -> Any:
+    """``contract`` with its postgresql servers bound to a connection to the test server, as
+    :func:`andon.data.connections.bind` does from the store (the user from
+    ``ANDON_POSTGRES_USER``, the password from ``ANDON_POSTGRES_PASSWORD``)."""
+    import os
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from andon.data.connections import ConnectionRecord, bind_server
+
+    record = ConnectionRecord(
+        "warehouse", "postgresql", "127.0.0.1", port, database,
+        os.environ.get("ANDON_POSTGRES_USER", ""), "ANDON_POSTGRES_PASSWORD", "test",
+        datetime.now(UTC),
+    )  # fmt: skip
+    servers = tuple(bind_server(s, record, s.name) for s in contract.servers)
+    return replace(contract, servers=servers)

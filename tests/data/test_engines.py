@@ -21,12 +21,12 @@ import yaml
 from andon.core.context import Context
 from andon.core.errors import NotFound, Unavailable
 from andon.data import compile as engine
-from andon.data import roots, service
+from andon.data import connections, roots, service
 from andon.data.contracts import parse_contract, validate_errors
 from andon.data.engines import open_engine, spark_missing_reason, stop_spark
 from andon.data.sample import SampleSet, contract_document
 from andon.store.artifacts import ArtifactStore
-from tests.data.conftest import CHECKED_AT, write_contract
+from tests.data.conftest import CHECKED_AT, bind_warehouse, write_contract
 from tests.pg import PostgresServer
 
 PG_SCHEMA = "sales"
@@ -80,6 +80,7 @@ def _three_server_contract(folder: Path, sample: SampleSet, warehouse: dict[str,
             "port": warehouse["port"],
             "database": warehouse["database"],
             "schema": PG_SCHEMA,
+            "customProperties": [{"property": "connection", "value": "warehouse"}],
         },
         {"server": "lake", "type": "spark", "path": str(sample.folder), "format": "parquet"},
     ]
@@ -118,7 +119,9 @@ def test_the_same_contract_gives_the_same_results_on_every_engine(
         request.getfixturevalue("spark")
     monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")
     path = _three_server_contract(tmp_path, sample_set, warehouse)
-    contract = parse_contract(path.read_text())
+    contract = bind_warehouse(
+        parse_contract(path.read_text()), warehouse["port"], warehouse["database"]
+    )
 
     reference = engine.run(contract, tmp_path, now=CHECKED_AT, server="local")
     assert len(sql_log) == reference.queries == 6
@@ -158,7 +161,11 @@ def test_a_profile_on_postgres_takes_three_queries_and_agrees_with_duckdb(
     from andon.data.profile import profile_table
 
     monkeypatch.setenv("ANDON_POSTGRES_USER", "andon")
-    contract = parse_contract(_three_server_contract(tmp_path, sample_set, warehouse).read_text())
+    contract = bind_warehouse(
+        parse_contract(_three_server_contract(tmp_path, sample_set, warehouse).read_text()),
+        warehouse["port"],
+        warehouse["database"],
+    )
     obj = contract.table("orders")
     assert obj is not None
     found = {}
@@ -196,6 +203,10 @@ def test_a_postgres_dataset_is_snapshotted_and_materialized(
     path = _three_server_contract(tmp_path, sample_set, warehouse)
     auth.create_team(admin, "shop")
     roots.add_root(admin, "shop", sample_set.folder)  # its file server reads the sample
+    connections.add_connection(
+        admin, "warehouse", host="127.0.0.1", port=warehouse["port"],
+        database=warehouse["database"], user="andon", password_env="ANDON_POSTGRES_PASSWORD",
+    )  # fmt: skip
     service.apply_contract(admin, path, "shop")
     pg = service.snapshot_dataset(admin, "shop/orders", server="warehouse", materialize=True)
     assert pg.row_count == sample_set.rows["orders"]
@@ -221,7 +232,9 @@ def test_a_table_missing_on_postgres_is_not_found_naming_it(
     doc["schema"][0]["physicalName"] = "clients"
     doc.pop("quality", None)
     doc.pop("slaProperties", None)
-    contract = parse_contract(yaml.safe_dump(doc))
+    contract = bind_warehouse(
+        parse_contract(yaml.safe_dump(doc)), warehouse["port"], warehouse["database"]
+    )
     with pytest.raises(NotFound) as caught:
         engine.run(contract, tmp_path, now=CHECKED_AT, server="warehouse")
     message = str(caught.value)
@@ -239,7 +252,7 @@ def _pg_contract(port: int) -> str:
     return (
         "apiVersion: v3.0.2\nkind: DataContract\nid: pg-orders\nversion: 1.0.0\nstatus: active\n"
         f"servers: [{{server: warehouse, type: postgresql, host: 127.0.0.1, port: {port}, "
-        "database: shop}]\n"
+        "database: shop, customProperties: [{property: connection, value: warehouse}]}]\n"
         "schema: [{name: orders, properties: [{name: id, logicalType: integer, unique: true}]}]\n"
     )
 
@@ -254,12 +267,18 @@ def test_an_unreachable_server_is_unavailable_naming_it_and_stores_nothing(
     port = _refused_port()
     path = write_contract(tmp_path, _pg_contract(port))
     auth.create_team(admin, "shop")
+    connections.add_connection(
+        admin, "warehouse", host="127.0.0.1", port=port, database="shop", user="andon",
+        password_env="ANDON_POSTGRES_PASSWORD",
+    )  # fmt: skip
     service.apply_contract(admin, path, "shop")
     with pytest.raises(Unavailable) as caught:
         service.run_checks(admin, str(path))
     message = str(caught.value)
     assert "\n" not in message
-    assert message.startswith(f"server 'warehouse' (postgres at 127.0.0.1:{port}/shop)")
+    assert message.startswith(
+        f"server 'warehouse' (postgres at 127.0.0.1:{port}/shop (connection 'warehouse'))"
+    )
     assert "refused" in message.lower()
     assert "hunter2-secret" not in message
     assert service.check_history(admin, "shop/orders") == []
@@ -292,8 +311,11 @@ def test_an_unknown_server_type_or_a_password_in_the_contract_is_invalid() -> No
     assert validate_errors(body) == [
         "servers[1].type: 'oracle' is not one of duckdb, parquet, csv, local, postgresql, "
         "postgres, spark",
-        "servers[2].password: credentials do not belong in a contract: name environment "
-        "variables with userEnv and passwordEnv",
+        "servers[2].password: credentials do not belong in a contract: name a connection a "
+        "platform-admin declared (andon connection list)",
+        "servers[2].userEnv: credentials do not belong in a contract: name a connection a "
+        "platform-admin declared (andon connection list)",
+        "servers[2]: name a connection in customProperties ({property: connection, value: "
+        "NAME}); a platform-admin declares them (andon connection list)",
         "servers[2].port: must be a port number (1 to 65535), not 99999",
-        "servers[2].userEnv: must name an environment variable, not 'not a name'",
     ]

@@ -38,7 +38,7 @@ from tests.api.conftest import api  # noqa: F401 - the live server fixture
 from tests.api.live import Api, assert_problem
 from tests.cli.conftest import Run
 from tests.conftest import as_principal
-from tests.data.conftest import CHECKED_AT, write_contract
+from tests.data.conftest import CHECKED_AT, bind_warehouse, write_contract
 from tests.pg import PostgresServer
 
 SECRET = "top-secret-value"
@@ -437,9 +437,11 @@ def warehouse(postgres: PostgresServer) -> dict[str, Any]:
 def _pg(tmp_path: Path, warehouse: dict[str, Any], query: str) -> Any:
     server = (
         f"servers: [{{server: warehouse, type: postgresql, host: 127.0.0.1, "
-        f"port: {warehouse['port']}, database: {warehouse['database']}, schema: probe}}]\n"
+        f"port: {warehouse['port']}, database: {warehouse['database']}, schema: probe, "
+        "customProperties: [{property: connection, value: warehouse}]}]\n"
     )
-    return parse_contract(_contract(tmp_path, query, server=server).read_text())
+    contract = parse_contract(_contract(tmp_path, query, server=server).read_text())
+    return bind_warehouse(contract, warehouse["port"], warehouse["database"])
 
 
 def _pg_state(warehouse: dict[str, Any]) -> tuple[Any, ...]:

@@ -14,6 +14,7 @@ import typer
 from andon.cli import access, audit, teams
 from andon.cli import cards as cards_cli  # noqa: F401  (adds model card, lineage coverage)
 from andon.cli import catalog as catalog_cli
+from andon.cli import connections as connections_cli
 from andon.cli import data as data_cli
 from andon.cli import evaluate as evaluate_cli
 from andon.cli import policy as policy_cli
@@ -54,6 +55,7 @@ app.add_typer(data_cli.contract_app, name="contract")
 app.add_typer(data_cli.check_app, name="check")
 app.add_typer(data_cli.data_app, name="data")
 data_cli.data_app.add_typer(roots_cli.app, name="root")
+app.add_typer(connections_cli.app, name="connection")
 app.add_typer(evaluate_cli.app, name="eval")
 app.add_typer(policy_cli.policy_app, name="policy")
 app.add_typer(policy_cli.gate_app, name="gate")

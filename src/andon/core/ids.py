@@ -13,6 +13,7 @@ _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 PREFIXES = {
     "principal": "pr",
+    "connection": "cn",
     "team": "tm",
     "binding": "rb",
     "token": "tok",

@@ -200,6 +200,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "audit.anchor",
         "data_root.manage",
         "events.consume",
+        "connection.manage",
     },
     TEAM_OWNER: frozenset(
         {"team.read", "asset.read", "binding.read", "team.update", "team.oncall"}
@@ -221,6 +222,7 @@ GLOBAL_ONLY: frozenset[str] = frozenset(
         "data_root.manage",
         "events.read",
         "events.consume",
+        "connection.manage",
     }
 )
 """Actions on platform-wide objects: principals, new teams, other principals' tokens, the one

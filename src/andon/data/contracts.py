@@ -11,11 +11,12 @@ What andon reads of ODCS v3 (everything else is kept in the document but not int
   ``format`` (``parquet`` or ``csv`` for ``local`` and ``spark``). A relative path is
   relative to the contract file. A path that is a folder holds one file per table,
   ``<physicalName>.<format>``; for ``duckdb`` it is the database file and ``physicalName``
-  the table. ``postgresql`` (or ``postgres``) takes ``host``, ``port`` (5432), ``database``
-  and ``schema`` (``public``); its credentials come from the environment variables named by
-  ``userEnv`` and ``passwordEnv`` (default ``ANDON_POSTGRES_USER`` /
-  ``ANDON_POSTGRES_PASSWORD``, then libpq's own ``PGUSER``/``PGPASSWORD``), never from the
-  contract. The engine behind each type lives in :mod:`andon.data.engines`.
+  the table. ``postgresql`` (or ``postgres``) names a connection a platform-admin
+  declared, in the server's ``customProperties`` (``property: connection``); ``host``,
+  ``port`` and ``database`` are optional and, when given, must equal the connection's
+  (checked at apply, :mod:`andon.data.connections`); ``schema`` defaults to ``public``.
+  Credentials (``password``, ``userEnv``, ``passwordEnv``, a URI with a password in any
+  field) are refused, the password masked (:mod:`andon.data.credentials`). The engine behind each type lives in :mod:`andon.data.engines`.
 * ``schema[]`` objects: ``name``, ``physicalName``, ``properties[]`` (``name``,
   ``logicalType``, ``logicalTypeOptions`` (``minimum``, ``maximum``, ``pattern``),
   ``physicalType``, ``required``, ``unique``, ``classification``, ``quality[]``) and
@@ -50,6 +51,7 @@ from typing import Any
 
 from andon.core.errors import Invalid, NotFound
 from andon.core.yaml_limits import load_bounded
+from andon.data.credentials import SECRET_KEYS, server_connection, uri_passwords
 
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "object", "array")
 FILE_SERVER_TYPES = ("duckdb", "parquet", "csv", "local", "spark")
@@ -73,8 +75,6 @@ UNITS = ("rows", "percent")
 QUALITY_TYPES = ("library", "sql", "text", "custom")
 FRESHNESS_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SECRET_KEYS = ("password", "token", "secret")
 
 
 @dataclass(frozen=True)
@@ -85,12 +85,15 @@ class Server:
     type: str
     path: str
     format: str
-    host: str = ""
-    port: int = 5432
+    host: str = ""  # as the contract gives it ("" when not), until bound to its connection
+    port: int = 0
     database: str = ""
     schema: str = "public"
-    user_env: str = "ANDON_POSTGRES_USER"
-    password_env: str = "ANDON_POSTGRES_PASSWORD"  # noqa: S105 - a variable name, not a secret
+    connection: str = ""
+    # Set only by binding to the stored connection (andon.data.connections.bind).
+    user: str = ""
+    password_env: str = ""
+    bound: bool = False
 
     @property
     def engine(self) -> str:
@@ -102,7 +105,7 @@ class Server:
     def describe(self) -> str:
         """Where the server is, for messages (never a credential)."""
         if self.engine == "postgres":
-            return f"postgres at {self.host}:{self.port}/{self.database}"
+            return f"postgres at {self.host}:{self.port}/{self.database} (connection {self.connection!r})"
         return f"{self.type} at {self.path}"
 
 
@@ -399,12 +402,12 @@ def _server(raw: Any, path: str, errors: _Errors) -> Server | None:
     if kind not in SERVER_TYPES:
         errors.add(f"{path}.type", _one_of(kind, SERVER_TYPES))
         return None
-    for key in _SECRET_KEYS:
+    for key in SECRET_KEYS:
         if key in raw:
             errors.add(
                 f"{path}.{key}",
-                "credentials do not belong in a contract: name environment variables with "
-                "userEnv and passwordEnv",
+                "credentials do not belong in a contract: name a connection a platform-admin "
+                "declared (andon connection list)",
             )
     if kind in FILE_SERVER_TYPES:
         location = _str(raw, "path", f"{path}.", errors, required=True)
@@ -412,28 +415,24 @@ def _server(raw: Any, path: str, errors: _Errors) -> Server | None:
         if kind != "duckdb" and fmt not in FORMATS:
             errors.add(f"{path}.format", _one_of(fmt, FORMATS))
         return Server(name, str(kind), location, str(fmt))
-    host = _str(raw, "host", f"{path}.", errors, required=True)
-    database = _str(raw, "database", f"{path}.", errors, required=True)
+    connection = server_connection(raw)
+    if not isinstance(connection, str) or not connection:
+        errors.add(
+            path,
+            "name a connection in customProperties ({property: connection, value: NAME}); "
+            "a platform-admin declares them (andon connection list)",
+        )
+        connection = ""
+    host = _str(raw, "host", f"{path}.", errors, required=False)
+    database = _str(raw, "database", f"{path}.", errors, required=False)
     schema = _str(raw, "schema", f"{path}.", errors, required=False) or "public"
-    port = raw.get("port", 5432)
+    port = raw.get("port", 0)
     if isinstance(port, str) and port.isdigit():
         port = int(port)
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
         errors.add(f"{path}.port", f"must be a port number (1 to 65535), not {port!r}")
-        port = 5432
-    envs = {}
-    for key, default in (
-        ("userEnv", "ANDON_POSTGRES_USER"),
-        ("passwordEnv", "ANDON_POSTGRES_PASSWORD"),
-    ):
-        value = raw.get(key, default)
-        if not isinstance(value, str) or not _ENV_NAME.match(value):
-            errors.add(f"{path}.{key}", f"must name an environment variable, not {value!r}")
-            value = default
-        envs[key] = value
-    return Server(
-        name, str(kind), "", "", host, port, database, schema, envs["userEnv"], envs["passwordEnv"]
-    )
+        port = 0
+    return Server(name, str(kind), "", "", host, port, database, schema, connection)
 
 
 def _freshness(raw: Any, path: str, errors: _Errors, tables: dict[str, SchemaObject]) -> Any:
@@ -480,6 +479,9 @@ def parse_contract(text: str, *, source: str = "contract") -> Contract:
         ) from None
     if not isinstance(doc, dict):
         raise Invalid(f"{source} must be a YAML mapping (an ODCS v3 DataContract)")
+    leaks = uri_passwords(doc)
+    if leaks:  # before anything else can echo the value
+        raise Invalid(f"{source} holds credentials:\n  " + "\n  ".join(leaks), errors=leaks)
     errors = _Errors()
     api = doc.get("apiVersion")
     if not (isinstance(api, str) and re.fullmatch(r"v3\.\d+\.\d+", api)):

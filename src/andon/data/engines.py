@@ -22,8 +22,10 @@ Custom SQL (``type: sql`` rules) goes through :meth:`Engine.vet_sql` before anyt
 read-only SELECT, DuckDB connections are boxed to the dataset's files, and every engine
 stops a query at the time limit (:mod:`andon.data.sql_guard`).
 
-Credentials for PostgreSQL come from the environment variables the server entry names
-(``userEnv``, ``passwordEnv``); they are passed to the driver and never appear in a message.
+A PostgreSQL server is opened only once bound to its stored connection
+(:mod:`andon.data.connections`): host, port, database, user and the password's environment
+variable come from the connection, never from the contract; the password is passed to the
+driver and never appears in a message.
 """
 
 from __future__ import annotations
@@ -368,7 +370,12 @@ class PostgresEngine(Engine):
         import psycopg
 
         super().__init__(contract, server, limits)
-        user = os.environ.get(server.user_env) or None
+        if not server.bound:  # a contract never chooses the host its credentials go to
+            raise Invalid(
+                f"server '{server.name}' is not bound to a declared connection "
+                "(andon connection list)"
+            )
+        user = server.user or None
         password = os.environ.get(server.password_env) or None
         try:
             self.con = ibis.postgres.connect(

@@ -500,6 +500,7 @@ def open_source(
 
 def profile_dataset(ctx: Context, dataset: str, *, server: str | None = None) -> TableProfile:
     """Profile ``dataset`` (``team/name``) as its latest contract locates it; a read."""
+    from andon.data.connections import bind
     from andon.data.datasets import resolve
     from andon.store import catalog_tables as c
 
@@ -507,6 +508,7 @@ def profile_dataset(ctx: Context, dataset: str, *, server: str | None = None) ->
         ref = resolve(session, dataset)
         ctx.require("dataset.read", team_id=ref.team_id, asset_id=ref.asset_id)
         reach.confine_files(session, ctx.settings, ref.contract, ref.base_dir, ref.team_id)
+        contract = bind(session, ref.contract)
         pii = {
             row.column
             for row in session.scalars(
@@ -516,7 +518,7 @@ def profile_dataset(ctx: Context, dataset: str, *, server: str | None = None) ->
         }
     obj = ref.contract.table(ref.name)
     assert obj is not None
-    source = open_source(ref.contract, ref.base_dir, ref.name, server, SqlLimits.of(ctx.settings))
+    source = open_source(contract, ref.base_dir, ref.name, server, SqlLimits.of(ctx.settings))
     try:
         found = profile_table(source, obj, pii=pii)
     finally:

@@ -23,6 +23,7 @@ from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
 from andon.data import approvals, reach
+from andon.data.connections import bind
 from andon.data.contracts import (
     FILE_SERVER_TYPES,
     Contract,
@@ -323,6 +324,7 @@ def apply_contract_text(
     with ctx.db.transaction() as session:
         team_row = _team(session, team)
         ctx.require("contract.apply", team_id=team_row.id)
+        bind(session, contract)  # a host, port or database no connection allows is refused
         folder = _base_dir(contract, base_dir)  # after the check: it looks at the file system
         granted = None
         if grant_folder and base_dir is not None and reach.server_paths(contract, base_dir):
@@ -560,7 +562,12 @@ def _resolve(session: Session, ref: str, *, id_only: bool = False) -> _Target:
         for ds in session.scalars(select(d.Dataset).where(d.Dataset.contract_id == row.id))
     }
     return _Target(
-        contract, version.id, version.version, row.team_id, Path(version.base_dir), datasets
+        bind(session, contract),
+        version.id,
+        version.version,
+        row.team_id,
+        Path(version.base_dir),
+        datasets,
     )
 
 
@@ -761,7 +768,7 @@ def snapshot_dataset(
         ds, team = _dataset(session, dataset)
         ctx.require("dataset.snapshot", team_id=ds.team_id, asset_id=ds.asset_id)
         version = _latest_version(session, ds.contract_id)
-        contract = parse_contract(version.content, source=f"contract of {dataset}")
+        contract = bind(session, parse_contract(version.content, source=f"contract of {dataset}"))
         base_dir = Path(version.base_dir)
         ds_id, ds_name, team_name = ds.id, ds.name, team.name
         reach.confine_files(session, ctx.settings, contract, base_dir, ds.team_id)

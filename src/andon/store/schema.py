@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from andon.store import (
     catalog_tables,
+    connection_tables,
     data_tables,
     evaluate_tables,
     policy_tables,
@@ -28,6 +29,7 @@ _MODULES = [
     catalog_tables,
     schema_change_tables,
     root_tables,
+    connection_tables,
 ]
 
 metadata = Base.metadata
