@@ -38,6 +38,8 @@ demo: env
 	@echo "--- AI-ready data: a sample with injected defects, its contract, one scan per table (exit 4 expected)"
 	$(BIN)/andon data sample --out $${ANDON_HOME:-.andon}/sample
 	$(BIN)/andon contract apply $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml --team fraud-ml
+	@echo "--- Where contracts may read: the team's data roots (the home's sample folder is everyone's)"
+	$(BIN)/andon data root list fraud-ml
 	$(BIN)/andon check run $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml || [ $$? -eq 4 ]
 	$(BIN)/andon data snapshot fraud-ml/orders --materialize
 	@echo "--- Catalog: a profile (PII masked), field classification by the data-steward, proposals"

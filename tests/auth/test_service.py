@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from andon.core.clock import FrozenClock
 from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from andon.core.permissions import PERMISSIONS, ROLES, TEAM_OWNER, Grant
+from andon.data import roots
 from andon.data import service as data
 from andon.registry import service as registry
 from andon.store import outbox
@@ -587,7 +589,7 @@ CHANGES: list[tuple[Callable[..., Any], Callable[[Context], Change], str, str]] 
     ),
     (
         data.apply_contract,
-        lambda a: lambda c: data.apply_contract(c, tiny_contract("ch-a", "orders"), "fraud-ml"),
+        lambda a: _in_granted_folder(a, tiny_contract("ch-a", "orders")),
         "contract.apply",
         "contract.applied",
     ),
@@ -638,6 +640,12 @@ CHANGES: list[tuple[Callable[..., Any], Callable[[Context], Change], str, str]] 
         "model.alias.moved",
     ),
 ]
+
+
+def _in_granted_folder(admin: Context, contract: str) -> Change:
+    """Applying ``contract`` from a folder already granted its team: one entry, no grant."""
+    roots.add_root(admin, "fraud-ml", Path(contract).parent)
+    return lambda c: data.apply_contract(c, contract, "fraud-ml")
 
 
 def _artifact(ctx: Context) -> Any:

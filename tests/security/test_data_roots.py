@@ -165,7 +165,7 @@ def test_only_a_platform_admin_grants_and_withdraws_and_each_is_audited(
                 .order_by(t.AuditEntry.seq)
             )
         )
-    assert actions == ["data_root.grant", "data_root.revoke"]
+    assert actions == ["data_root.manage", "data_root.manage"]
     assert [r.origin for r in roots.list_roots(contributor, "reach-team")] == ["built-in"]
     for bad, message in (("relative/x", "absolute"), (str(lake / "nope"), "no folder")):
         with pytest.raises(Invalid, match=message):

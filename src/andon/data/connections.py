@@ -112,9 +112,10 @@ def add_connection(
         record_change(
             session,
             ctx,
-            action="connection.add",
+            action="connection.manage",
             object_id=row.id,
             change={
+                "op": "add",
                 "name": name,
                 "type": type,
                 "host": host,
@@ -124,6 +125,7 @@ def add_connection(
                 "password_env": password_env,
             },
             reason=reason,
+            event="connection.added",
         )
         return _record(row)
 
@@ -144,8 +146,8 @@ def remove_connection(ctx: Context, name: str, *, reason: str = "") -> None:
         session.delete(row)
         session.flush()
         record_change(
-            session, ctx, action="connection.remove", object_id=row.id,
-            change={"name": name}, reason=reason,
+            session, ctx, action="connection.manage", object_id=row.id,
+            change={"op": "remove", "name": name}, reason=reason, event="connection.removed",
         )  # fmt: skip
 
 

@@ -139,12 +139,13 @@ def grant(
     )
     session.add(row)
     session.flush()
+    # An admin's grant is the use of data_root.manage; a local apply's is part of contract.apply.
     record_change(
         session,
         ctx,
-        action="data_root.grant",
+        action="data_root.manage" if origin == ADMIN else "data_root.grant",
         object_id=row.id,
-        change={"team": team.name, "path": str(real), "origin": origin},
+        change={"op": "grant", "team": team.name, "path": str(real), "origin": origin},
         reason=reason,
         event="data_root.granted",
     )

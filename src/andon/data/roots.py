@@ -60,9 +60,9 @@ def remove_root(ctx: Context, team: str, path: Path | str, *, reason: str = "") 
         record_change(
             session,
             ctx,
-            action="data_root.revoke",
+            action="data_root.manage",
             object_id=row.id,
-            change={"team": team, "path": real},
+            change={"op": "revoke", "team": team, "path": real},
             reason=reason,
             event="data_root.revoked",
         )

@@ -36,9 +36,10 @@ from andon.core.ids import new_id
 from andon.lineage.edges import link
 from andon.policy.approvals import status_at
 from andon.policy.cord import stop_if_pulled
+from andon.policy.decisions import decide_gate
 from andon.policy.facts import gate_facts
 from andon.policy.records import PromotionRecord
-from andon.policy.service import decide_gate, decision_record, model_and_version, stage_of
+from andon.policy.service import decision_record, model_and_version, stage_of
 from andon.registry.aliases import alias_version, move_alias
 from andon.registry.queries import model_by_ref, parse_ref
 from andon.store import policy_tables as p
