@@ -72,13 +72,13 @@ def team_roots(session: Session, settings: Settings, team_id: str) -> tuple[Path
 def inside(path: Path, roots: Iterable[Path]) -> bool:
     """Whether ``path`` (resolved, symlinks followed) lies in one of ``roots``."""
     real = path.resolve()
-    return any(real == root or real.is_relative_to(root) for root in roots)
+    return any(real.is_relative_to(root) for root in roots)
 
 
 def confine(path: Path, roots: Sequence[Path], *, team: str, field: str) -> Path:
     """``path`` with symlinks resolved, or :class:`Invalid` naming ``field`` if outside roots."""
     real = path.resolve()
-    if any(real == root or real.is_relative_to(root) for root in roots):
+    if inside(real, roots):
         return real
     shown = str(path) if real == path else f"{path} (resolves to {real})"
     raise Invalid(
