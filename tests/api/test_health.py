@@ -49,11 +49,11 @@ def test_readyz_is_503_problem_without_a_schema_and_the_api_says_why(
         assert client.get("/healthz").status_code == 200
         doc = assert_problem(client.get("/readyz"), 503)
         assert doc["type"] == "https://andon.dev/problems/schema-mismatch"
-        assert "andon init" in doc["detail"]
+        assert "andon init" in doc["hint"]
         # A request that reaches the database gets the same cause, not a bare 500.
         token = {"Authorization": "Bearer andon_" + "a" * 43}
         doc = assert_problem(client.get("/api/v1/teams", headers=token), 503)
-        assert "andon init" in doc["detail"]
+        assert "andon init" in doc["hint"]
         # ...and the connection survives it.
         assert client.get("/healthz").status_code == 200
 

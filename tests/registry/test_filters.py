@@ -43,7 +43,7 @@ def test_clauses_parse() -> None:
 def test_bad_syntax_is_one_clear_error(text: str, message: str) -> None:
     with pytest.raises(Invalid, match=message) as info:
         parse(text)
-    assert info.value.field == "--where"
+    assert info.value.field == "where"
 
 
 @settings(max_examples=300, deadline=None)
@@ -60,6 +60,6 @@ def test_any_text_parses_or_is_invalid(text: str) -> None:
     except Invalid as exc:
         error, clauses = exc, []
     if error is not None:
-        assert error.field == "--where" and "\n" not in str(error)
+        assert error.field == "where" and "\n" not in str(error)
     else:
         assert clauses and all(c.op in {"=", "!=", ">", ">=", "<", "<="} for c in clauses)

@@ -104,7 +104,7 @@ def _export(
         key = keys.load_key(ctx.settings)
         head = session.get(AuditHead, 1)
         if head is None:
-            raise Unavailable("the audit_head row is missing: run `andon db upgrade`")
+            raise Unavailable("the audit_head row is missing", hint="run `andon db upgrade`")
         seq, hash_, keyed_from = head.seq, head.hash, head.keyed_from
     if since is not None and (since.seq, since.hash, since.keyed_from) == (seq, hash_, keyed_from):
         return None

@@ -22,9 +22,10 @@ def context_for(
         row = session.scalar(select(t.Principal).where(t.Principal.name == principal))
         if row is None:
             raise Unauthenticated(
-                f"no principal named '{principal}': set ANDON_PRINCIPAL to an existing one, "
-                "or run `andon init` to create the first admin",
+                f"no principal named '{principal}'",
                 field="ANDON_PRINCIPAL",
+                hint="set ANDON_PRINCIPAL to an existing one, "
+                "or run `andon init` to create the first admin",
             )
         if row.disabled:
             raise Unauthenticated(f"principal '{principal}' is disabled")

@@ -104,9 +104,9 @@ def oncall(
         if row is None:
             raise NotFound(
                 f"team '{team}' has no on-call rotation"
-                + (f" named '{rotation}'" if rotation else "")
-                + ": add one with `andon team rotation`",
+                + (f" named '{rotation}'" if rotation else ""),
                 field="rotation",
+                hint="add one with `andon team rotation`",
             )
         return _shift(session, row, team, at)
 

@@ -26,7 +26,7 @@ def render(card: ModelCard, fmt: str) -> str:
         return to_html(card)
     if fmt == "json":
         return to_json(card)
-    raise Invalid(f"'{fmt}' is not one of {', '.join(FORMATS)}", field="--format")
+    raise Invalid(f"'{fmt}' is not one of {', '.join(FORMATS)}", field="fmt")
 
 
 def to_json(card: ModelCard) -> str:

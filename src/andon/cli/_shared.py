@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -108,3 +109,20 @@ def parse_time(value: str | None) -> datetime | None:
         raise Invalid(
             f"'{value}' is not an ISO 8601 time such as 2026-11-23T09:00Z", field="--at"
         ) from None
+
+
+@contextmanager
+def fields_as(**options: str) -> Iterator[None]:
+    """Show a service error's field under this command's option when their names differ.
+
+    Services name their own parameters (``base_url``); :func:`andon.cli.main.main` shows a
+    field that matches an option's parameter name as the option, and this covers the rest.
+    """
+    from andon.core.errors import AndonError
+
+    try:
+        yield
+    except AndonError as exc:
+        if exc.field in options:
+            exc.field = options[exc.field]
+        raise

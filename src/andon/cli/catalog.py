@@ -11,6 +11,7 @@ from andon.cli._shared import (
     FormatOption,
     ReasonOption,
     context,
+    fields_as,
     print_json,
     print_table,
     report,
@@ -59,7 +60,10 @@ def classify(
     if enricher is EnricherName.llm:
         if not llm_url or not llm_model:
             raise Invalid("--enricher llm needs --llm-url and --llm-model", field="--enricher")
-        chosen = LLMEnricher.from_env(llm_url, llm_model, key_env=llm_key_env, timeout=llm_timeout)
+        with fields_as(base_url="--llm-url", model="--llm-model", timeout="--llm-timeout"):
+            chosen = LLMEnricher.from_env(
+                llm_url, llm_model, key_env=llm_key_env, timeout=llm_timeout
+            )
     result = catalog.classify_dataset(
         context(), dataset, server=server, enricher=chosen, reason=reason
     )

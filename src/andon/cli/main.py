@@ -219,12 +219,30 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:
         if debug:
             raise
-        _fail(exc)
+        _fail(exc, args)
     if isinstance(result, int) and result:
         sys.exit(result)
 
 
-def _fail(exc: Exception) -> None:
+def _option(field: str, args: list[str]) -> str:
+    """The option of the invoked command whose parameter is the service's ``field``
+    (``dataset_version`` is ``--dataset-version``), or ``field`` itself."""
+    command = typer.main.get_command(app)
+    rest = list(args)
+    # Typer's command classes carry click's shape (``commands``, ``params``): read them so.
+    while isinstance(getattr(command, "commands", None), dict):
+        commands = command.commands  # type: ignore[attr-defined]
+        step = next((i for i, word in enumerate(rest) if word in commands), None)
+        if step is None:
+            return field
+        command, rest = commands[rest[step]], rest[step + 1 :]
+    for param in command.params:
+        if param.param_type_name == "option" and param.name == field:
+            return max((o for o in param.opts if o.startswith("--")), key=len, default=field)
+    return field
+
+
+def _fail(exc: Exception, args: list[str]) -> None:
     from rich.console import Console
     from rich.markup import escape
 
@@ -232,7 +250,11 @@ def _fail(exc: Exception) -> None:
 
     err = Console(stderr=True, highlight=False)
     if isinstance(exc, AndonError):
-        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
+        if exc.field and not exc.field.startswith("-"):
+            exc.field = _option(exc.field, args)
+        hint = exc.details.get("hint")
+        shown = f"{exc} ({hint})" if isinstance(hint, str) and hint else str(exc)
+        err.print(f"[red]error:[/] {escape(shown)}", soft_wrap=True)
         sys.exit(exc.exit_code)
     err.print(
         f"[red]internal error:[/] {type(exc).__name__}: {escape(str(exc).splitlines()[0]) if str(exc) else ''}"

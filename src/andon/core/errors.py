@@ -22,18 +22,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-# CLI options whose API field has another name than the option's own words.
-_API_FIELD_NAMES = {"as": "role"}
-
-
-def api_field(field: str) -> str:
-    """The API's name for an input a service names by its CLI option: ``--dataset-version``
-    is the API's ``dataset_version`` (``--as`` is ``role``); other names are kept."""
-    if not field.startswith("--"):
-        return field
-    words = field[2:].replace("-", "_")
-    return _API_FIELD_NAMES.get(words, words)
-
 
 class AndonError(Exception):
     """Base of every deliberate andon error."""
@@ -43,6 +31,9 @@ class AndonError(Exception):
     title: ClassVar[str] = "andon error"
 
     def __init__(self, message: str, *, field: str | None = None, **details: Any) -> None:
+        """``field`` names the service's parameter (``dataset_version``), never a door's
+        spelling of it; ``details`` go into the problem document, and ``details["hint"]``
+        is advice for the person, shown by each door its own way."""
         super().__init__(message)
         self.message = message
         self.field = field
@@ -62,7 +53,7 @@ class AndonError(Exception):
         if instance:
             doc["instance"] = instance
         if self.field:
-            doc["field"] = api_field(self.field)
+            doc["field"] = self.field
         if self.details:
             doc.update(self.details)
         return doc

@@ -256,7 +256,7 @@ def list_proposals(
 ) -> list[ProposalRecord]:
     """The proposals for ``dataset``, oldest first (``status`` filters)."""
     if status is not None and status not in STATUSES:
-        raise Invalid(f"{status!r} is not one of {', '.join(STATUSES)}", field="--status")
+        raise Invalid(f"{status!r} is not one of {', '.join(STATUSES)}", field="status")
     with ctx.db.read() as session:
         ref = resolve(session, dataset)
         ctx.require("dataset.read", team_id=ref.team_id, asset_id=ref.asset_id)
@@ -286,8 +286,8 @@ def _proposal(session: Session, proposal_id: str) -> tuple[c.CatalogProposal, d.
 def _pending(row: c.CatalogProposal) -> None:
     if row.status != "pending":
         raise Conflict(
-            f"proposal {row.id} was already {row.status} by {row.decided_by}: "
-            "run `andon catalog classify` again for a fresh proposal"
+            f"proposal {row.id} was already {row.status} by {row.decided_by}",
+            hint="run `andon catalog classify` again for a fresh proposal",
         )
 
 

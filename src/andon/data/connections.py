@@ -31,6 +31,7 @@ CONNECTION_TYPES = ("postgresql",)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HOST = re.compile(r"^[A-Za-z0-9_.:-]{1,255}$")
+_LIST = "`andon connection list` shows the declared connections"
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def remove_connection(ctx: Context, name: str, *, reason: str = "") -> None:
 def _row(session: Session, name: str) -> ct.Connection:
     row = session.scalar(select(ct.Connection).where(ct.Connection.name == name))
     if row is None:
-        raise NotFound(f"no connection named '{name}' (andon connection list)")
+        raise NotFound(f"no connection named '{name}'", hint=_LIST)
     return row
 
 
@@ -175,9 +176,9 @@ def bind_server(server: Server, connection: ConnectionRecord, path: str) -> Serv
     ):
         if given and given != allowed:
             raise Invalid(
-                f"{given!r} is not the {field} of connection '{connection.name}' "
-                "(leave it out or give the connection's; andon connection list)",
+                f"{given!r} is not the {field} of connection '{connection.name}'",
                 field=f"{path}.{field}",
+                hint=f"leave it out or give the connection's; {_LIST}",
             )
     return replace(
         server,
@@ -204,8 +205,9 @@ def bind(session: Session, contract: Contract) -> Contract:
             )
             if row is None:
                 raise Invalid(
-                    f"no connection named '{server.connection}' (andon connection list)",
+                    f"no connection named '{server.connection}'",
                     field=f"servers[{i}].connection",
+                    hint=_LIST,
                 )
             server = bind_server(server, _record(row), f"servers[{i}]")
         servers.append(server)

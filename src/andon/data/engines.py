@@ -372,8 +372,8 @@ class PostgresEngine(Engine):
         super().__init__(contract, server, limits)
         if not server.bound:  # a contract never chooses the host its credentials go to
             raise Invalid(
-                f"server '{server.name}' is not bound to a declared connection "
-                "(andon connection list)"
+                f"server '{server.name}' is not bound to a declared connection",
+                hint="`andon connection list` shows the declared connections",
             )
         user = server.user or None
         password = os.environ.get(server.password_env) or None

@@ -304,11 +304,11 @@ class LLMEnricher:
         fallback: Enricher | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise Invalid(f"{base_url!r} must be an http(s) URL", field="--llm-url")
+            raise Invalid(f"{base_url!r} must be an http(s) URL", field="base_url")
         if not model:
-            raise Invalid("name the model to ask", field="--llm-model")
+            raise Invalid("name the model to ask", field="model")
         if not 0 < timeout <= 600:
-            raise Invalid("must be between 0 and 600 seconds", field="--llm-timeout")
+            raise Invalid("must be between 0 and 600 seconds", field="timeout")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self._api_key = api_key

@@ -81,14 +81,14 @@ def generate(
     import duckdb
 
     if not MIN_ROWS <= rows <= MAX_ROWS:
-        raise Invalid(f"must be between {MIN_ROWS:,} and {MAX_ROWS:,}", field="--rows")
+        raise Invalid(f"must be between {MIN_ROWS:,} and {MAX_ROWS:,}", field="rows")
     if not 0 <= seed < 1_000_000:
-        raise Invalid("must be between 0 and 999999", field="--seed")
+        raise Invalid("must be between 0 and 999999", field="seed")
     now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0, tzinfo=None)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise Invalid(f"cannot create {out}: {exc.strerror}", field="--out") from None
+        raise Invalid(f"cannot create {out}: {exc.strerror}", field="out") from None
     customers, invoices = max(100, rows // 10), rows // 2
     s = seed
     ts = f"TIMESTAMP '{now.isoformat(' ')}'"
@@ -292,13 +292,13 @@ def breaking_version_document() -> dict[str, Any]:
     return doc
 
 
-def write_breaking_version(folder: Path) -> Path:
-    """Write :func:`breaking_version_document` as ``orders-v2.odcs.yaml`` into ``folder``."""
+def write_breaking_version(out: Path) -> Path:
+    """Write :func:`breaking_version_document` as ``orders-v2.odcs.yaml`` into ``out``."""
     import yaml
 
-    if not folder.is_dir():
-        raise Invalid(f"{folder} is not a folder: run `andon data sample` first", field="--out")
-    path = folder / BREAKING_VERSION_FILE
+    if not out.is_dir():
+        raise Invalid(f"{out} is not a folder", field="out", hint="run `andon data sample` first")
+    path = out / BREAKING_VERSION_FILE
     header = "# Version 2.0.0 of the sample contract, with a breaking change (andon data sample-change).\n"
     path.write_text(
         header + yaml.safe_dump(breaking_version_document(), sort_keys=False, width=100),

@@ -259,7 +259,7 @@ def run_evaluation(
         raise Invalid(
             f"dataset version {version.id} is of {version.team}/{version.dataset}, "
             f"but the suite evaluates {parsed.dataset}",
-            field="--dataset-version",
+            field="dataset_version",
         )
     data = _prepare(parsed, reader.read_version(ctx, version.id, parsed.columns))
     candidate = Scorer(registry.load_model(ctx, target.ref), target.ref)

@@ -223,10 +223,10 @@ def parse_suite(text: str, *, source: str = "suite") -> Suite:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise Invalid(
-            f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}", field="--suite"
+            f"{source} is not valid YAML{where}: {getattr(exc, 'problem', exc)}", field="suite"
         ) from None
     if not isinstance(doc, dict):
-        raise Invalid(f"{source} must be a YAML mapping (an evaluation suite)", field="--suite")
+        raise Invalid(f"{source} must be a YAML mapping (an evaluation suite)", field="suite")
     errors = _Errors()
     for key in sorted(set(map(str, doc)) - _KEYS):
         errors.add(key, f"is not a suite key ({', '.join(sorted(_KEYS))})")
@@ -281,7 +281,7 @@ def parse_suite(text: str, *, source: str = "suite") -> Suite:
             f"{source} is not a valid evaluation suite ({len(errors.items)} "
             f"{'problem' if len(errors.items) == 1 else 'problems'}):\n  "
             + "\n  ".join(errors.items),
-            field="--suite",
+            field="suite",
             errors=errors.items,
         )
     return Suite(
@@ -305,9 +305,9 @@ def read_suite(path: Path) -> Suite:
     """Parse the suite file at ``path`` (NotFound / Invalid with the path when unreadable)."""
     file = Path(path)
     if not file.is_file():
-        raise NotFound(f"no suite file at {file}", field="--suite")
+        raise NotFound(f"no suite file at {file}", field="suite")
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise Invalid(f"{file} is not UTF-8 text", field="--suite") from None
+        raise Invalid(f"{file} is not UTF-8 text", field="suite") from None
     return parse_suite(text, source=str(file))

@@ -82,7 +82,7 @@ def request_approval(ctx: Context, ref: str, stage: str, *, reason: str = "") ->
         ctx.require("approval.request", team_id=model.team_id, asset_id=model.asset_id)
         policy, rule = stage_of(session, model, stage)
         if not rule.approvals:
-            raise Invalid(f"stage '{stage}' requires no approvals", field="--stage")
+            raise Invalid(f"stage '{stage}' requires no approvals", field="stage")
         now = ctx.clock.now()
         for open_row in session.scalars(
             select(p.ApprovalRequest).where(
@@ -144,7 +144,7 @@ def decide_approval(
         raise Invalid(f"'{decision}' is not approve or reject", field="decision")
     reason = reason.strip()
     if not reason:
-        raise Invalid(f"say why you {decision}", field="--reason")
+        raise Invalid(f"say why you {decision}", field="reason")
     with ctx.db.transaction() as session:
         row = session.get(p.ApprovalRequest, request_id)
         if row is None:
@@ -166,7 +166,7 @@ def decide_approval(
         if role not in row.required_roles:
             raise Invalid(
                 f"request {request_id} needs {', '.join(row.required_roles)}, not '{role}'",
-                field="--as",
+                field="role",
             )
         if row.requested_by == ctx.principal.name:
             raise Forbidden(
@@ -252,7 +252,7 @@ def decide_approval(
 def list_requests(ctx: Context, *, status: str | None = None) -> list[RequestRecord]:
     """Approval requests the principal may read, newest first (``status`` filters)."""
     if status is not None and status not in STATUSES:
-        raise Invalid(f"'{status}' is not one of {', '.join(STATUSES)}", field="--status")
+        raise Invalid(f"'{status}' is not one of {', '.join(STATUSES)}", field="status")
     with ctx.db.read() as session:
         ctx.require_somewhere("policy.read")
         now = ctx.clock.now()

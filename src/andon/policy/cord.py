@@ -28,8 +28,8 @@ def stop_if_pulled(session: Session, model: r.Model) -> None:
     cord = session.get(p.AndonCord, model.id)
     if cord is not None and cord.pulled:
         raise Stopped(
-            f"the andon cord of model '{model.name}' is pulled by {cord.changed_by}: "
-            f"{cord.reason} (release it with `andon cord release {model.name}`)"
+            f"the andon cord of model '{model.name}' is pulled by {cord.changed_by}: {cord.reason}",
+            hint=f"release it with `andon cord release {model.name}`",
         )
 
 
@@ -48,7 +48,7 @@ def _set(ctx: Context, name: str, *, pull: bool, reason: str) -> CordRecord:
     verb = "pull" if pull else "release"
     reason = reason.strip()
     if not reason:
-        raise Invalid(f"say why you {verb} the cord", field="--reason")
+        raise Invalid(f"say why you {verb} the cord", field="reason")
     parsed = parse_ref(name)
     if parsed.version is not None or parsed.alias is not None:
         raise Invalid(f"'{name}' must name a model, not a version", field="model")

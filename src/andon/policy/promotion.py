@@ -288,7 +288,7 @@ def rollback(ctx: Context, name: str, stage: str, *, reason: str) -> PromotionRe
     """Restore the version ``stage`` held before its current one; records why."""
     reason = reason.strip()
     if not reason:
-        raise Invalid("say why you roll back", field="--reason")
+        raise Invalid("say why you roll back", field="reason")
     parsed = parse_ref(name)
     if parsed.version is not None or parsed.alias is not None:
         raise Invalid(f"'{name}' must name a model, not a version", field="model")
@@ -308,7 +308,7 @@ def rollback(ctx: Context, name: str, stage: str, *, reason: str) -> PromotionRe
             )
         )
         if not history:
-            raise NotFound(f"model '{model.name}' was never promoted to {stage}", field="--stage")
+            raise NotFound(f"model '{model.name}' was never promoted to {stage}", field="stage")
         alias = history[0].alias
         if seen is None or seen.alias != alias:
             raise _lost(session, model, stage, alias, f"rollback of {model.name}")

@@ -70,15 +70,16 @@ def stage_of(session: Session, model: r.Model, stage: str) -> tuple[p.StagePolic
     row = effective_policy(session, model)
     if row is None:
         raise NotFound(
-            f"no stage policy covers model '{model.name}': apply one with `andon policy apply`",
-            field="--stage",
+            f"no stage policy covers model '{model.name}'",
+            field="stage",
+            hint="apply one with `andon policy apply`",
         )
     spec = PolicySpec.from_dict(row.spec)
     if stage not in spec.stages:
         raise Invalid(
             f"'{stage}' is not a stage of policy v{row.version} "
             f"(stages: {', '.join(sorted(spec.stages))})",
-            field="--stage",
+            field="stage",
         )
     return row, spec.stages[stage]
 

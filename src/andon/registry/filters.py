@@ -66,7 +66,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
             raise Invalid(
-                f"cannot read '{text[pos:].strip()[:20]}' at character {pos + 1}", field="--where"
+                f"cannot read '{text[pos:].strip()[:20]}' at character {pos + 1}", field="where"
             )
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
@@ -78,30 +78,28 @@ def parse(text: str) -> list[Clause]:
     """Parse a where expression into clauses, or raise :class:`Invalid` saying what is wrong."""
     tokens = _tokens(text)
     if not tokens:
-        raise Invalid("is empty; try metrics.f1 > 0.8", field="--where")
+        raise Invalid("is empty; try metrics.f1 > 0.8", field="where")
     clauses: list[Clause] = []
     i = 0
     while True:
         if i + 3 > len(tokens):
-            raise Invalid(
-                "each clause is FIELD OP VALUE, such as metrics.f1 > 0.8", field="--where"
-            )
+            raise Invalid("each clause is FIELD OP VALUE, such as metrics.f1 > 0.8", field="where")
         (fk, field), (ok, op), (vk, raw) = tokens[i : i + 3]
         if fk != "word" or field.lower() == "and":
-            raise Invalid(f"expected a field, got '{field}'", field="--where")
+            raise Invalid(f"expected a field, got '{field}'", field="where")
         if ok != "op":
             raise Invalid(
-                f"expected one of = != > >= < <= after '{field}', got '{op}'", field="--where"
+                f"expected one of = != > >= < <= after '{field}', got '{op}'", field="where"
             )
         if vk == "op":
-            raise Invalid(f"expected a value after '{field} {op}'", field="--where")
+            raise Invalid(f"expected a value after '{field} {op}'", field="where")
         clauses.append(_clause(field, op, vk, raw))
         i += 3
         if i == len(tokens):
             return clauses
         kind, word = tokens[i]
         if kind != "word" or word.lower() != "and":
-            raise Invalid(f"expected 'and' between clauses, got '{word}'", field="--where")
+            raise Invalid(f"expected 'and' between clauses, got '{word}'", field="where")
         i += 1
 
 
@@ -110,25 +108,25 @@ def _clause(field: str, op: str, kind: str, raw: str) -> Clause:
     if field.startswith("metrics."):
         key = field.removeprefix("metrics.")
         if not _KEY.match(key):
-            raise Invalid(f"'{key}' is not a metric name", field="--where")
+            raise Invalid(f"'{key}' is not a metric name", field="where")
         if kind != "num":
-            raise Invalid(f"metrics compare with numbers, not '{raw}'", field="--where")
+            raise Invalid(f"metrics compare with numbers, not '{raw}'", field="where")
         return Clause("metrics", key, op, float(raw))
     if field.startswith("params."):
         key = field.removeprefix("params.")
         if not _KEY.match(key):
-            raise Invalid(f"'{key}' is not a parameter name", field="--where")
+            raise Invalid(f"'{key}' is not a parameter name", field="where")
         if op not in ("=", "!="):
-            raise Invalid("params compare as text: use = or !=", field="--where")
+            raise Invalid("params compare as text: use = or !=", field="where")
         return Clause("params", key, op, str(value))
     if field in ("status", "name"):
         if op not in ("=", "!="):
-            raise Invalid(f"{field} takes = or != only", field="--where")
+            raise Invalid(f"{field} takes = or != only", field="where")
         if field == "status" and value not in STATUSES:
-            raise Invalid(f"status is one of {', '.join(STATUSES)}, not '{value}'", field="--where")
+            raise Invalid(f"status is one of {', '.join(STATUSES)}, not '{value}'", field="where")
         return Clause(field, None, op, str(value))
     raise Invalid(
-        f"unknown field '{field}': use metrics.NAME, params.NAME, status or name", field="--where"
+        f"unknown field '{field}': use metrics.NAME, params.NAME, status or name", field="where"
     )
 
 

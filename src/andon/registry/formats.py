@@ -34,7 +34,7 @@ def detect(path: Path, declared: str | None) -> str:
         return "pickle"
     if declared is not None:
         if declared not in ("onnx", "skops", "file"):
-            raise Invalid(f"'{declared}' is not one of onnx, skops, file", field="--format")
+            raise Invalid(f"'{declared}' is not one of onnx, skops, file", field="fmt")
         return declared
     suffix = path.suffix.lower()
     if suffix == ".onnx":
@@ -52,7 +52,7 @@ def onnx_signature(data: bytes) -> dict[str, Any]:
         session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise Invalid(f"not a loadable ONNX model: {first[:200]}", field="--artifact") from None
+        raise Invalid(f"not a loadable ONNX model: {first[:200]}", field="artifact") from None
 
     def describe(args: list[Any]) -> list[dict[str, Any]]:
         return [
@@ -75,7 +75,7 @@ def skops_untrusted(data: bytes) -> list[str]:
         return sorted(sio.get_untrusted_types(data=data))
     except Exception as exc:
         raise Invalid(
-            f"not a readable skops file: {type(exc).__name__}", field="--artifact"
+            f"not a readable skops file: {type(exc).__name__}", field="artifact"
         ) from None
 
 

@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from andon.core.config import Settings
 from andon.core.errors import Invalid, SchemaMismatch, Unavailable
 
+_NO_TABLES = "the database lacks andon's tables"
+_NO_TABLES_HINT = "run `andon db upgrade` (`andon init` on a new database)"
+
 
 def redact_url(url: str) -> str:
     """The URL with any password replaced, safe for messages and logs."""
@@ -121,15 +124,11 @@ class Database:
                     f"cannot reach the database at {redact_url(self.url)}: {_first_line(exc)}"
                 ) from None
             if _is_missing_table(exc):
-                raise SchemaMismatch(
-                    "the database lacks andon's tables: run `andon db upgrade` (`andon init` on a new database)"
-                ) from None
+                raise SchemaMismatch(_NO_TABLES, hint=_NO_TABLES_HINT) from None
             raise
         except ProgrammingError as exc:
             if _is_missing_table(exc):
-                raise SchemaMismatch(
-                    "the database lacks andon's tables: run `andon db upgrade` (`andon init` on a new database)"
-                ) from None
+                raise SchemaMismatch(_NO_TABLES, hint=_NO_TABLES_HINT) from None
             raise
         except DataError as exc:
             # Values the database cannot store (NUL in text, integers out of range): the

@@ -86,9 +86,9 @@ def require_current(db: Database) -> None:
     """Raise :class:`SchemaMismatch` with the fix unless the schema is at head."""
     now = state(db)
     if now.current is None:
-        raise SchemaMismatch("the database has no andon schema yet: run `andon init`")
+        raise SchemaMismatch("the database has no andon schema yet", hint="run `andon init`")
     if not now.up_to_date:
         raise SchemaMismatch(
-            f"the database schema is at {now.current}, this andon needs {now.head}: "
-            "run `andon db upgrade`"
+            f"the database schema is at {now.current}, this andon needs {now.head}",
+            hint="run `andon db upgrade`",
         )
