@@ -1,6 +1,6 @@
 """Console pages of the evaluation harness: one evaluation's report, a model's evaluations.
 
-Registered on the app by :func:`andon.web.routes.install` (``app.include_router(router)``).
+Listed in :data:`andon.web.routes.PAGES`, the console's one route table.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from andon.core.context import Context
 from andon.evaluate import report
 from andon.evaluate import service as evaluate
-from andon.web.pages import signed_in_page
+from andon.web.shared import signed_in_page
 
 router = APIRouter(include_in_schema=False)
 

@@ -1,6 +1,6 @@
 """The console's data page: latest check runs per dataset, their trend, pending schema changes.
 
-Registered by :func:`andon.web.routes.install`; it goes through the data services (and so
+Listed in :data:`andon.web.routes.PAGES`; it goes through the data services (and so
 their permission checks) like every other page.
 """
 
@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from andon.core.context import Context
 from andon.data import approvals, overview
-from andon.web.pages import signed_in_page
+from andon.web.shared import signed_in_page
 
 TREND_RUNS = 12
 

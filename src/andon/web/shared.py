@@ -2,8 +2,8 @@
 the error page, and :func:`signed_in_page`, the one shape of a page that reads through the
 services.
 
-The page modules (:mod:`andon.web.routes` and the ``*_views`` modules) import from here, so
-none of them reaches into another's private helpers.
+The page modules (:mod:`andon.web.pages`, one per page) import from here, so none of them
+reaches into another's helpers.
 """
 
 from __future__ import annotations

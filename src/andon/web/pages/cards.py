@@ -4,7 +4,7 @@ The graph is laid out on the server (:func:`andon.cards.graph.lineage_view`) and
 SVG presentation attributes only: no script and no inline style, so the console's
 Content-Security-Policy stays as strict as on every other page.
 
-Registered by :func:`andon.web.routes.install` (``app.include_router(router)``).
+Listed in :data:`andon.web.routes.PAGES`, the console's one route table.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from andon.cards import render
 from andon.cards import service as cards
 from andon.core.context import Context
 from andon.lineage import coverage as lineage_coverage
-from andon.web.pages import signed_in_page
+from andon.web.shared import signed_in_page
 
 # Fill colours of the graph's node kinds (SVG presentation attributes, not CSS).
 KIND_FILLS = {
