@@ -13,14 +13,9 @@ import andon
 
 _SRC = Path(andon.__file__).parent
 
-# The offenders left: removed when the data domain gets its queries.py and split (issue 13);
-# the test fails when an entry is gone, so the list only shrinks. (module path, imported name)
+# The offenders left; the test fails when an entry is gone, so the list only shrinks.
+# (module path, imported name)
 _ALLOWED = {
-    ("data/service.py", "team_by_name as _team"),
-    ("data/approvals.py", "_register_dataset"),
-    ("data/datasets.py", "_dataset"),
-    ("data/reader.py", "_dataset as dataset_by_ref"),
-    ("data/reader.py", "_version_record as version_record"),
     ("cli/evaluate.py", "fmt as _fmt"),
 }
 

@@ -47,7 +47,18 @@ from andon.core.permissions import (
     TEAM_WIDE,
     scoped_actions,
 )
-from andon.data import approvals, catalog, connections, overview, profile, reader, roots
+from andon.data import (
+    approvals,
+    catalog,
+    check_runs,
+    connections,
+    contract_versions,
+    dataset_versions,
+    overview,
+    profile,
+    reader,
+    roots,
+)
 from andon.data import service as data
 from andon.evaluate import service as evaluate
 from andon.events import service as events
@@ -74,7 +85,9 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     audit,
     events,
     board,
-    data,
+    contract_versions,
+    check_runs,
+    dataset_versions,
     registry,
     leases,
     cards,

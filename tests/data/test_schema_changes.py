@@ -24,12 +24,11 @@ from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
 from andon.data import approvals
 from andon.data import service as data
+from andon.data.column_types import compare_logical, compare_physical
 from andon.data.contracts import LOGICAL_TYPES, Contract, parse_contract
 from andon.data.schema_changes import (
     BREAKING_KINDS,
     NON_BREAKING_KINDS,
-    compare_logical,
-    compare_physical,
     contract_changes,
     live_changes,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from andon.core.context import Context
-from andon.data.facts_versions import dataset_version_facts
+from andon.data.queries import dataset_version_facts
 from andon.lineage import service as lineage
 from andon.registry import facts as registry_facts
 

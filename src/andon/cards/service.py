@@ -2,7 +2,7 @@
 
 :func:`model_card` gathers, in one read transaction, what andon knows about a model version:
 the owner's narrative (:mod:`andon.registry.cards`), the team's owners, the run that produced
-it, the dataset versions it was trained and evaluated on (:mod:`andon.data.facts_versions`),
+it, the dataset versions it was trained and evaluated on (:mod:`andon.data.queries`),
 its latest evaluation with slices, fairness and champion deltas
 (:func:`andon.evaluate.facts.latest_facts`), the approvals of its promotion requests, the artifact (format, digest, size, signature,
 pickle trust with who granted it from the audit log) and its aliases. Rendering lives in
@@ -28,7 +28,7 @@ from andon.cards.records import (
 )
 from andon.core.clock import as_utc
 from andon.core.context import Context
-from andon.data.facts_versions import DatasetVersionFacts, dataset_version_facts
+from andon.data.queries import DatasetVersionFacts, dataset_version_facts
 from andon.evaluate.facts import EvaluationFacts, latest_facts
 from andon.registry import cards as narrative
 from andon.registry import facts as registry_facts

@@ -31,6 +31,7 @@ from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
 from andon.core.ids import new_id
 from andon.data.contracts import Contract, parse_contract
+from andon.data.datasets import register_dataset
 from andon.data.schema_changes import Change, breaking, contract_changes
 from andon.store import data_tables as d
 from andon.store import outbox
@@ -346,13 +347,11 @@ def _decide(ctx: Context, ref: str, reason: str, *, approve: bool) -> SchemaChan
         now = ctx.clock.now()
         parsed = parse_contract(version.content, source=ref)
         if approve:
-            from andon.data.service import _register_dataset  # the data domain's own helper
-
             version.status = parsed.status
             team = session.get(t.Team, contract.team_id)
             assert team is not None
             for obj in parsed.schema:
-                _register_dataset(session, contract, team, obj.name, now)
+                register_dataset(session, contract, team, obj.name, now)
         else:
             version.status = "rejected"
         change.status = "approved" if approve else "rejected"

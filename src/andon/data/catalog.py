@@ -34,8 +34,8 @@ from andon.core.ids import new_id
 from andon.data import approvals, reach
 from andon.data.classify import FieldClassification
 from andon.data.contracts import parse_contract
-from andon.data.datasets import DatasetRef, latest_version, resolve
 from andon.data.enrich import DatasetFacts, Draft, Enricher, OfflineEnricher
+from andon.data.queries import DatasetRef, latest_contract_version, resolve_dataset
 from andon.data.schema_changes import Change, breaking
 from andon.data.sql_guard import SqlLimits
 from andon.store import catalog_tables as c
@@ -148,7 +148,7 @@ def classify_dataset(
     from andon.data.profile import open_source, profile_table
 
     with ctx.db.read() as session:
-        ref = resolve(session, dataset)
+        ref = resolve_dataset(session, dataset)
         ctx.require("data.classify", team_id=ref.team_id, asset_id=ref.asset_id)
         reach.confine_files(session, ctx.settings, ref.contract, ref.base_dir, ref.team_id)
         document = copy.deepcopy(ref.contract.document)
@@ -258,7 +258,7 @@ def list_proposals(
     if status is not None and status not in STATUSES:
         raise Invalid(f"{status!r} is not one of {', '.join(STATUSES)}", field="status")
     with ctx.db.read() as session:
-        ref = resolve(session, dataset)
+        ref = resolve_dataset(session, dataset)
         ctx.require("dataset.read", team_id=ref.team_id, asset_id=ref.asset_id)
         stmt = select(c.CatalogProposal, d.DataContractVersion.version).outerjoin(
             d.DataContractVersion,
@@ -297,7 +297,7 @@ def reject_proposal(ctx: Context, proposal_id: str, *, reason: str = "") -> Prop
         row, ds = _proposal(session, proposal_id)
         ctx.require("catalog.decide", team_id=ds.team_id, asset_id=ds.asset_id)
         _pending(row)
-        ref = resolve(session, _label(session, ds))
+        ref = resolve_dataset(session, _label(session, ds))
         row.status, row.decided_by = "rejected", ctx.principal.name
         row.decided_at, row.reason = ctx.clock.now(), reason
         record_change(
@@ -330,7 +330,7 @@ def accept_proposal(ctx: Context, proposal_id: str, *, reason: str = "") -> Prop
         row, ds = _proposal(session, proposal_id)
         ctx.require("catalog.decide", team_id=ds.team_id, asset_id=ds.asset_id)
         _pending(row)
-        ref = resolve(session, _label(session, ds))
+        ref = resolve_dataset(session, _label(session, ds))
         contract = session.get(d.DataContract, ref.contract_id)
         assert contract is not None
         approvals.refuse_while_pending(session, contract)
@@ -470,7 +470,7 @@ def _write_contract_version(
     """
     import yaml  # type: ignore[import-untyped]
 
-    latest = latest_version(session, ref.contract_id)
+    latest = latest_contract_version(session, ref.contract_id)
     base = approvals.active_version(session, ref.contract_id) or latest
     doc = copy.deepcopy(parse_contract(base.content, source=ref.contract_key).document)
     change(doc)

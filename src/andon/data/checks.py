@@ -13,7 +13,7 @@ table's rows, in percent.
 **Unit mismatch rule.** A column declared in a unit (``kg``) with a largest plausible value
 ``M`` holds a value at the wrong scale when ``value > M`` and ``value / f <= M``, where ``f``
 is the factor to the usual smaller unit (``kg`` 1000 for grams, ``USD`` 100 for cents; see
-:data:`UNIT_FACTORS`, or ``arguments.factor``). Such a value is implausible as declared but
+:data:`~andon.data.units.UNIT_FACTORS`, or ``arguments.factor``). Such a value is implausible as declared but
 plausible once divided by ``f``: exactly what a gram or cent written into a kilogram or dollar
 column looks like. Values above ``M * f`` are too large in either unit and are left to
 ``outOfRange``.
@@ -25,22 +25,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from andon.data.contracts import Contract, Rule
-
-UNIT_FACTORS: dict[str, float] = {
-    "kg": 1000,  # grams
-    "t": 1000,  # kilograms
-    "g": 1000,  # milligrams
-    "km": 1000,  # metres
-    "m": 100,  # centimetres
-    "s": 1000,  # milliseconds
-    "h": 60,  # minutes
-    "l": 1000,  # millilitres
-    "USD": 100,  # cents
-    "EUR": 100,
-    "GBP": 100,
-    "CHF": 100,
-}
-"""Declared unit -> factor to the smaller unit values are often mistakenly written in."""
 
 Status = Literal["pass", "fail", "error"]
 

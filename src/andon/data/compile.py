@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
-from andon.data.checks import ROW_METRICS, UNIT_FACTORS, Check, Result, conforms, plan
+from andon.data.checks import ROW_METRICS, Check, Result, conforms, plan
 from andon.data.contracts import Contract, SchemaObject, Server
 from andon.data.engines import Engine, open_engine
 from andon.data.sql_guard import SqlLimits, fill, number
+from andon.data.units import UNIT_FACTORS
 
 SAMPLE_LIMIT = 10
 DUPLICATE_SEARCH_ROWS = 1_000_000

@@ -52,6 +52,7 @@ from typing import Any
 from andon.core.errors import Invalid, NotFound
 from andon.core.yaml_limits import load_bounded
 from andon.data.credentials import SECRET_KEYS, server_connection, uri_passwords
+from andon.data.units import UNIT_FACTORS
 
 LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "object", "array")
 FILE_SERVER_TYPES = ("duckdb", "parquet", "csv", "local", "spark")
@@ -329,8 +330,6 @@ def _check_arguments(metric: Any, args: dict[str, Any], path: str, errors: _Erro
             if args.get(key) is not None and not _number(args[key]):
                 errors.add(f"{where}.{key}", f"must be a number, not {args[key]!r}")
     elif metric == "unitMismatch":
-        from andon.data.checks import UNIT_FACTORS
-
         unit = args.get("unit")
         if unit not in UNIT_FACTORS and not _number(args.get("factor")):
             errors.add(

@@ -1,75 +1,61 @@
-"""Finding a dataset and the contract version that describes it (for the catalog and profiles).
+"""Registering datasets: each schema object of an active contract version is a dataset.
 
-A dataset is named ``team/name``, or by a name unique across teams. Reads here check no
-permission: the service functions calling them do, with the dataset's team and asset.
+A dataset is an asset of its team (``kind="dataset"``), so asset-scoped role bindings apply to
+it. Applying a contract (:mod:`andon.data.contract_versions`) and approving a pending version
+(:mod:`andon.data.approvals`) both register the datasets the version describes, inside the
+caller's transaction; the caller checked the permission.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.core.errors import NotFound
-from andon.data.contracts import Contract, parse_contract
-from andon.data.service import _dataset
+from andon.core.errors import Conflict
+from andon.core.ids import new_id
 from andon.store import data_tables as d
+from andon.store import tables as t
 
 
-@dataclass(frozen=True)
-class DatasetRef:
-    """A dataset, its owning team and asset, and its contract's latest version."""
+def register_dataset(
+    session: Session, contract: d.DataContract, team: t.Team, name: str, now: datetime
+) -> None:
+    """Register ``team/name`` as a dataset of ``contract`` (and its asset) unless it is one.
 
-    id: str
-    name: str
-    team_id: str
-    team: str
-    asset_id: str
-    contract_id: str
-    contract_key: str
-    version_id: str
-    version: str
-    base_dir: Path
-    contract: Contract
-
-    @property
-    def label(self) -> str:
-        """``team/name``."""
-        return f"{self.team}/{self.name}"
-
-
-def latest_version(session: Session, contract_id: str) -> d.DataContractVersion:
-    """The most recently applied version of a contract."""
-    row = session.scalar(
-        select(d.DataContractVersion)
-        .where(d.DataContractVersion.contract_id == contract_id)
-        .order_by(d.DataContractVersion.applied_at.desc(), d.DataContractVersion.id.desc())
-        .limit(1)
+    :class:`Conflict` when another contract already describes that dataset.
+    """
+    found = session.scalar(
+        select(d.Dataset).where(d.Dataset.team_id == team.id, d.Dataset.name == name)
     )
-    if row is None:  # pragma: no cover - a contract row always has a version
-        raise NotFound(f"contract {contract_id} has no versions")
-    return row
-
-
-def resolve(session: Session, ref: str) -> DatasetRef:
-    """The dataset ``ref`` (``team/name`` or a unique name) with its latest contract."""
-    ds, team = _dataset(session, ref)
-    contract_row = session.get(d.DataContract, ds.contract_id)
-    assert contract_row is not None
-    version = latest_version(session, ds.contract_id)
-    contract = parse_contract(version.content, source=f"contract of {team.name}/{ds.name}")
-    return DatasetRef(
-        ds.id,
-        ds.name,
-        team.id,
-        team.name,
-        ds.asset_id,
-        ds.contract_id,
-        contract_row.key,
-        version.id,
-        version.version,
-        Path(version.base_dir),
-        contract,
+    if found is not None:
+        if found.contract_id != contract.id:
+            other = session.get(d.DataContract, found.contract_id)
+            raise Conflict(
+                f"dataset '{team.name}/{name}' is described by contract "
+                f"'{other.key if other else found.contract_id}'"
+            )
+        return
+    asset = session.scalar(
+        select(t.Asset).where(
+            t.Asset.team_id == team.id, t.Asset.kind == "dataset", t.Asset.name == name
+        )
     )
+    if asset is None:
+        asset = t.Asset(
+            id=new_id("asset"), kind="dataset", name=name, team_id=team.id, created_at=now
+        )
+        session.add(asset)
+        session.flush()
+    session.add(
+        d.Dataset(
+            id=new_id("dataset"),
+            team_id=team.id,
+            asset_id=asset.id,
+            name=name,
+            contract_id=contract.id,
+            created_at=now,
+        )
+    )
+    session.flush()

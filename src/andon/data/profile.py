@@ -501,11 +501,11 @@ def open_source(
 def profile_dataset(ctx: Context, dataset: str, *, server: str | None = None) -> TableProfile:
     """Profile ``dataset`` (``team/name``) as its latest contract locates it; a read."""
     from andon.data.connections import bind
-    from andon.data.datasets import resolve
+    from andon.data.queries import resolve_dataset
     from andon.store import catalog_tables as c
 
     with ctx.db.read() as session:
-        ref = resolve(session, dataset)
+        ref = resolve_dataset(session, dataset)
         ctx.require("dataset.read", team_id=ref.team_id, asset_id=ref.asset_id)
         reach.confine_files(session, ctx.settings, ref.contract, ref.base_dir, ref.team_id)
         contract = bind(session, ref.contract)

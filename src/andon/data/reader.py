@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 
 from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
-from andon.data.service import DatasetVersionRecord
-from andon.data.service import _dataset as dataset_by_ref
-from andon.data.service import _version_record as version_record
+from andon.data.queries import dataset_by_name, version_record
+from andon.data.records import DatasetVersionRecord
 from andon.store import data_tables as d
 from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
 
 def _dataset(session: Session, ref: str) -> tuple[d.Dataset, str]:
     """A dataset by ``team/name`` (or a name unique across teams) and its team's name."""
-    ds, team = dataset_by_ref(session, ref)
+    ds, team = dataset_by_name(session, ref)
     return ds, team.name
 
 

@@ -1,0 +1,179 @@
+"""Typed records the data services return (plain data, JSON-ready)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ContractVersionRecord:
+    """An applied contract version."""
+
+    id: str
+    contract: str
+    version: str
+    status: str
+    team: str
+    datasets: list[str]
+    digest: str
+    applied_by: str
+    applied_at: datetime
+    created: bool = True
+    granted_root: str | None = None  # the folder this apply granted its team, if any
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id,
+            "contract": self.contract,
+            "version": self.version,
+            "status": self.status,
+            "team": self.team,
+            "datasets": self.datasets,
+            "digest": self.digest,
+            "applied_by": self.applied_by,
+            "applied_at": self.applied_at.isoformat(),
+            "created": self.created,
+            "granted_root": self.granted_root,
+        }
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """A stored check run and its results (the documented JSON of `andon check run`)."""
+
+    run_id: str
+    contract: str
+    contract_version: str
+    server: str
+    dataset_version: dict[str, str]
+    passed: bool
+    results: list[dict[str, Any]]
+    queries: int
+    seconds: float
+    started_at: datetime
+
+    @property
+    def errors_failed(self) -> int:
+        """Error-severity checks that failed or could not run."""
+        return sum(1 for r in self.results if r["status"] != "pass" and r["severity"] == "error")
+
+    @property
+    def warnings_failed(self) -> int:
+        """Warning-severity checks that failed."""
+        return sum(1 for r in self.results if r["status"] != "pass" and r["severity"] != "error")
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "run_id": self.run_id,
+            "contract": self.contract,
+            "contract_version": self.contract_version,
+            "server": self.server,
+            "dataset_version": self.dataset_version,
+            "passed": self.passed,
+            "started_at": self.started_at.isoformat(),
+            "queries": self.queries,
+            "results": self.results,
+        }
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    """One run as seen from one dataset."""
+
+    run_id: str
+    started_at: datetime
+    dataset_version: str
+    contract_version: str
+    passed: int
+    failed_errors: int
+    failed_warnings: int
+    failing: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "dataset_version": self.dataset_version,
+            "contract_version": self.contract_version,
+            "passed": self.passed,
+            "failed_errors": self.failed_errors,
+            "failed_warnings": self.failed_warnings,
+            "failing": self.failing,
+        }
+
+
+@dataclass(frozen=True)
+class DatasetVersionRecord:
+    """A dataset version: what the table held."""
+
+    id: str
+    dataset: str
+    team: str
+    schema_hash: str
+    columns: list[list[str]]
+    row_count: int
+    fingerprints: dict[str, str]
+    location: str
+    artifact_digest: str | None
+    created_at: datetime
+    created: bool = True
+    schema_incident: str | None = None  # a schema change this snapshot opened (it breaks)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id,
+            "dataset": self.dataset,
+            "team": self.team,
+            "schema_hash": self.schema_hash,
+            "columns": self.columns,
+            "row_count": self.row_count,
+            "fingerprints": self.fingerprints,
+            "location": self.location,
+            "artifact": f"sha256:{self.artifact_digest}" if self.artifact_digest else None,
+            "created_at": self.created_at.isoformat(),
+            "created": self.created,
+            "schema_incident": self.schema_incident,
+        }
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """What changed between two versions of a dataset."""
+
+    old: str
+    new: str
+    added_columns: list[str]
+    removed_columns: list[str]
+    retyped_columns: list[dict[str, str]]
+    row_count: tuple[int, int]
+    changed_columns: list[str] = field(default_factory=list)
+
+    @property
+    def identical(self) -> bool:
+        """Whether nothing at all changed."""
+        return not (
+            self.added_columns
+            or self.removed_columns
+            or self.retyped_columns
+            or self.changed_columns
+            or self.row_count[0] != self.row_count[1]
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "old": self.old,
+            "new": self.new,
+            "identical": self.identical,
+            "added_columns": self.added_columns,
+            "removed_columns": self.removed_columns,
+            "retyped_columns": self.retyped_columns,
+            "row_count": {"old": self.row_count[0], "new": self.row_count[1]},
+            "changed_columns": self.changed_columns,
+        }
