@@ -107,7 +107,7 @@ lint: env
 # Two workers (pytest-xdist): the suite is designed for 2 cores; each worker starts its own
 # PostgreSQL and Spark when its tests need them.
 unit: env
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --durations=20
 
 test: env system-deps lint unit
 

@@ -161,8 +161,9 @@ def test_unapplied_or_edited_contract_files_are_refused(
     admin: Context, team: str, copy: Path
 ) -> None:
     path = copy / "orders.odcs.yaml"
-    with pytest.raises(NotFound, match="is not applied: run `andon contract apply"):
+    with pytest.raises(NotFound, match="is not applied") as refused:
         data.run_checks(admin, str(path))
+    assert refused.value.details["hint"].startswith("run `andon contract apply")
     data.apply_contract(admin, path, team)
     path.write_text(path.read_text().replace("mustBeGreaterThan: 0", "mustBeGreaterThan: 1"))
     with pytest.raises(Conflict, match="differs from the applied contract"):

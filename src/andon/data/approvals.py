@@ -128,8 +128,8 @@ def refuse_while_pending(session: Session, contract: d.DataContract) -> None:
     if waiting is not None:
         raise Conflict(
             f"contract '{contract.key}' version {waiting} has a breaking change pending: a "
-            f"data-steward approves or rejects it first (andon contract approve "
-            f"{contract.key}@{waiting} --reason ...)"
+            "data-steward approves or rejects it first",
+            hint=f"`andon contract approve {contract.key}@{waiting} --reason ...`",
         )
 
 
@@ -282,7 +282,7 @@ def list_schema_changes(
 ) -> list[SchemaChangeRecord]:
     """Schema changes of the contracts the principal may read, newest first."""
     if status is not None and status not in STATUSES:
-        raise Invalid(f"{status!r} is not one of {', '.join(STATUSES)}", field="--status")
+        raise Invalid(f"{status!r} is not one of {', '.join(STATUSES)}", field="status")
     with ctx.db.read() as session:
         ctx.require_somewhere("contract.read")
         stmt = select(s.SchemaChange, d.DataContract.team_id).join(
@@ -337,7 +337,7 @@ def _decide(ctx: Context, ref: str, reason: str, *, approve: bool) -> SchemaChan
         if version.applied_by == ctx.principal.name:
             raise Forbidden(f"four eyes: you applied {ref}, so another data-steward must {verb} it")
         if not reason.strip():
-            raise Invalid(f"say why you {verb} the change", field="--reason")
+            raise Invalid(f"say why you {verb} the change", field="reason")
         change = session.scalar(
             select(s.SchemaChange).where(
                 s.SchemaChange.version_id == version.id, s.SchemaChange.status == PENDING

@@ -55,8 +55,8 @@ def _resolve(session: Session, ref: str, *, id_only: bool = False) -> _Target:
             )
         if row is None or version is None:
             raise NotFound(
-                f"contract '{contract.id}' version {contract.version} is not applied: "
-                f"run `andon contract apply {ref} --team TEAM` first"
+                f"contract '{contract.id}' version {contract.version} is not applied",
+                hint=f"run `andon contract apply {ref} --team TEAM` first",
             )
         if version.digest != contract_digest(contract):
             raise Conflict(
@@ -66,7 +66,8 @@ def _resolve(session: Session, ref: str, *, id_only: bool = False) -> _Target:
         if version.status in approvals.INACTIVE_STATUSES:
             raise Conflict(
                 f"contract '{contract.id}' version {contract.version} is {version.status}, "
-                f"not active: run the active version (andon check run {contract.id})"
+                "not active",
+                hint=f"run the active version: `andon check run {contract.id}`",
             )
     else:
         row = session.scalar(select(d.DataContract).where(d.DataContract.key == ref))

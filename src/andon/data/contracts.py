@@ -201,7 +201,7 @@ class Contract:
         raise Invalid(
             f"contract '{self.id}' has no server '{name}' "
             f"(servers: {', '.join(s.name for s in self.servers)})",
-            field="--server",
+            field="server",
         )
 
 

@@ -51,9 +51,9 @@ def latest_version(ctx: Context, dataset: str) -> DatasetVersionRecord:
         )
         if row is None:
             raise NotFound(
-                f"dataset '{team}/{ds.name}' has no versions: run "
-                f"`andon data snapshot {team}/{ds.name} --materialize`",
+                f"dataset '{team}/{ds.name}' has no versions",
                 field="dataset",
+                hint=f"run `andon data snapshot {team}/{ds.name} --materialize`",
             )
         return _record(row, ds.name, team)
 
@@ -63,7 +63,7 @@ def get_version(ctx: Context, version_id: str) -> DatasetVersionRecord:
     with ctx.db.read() as session:
         row = session.get(d.DatasetVersion, version_id)
         if row is None:
-            raise NotFound(f"no dataset version '{version_id}'", field="--dataset-version")
+            raise NotFound(f"no dataset version '{version_id}'", field="dataset_version")
         ds = session.get(d.Dataset, row.dataset_id)
         assert ds is not None
         ctx.require("dataset.read", team_id=ds.team_id, asset_id=ds.asset_id)
@@ -92,9 +92,9 @@ def read_version(ctx: Context, version_id: str, columns: Sequence[str]) -> pa.Ta
         )
     if version.artifact_digest is None:
         raise Invalid(
-            f"dataset version {version.id} has no Parquet copy: run `andon data snapshot "
-            f"{version.team}/{version.dataset} --materialize`",
-            field="--dataset-version",
+            f"dataset version {version.id} has no Parquet copy",
+            field="dataset_version",
+            hint=f"run `andon data snapshot {version.team}/{version.dataset} --materialize`",
         )
     data = ArtifactStore(ctx.settings.artifact_dir).read_bytes(version.artifact_digest)
     return pq.read_table(io.BytesIO(data), columns=list(columns))
