@@ -57,7 +57,9 @@ from andon.policy import approvals as policy_approvals
 from andon.policy import cord as policy_cord
 from andon.policy import promotion as policy_promotion
 from andon.policy import service as policy
-from andon.registry import cards, leases
+from andon.registry import aliases as registry_aliases
+from andon.registry import cards, leases, tracking
+from andon.registry import models as registry_models
 from andon.registry import service as registry
 from andon.store import migrate
 from andon.store import tables as t
@@ -76,6 +78,9 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     board,
     data,
     registry,
+    tracking,
+    registry_models,
+    registry_aliases,
     leases,
     cards,
     lineage,
