@@ -53,8 +53,8 @@ def model_card_edit(
     file: Path = typer.Option(None, "--file", help="Read the text from this file."),
 ) -> None:
     """Write one narrative section of a model card (audited)."""
+    from andon.cards import narrative
     from andon.core.errors import Invalid, NotFound
-    from andon.registry import cards
 
     if (text is None) == (file is None):
         raise Invalid("give exactly one of --text or --file", field="--text")
@@ -66,7 +66,7 @@ def model_card_edit(
         except UnicodeDecodeError:
             raise Invalid(f"{file} is not UTF-8 text", field="--file") from None
     assert text is not None
-    state = cards.edit_section(context(), ref, section, text)
+    state = narrative.edit_section(context(), ref, section, text)
     done = "complete" if state.complete else f"missing {', '.join(state.missing)}"
     say(f"{section} of [bold]{ref}[/] written; card {done}")
 
