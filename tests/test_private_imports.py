@@ -21,7 +21,6 @@ _ALLOWED = {
     ("data/datasets.py", "_dataset"),
     ("data/reader.py", "_dataset as dataset_by_ref"),
     ("data/reader.py", "_version_record as version_record"),
-    ("cli/evaluate.py", "fmt as _fmt"),
 }
 
 
