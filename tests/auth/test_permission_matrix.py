@@ -32,6 +32,7 @@ from andon.auth import api_tokens, assets, bindings, principals, rotations, team
 from andon.auth import service as auth
 from andon.board import service as board
 from andon.cards import graph as card_graph
+from andon.cards import narrative as cards
 from andon.cards import service as card_service
 from andon.core.clock import FrozenClock
 from andon.core.config import Settings
@@ -68,7 +69,9 @@ from andon.policy import approvals as policy_approvals
 from andon.policy import cord as policy_cord
 from andon.policy import promotion as policy_promotion
 from andon.policy import service as policy
-from andon.registry import cards, leases
+from andon.registry import aliases as registry_aliases
+from andon.registry import leases, tracking
+from andon.registry import models as registry_models
 from andon.registry import service as registry
 from andon.store import migrate
 from andon.store import tables as t
@@ -89,6 +92,9 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     check_runs,
     dataset_versions,
     registry,
+    tracking,
+    registry_models,
+    registry_aliases,
     leases,
     cards,
     lineage,

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from andon.cards import render
+from andon.cards.narrative import REQUIRED, SECTIONS
 from andon.cards.records import (
     SCHEMA,
     ApprovalFact,
@@ -21,7 +22,6 @@ from andon.cards.records import (
     TrainingRun,
 )
 from andon.core.errors import Invalid
-from andon.registry.cards import REQUIRED, SECTIONS
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="x()"> | a & "b"'
 AT = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

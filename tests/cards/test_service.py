@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from andon.auth import service as auth
+from andon.cards import narrative
 from andon.cards import service as cards
 from andon.core.clock import FrozenClock
 from andon.core.context import Context
 from andon.core.errors import Forbidden, NotFound
 from andon.policy import approvals
 from andon.policy import service as policy
-from andon.registry import cards as narrative
 from andon.registry import service as registry
 from tests.cards.conftest import CANDIDATE_METRICS, CHAMPION_METRICS, MODEL, Line, record_evaluation
 from tests.conftest import as_principal

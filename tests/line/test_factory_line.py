@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from andon import demo
+from andon.cards import narrative as cards
 from andon.cards import service as cards_service
 from andon.core.context import Context
 from andon.core.errors import Forbidden, GateFailed
@@ -18,7 +19,7 @@ from andon.lineage import coverage
 from andon.policy import approvals, promotion
 from andon.policy import service as policy
 from andon.policy.sample import sample_policy
-from andon.registry import cards, sample
+from andon.registry import sample
 from andon.registry import service as registry
 from tests.conftest import as_principal
 

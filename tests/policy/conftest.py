@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 
 from andon.auth import service as auth
+from andon.cards import narrative as cards
+from andon.cards.narrative import REQUIRED
 from andon.core.context import Context
 from andon.core.ids import new_id
 from andon.policy import service as policy
-from andon.registry import cards
 from andon.registry import service as registry
-from andon.registry.cards import REQUIRED
 from andon.store import evaluate_tables as e
 from tests.cli.conftest import andon_env, run  # noqa: F401  (CLI fixtures)
 from tests.conftest import as_principal

@@ -12,9 +12,9 @@ pytest.importorskip(
 
 from playwright.sync_api import Page, expect
 
+from andon.cards import narrative
 from andon.core.context import Context
 from andon.lineage import service as lineage
-from andon.registry import cards as narrative
 from tests.cards.conftest import (  # noqa: F401  (fixtures)
     CANDIDATE_METRICS,
     CHAMPION_METRICS,

@@ -26,13 +26,13 @@ from andon.api.schemas_factory import (
     PromoteBody,
     RollbackBody,
 )
+from andon.cards import narrative as cards
 from andon.cards import service as cards_service
 from andon.evaluate import service as evaluate
 from andon.lineage import coverage as lineage_coverage
 from andon.lineage import service as lineage
 from andon.policy import approvals, promotion
 from andon.policy import service as policy
-from andon.registry import cards
 from andon.registry import service as registry
 
 router = APIRouter(responses=responses(404, 422))

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 
 from andon.api.schemas import Body, reason_field
-from andon.registry.cards import MAX_TEXT
+from andon.cards.narrative import MAX_TEXT
 
 VERSION_MAX = 2_147_483_647
 

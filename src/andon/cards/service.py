@@ -1,7 +1,7 @@
 """Model cards generated from facts: one read of the line, permission-checked once.
 
 :func:`model_card` gathers, in one read transaction, what andon knows about a model version:
-the owner's narrative (:mod:`andon.registry.cards`), the team's owners, the run that produced
+the owner's narrative (:mod:`andon.cards.narrative`), the team's owners, the run that produced
 it, the dataset versions it was trained and evaluated on (:mod:`andon.data.queries`),
 its latest evaluation with slices, fairness and champion deltas
 (:func:`andon.evaluate.facts.latest_facts`), the approvals of its promotion requests, the artifact (format, digest, size, signature,
@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from andon.cards import narrative
 from andon.cards.records import (
     ApprovalFact,
     ArtifactFact,
@@ -30,7 +31,6 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.data.queries import DatasetVersionFacts, dataset_version_facts
 from andon.evaluate.facts import EvaluationFacts, latest_facts
-from andon.registry import cards as narrative
 from andon.registry import facts as registry_facts
 from andon.store import policy_tables as p
 from andon.store import tables as t

@@ -1,6 +1,7 @@
 """`andon model card|card-edit` and `andon lineage coverage`: model cards and lineage coverage.
 
-The commands join the existing ``model`` and ``lineage`` groups of :mod:`andon.cli.registry`.
+The commands join the ``model`` and ``lineage`` groups of :mod:`andon.cli.registry`:
+:mod:`andon.cli.main` adds them with :func:`add_model_commands` and :func:`add_lineage_commands`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from pathlib import Path
 import typer
 
 from andon.cli._shared import Format, FormatOption, context, print_json, print_table, say
-from andon.cli.registry import lineage_app, model_app
 
 
 class CardFormat(StrEnum):
@@ -22,7 +22,6 @@ class CardFormat(StrEnum):
     json = "json"
 
 
-@model_app.command("card")
 def model_card(
     ref: str = typer.Argument(..., help="NAME@VERSION, NAME@ALIAS or NAME (latest)."),
     fmt: CardFormat = typer.Option(CardFormat.md, "--format", "-f", help="md, html or json."),
@@ -41,7 +40,6 @@ def model_card(
     say(f"wrote the card of [bold]{card.ref}[/] to {out}: {state}")
 
 
-@model_app.command("card-edit")
 def model_card_edit(
     ref: str = typer.Argument(..., help="NAME@VERSION (sections carry forward to later ones)."),
     section: str = typer.Argument(
@@ -53,8 +51,8 @@ def model_card_edit(
     file: Path = typer.Option(None, "--file", help="Read the text from this file."),
 ) -> None:
     """Write one narrative section of a model card (audited)."""
+    from andon.cards import narrative
     from andon.core.errors import Invalid, NotFound
-    from andon.registry import cards
 
     if (text is None) == (file is None):
         raise Invalid("give exactly one of --text or --file", field="--text")
@@ -66,12 +64,11 @@ def model_card_edit(
         except UnicodeDecodeError:
             raise Invalid(f"{file} is not UTF-8 text", field="--file") from None
     assert text is not None
-    state = cards.edit_section(context(), ref, section, text)
+    state = narrative.edit_section(context(), ref, section, text)
     done = "complete" if state.complete else f"missing {', '.join(state.missing)}"
     say(f"{section} of [bold]{ref}[/] written; card {done}")
 
 
-@lineage_app.command("coverage")
 def lineage_coverage(fmt: Format = FormatOption) -> None:
     """Share of production model versions whose chain is complete, and what each one lacks."""
     from andon.lineage.coverage import coverage
@@ -95,3 +92,14 @@ def lineage_coverage(fmt: Format = FormatOption) -> None:
             for v in report.versions
         ],
     )
+
+
+def add_model_commands(model_app: typer.Typer) -> None:
+    """Add ``card`` and ``card-edit`` to the ``andon model`` group."""
+    model_app.command("card")(model_card)
+    model_app.command("card-edit")(model_card_edit)
+
+
+def add_lineage_commands(lineage_app: typer.Typer) -> None:
+    """Add ``coverage`` to the ``andon lineage`` group."""
+    lineage_app.command("coverage")(lineage_coverage)

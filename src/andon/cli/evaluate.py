@@ -100,8 +100,8 @@ def eval_list(
     fmt: Format = FormatOption,
 ) -> None:
     """Evaluations of a model or a version, newest first."""
+    from andon.evaluate import report as evaluation_report
     from andon.evaluate import service
-    from andon.evaluate.report import fmt as _fmt
 
     evaluations = service.list_evaluations(context(), ref, limit=limit)
     report(
@@ -113,10 +113,10 @@ def eval_list(
             ev.id,
             ev.version,
             ev.suite_name,
-            _fmt(ev.metrics.get("f1", ev.metrics.get("rmse"))),
-            _fmt(ev.deltas.get("f1", ev.deltas.get("rmse"))),
-            _fmt((ev.metrics.get("bias") or {}).get("demographic_parity_diff")),
-            _fmt(ev.metrics.get("latency_p95_ms")),
+            evaluation_report.fmt(ev.metrics.get("f1", ev.metrics.get("rmse"))),
+            evaluation_report.fmt(ev.deltas.get("f1", ev.deltas.get("rmse"))),
+            evaluation_report.fmt((ev.metrics.get("bias") or {}).get("demographic_parity_diff")),
+            evaluation_report.fmt(ev.metrics.get("latency_p95_ms")),
             ev.created_at.strftime("%Y-%m-%d %H:%M"),
         ),
     )

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from andon.cli import access, audit, teams
-from andon.cli import cards as cards_cli  # noqa: F401  (adds model card, lineage coverage)
+from andon.cli import cards as cards_cli
 from andon.cli import catalog as catalog_cli
 from andon.cli import connections as connections_cli
 from andon.cli import data as data_cli
@@ -49,6 +49,10 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(audit.events_app, name="events")
 # Domain command groups register below, one line each.
 app.add_typer(registry_cli.run_app, name="run")
+# `andon model` and `andon lineage` gather commands of several modules, in help order.
+cards_cli.add_model_commands(registry_cli.model_app)
+policy_cli.add_model_commands(registry_cli.model_app)
+cards_cli.add_lineage_commands(registry_cli.lineage_app)
 app.add_typer(registry_cli.model_app, name="model")
 app.add_typer(registry_cli.lineage_app, name="lineage")
 app.add_typer(data_cli.contract_app, name="contract")

@@ -1,4 +1,8 @@
-"""`andon policy|gate|approval|cord ...` and `andon model promote|rollback|promotions`."""
+"""`andon policy|gate|approval|cord ...` and `andon model promote|rollback|promotions`.
+
+The promotion commands join the ``model`` group of :mod:`andon.cli.registry`:
+:mod:`andon.cli.main` adds them with :func:`add_model_commands`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ from andon.cli._shared import (
     report,
     say,
 )
-from andon.cli.registry import model_app
 
 policy_app = typer.Typer(
     help="Stage policies: gates, approvals, rollback rules.", no_args_is_help=True
@@ -267,7 +270,6 @@ def approval_list(
 # --------------------------------------------------------------------------- promotion
 
 
-@model_app.command("promote")
 def model_promote(
     ref: str = typer.Argument(..., help="NAME@VERSION"),
     stage: str = StageOption,
@@ -288,7 +290,6 @@ def model_promote(
     say(f"promoted to {done.stage}: {done.alias} {was} -> [bold]{done.model}@{done.to_version}[/]")
 
 
-@model_app.command("rollback")
 def model_rollback(
     name: str = typer.Argument(..., help="The model name."),
     stage: str = StageOption,
@@ -308,7 +309,6 @@ def model_rollback(
     )
 
 
-@model_app.command("promotions")
 def model_promotions(
     name: str = typer.Argument(..., help="The model name."),
     stage: str = typer.Option(None, "--stage", help="Only this stage."),
@@ -381,3 +381,10 @@ def cord_status(fmt: Format = FormatOption) -> None:
             c.reason,
         ),
     )
+
+
+def add_model_commands(model_app: typer.Typer) -> None:
+    """Add ``promote``, ``rollback`` and ``promotions`` to the ``andon model`` group."""
+    model_app.command("promote")(model_promote)
+    model_app.command("rollback")(model_rollback)
+    model_app.command("promotions")(model_promotions)

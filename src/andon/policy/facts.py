@@ -10,7 +10,7 @@ Gate facts (``GATE_FACTS``), gathered for one model version by :func:`gate_facts
                  ``has_champion`` tells the two cases apart.
 ``delta.*``      candidate minus champion for each number
 ``data.*``       the checks of the version's training dataset versions (:mod:`andon.data.facts`)
-``card.*``       model card completeness (:func:`andon.registry.cards.completeness_of`)
+``card.*``       model card completeness (:func:`andon.cards.narrative.completeness_of`)
 
 Monitor facts (``MONITOR_FACTS``) are what rollback rules read (``slo.*``, ``drift.*``,
 ``cost.*``); the monitoring work fills them.
@@ -22,9 +22,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from andon.cards.narrative import completeness_of
 from andon.data.facts import TrainingDataFacts, training_data_facts
 from andon.evaluate.facts import BIAS_METRICS, METRICS, latest_facts
-from andon.registry.cards import completeness_of
 from andon.store import registry_tables as r
 
 

@@ -23,7 +23,7 @@ from andon.registry.queries import (
     version_record,
 )
 from andon.registry.records import RunRecord, VersionRecord
-from andon.registry.service import run_record
+from andon.registry.tracking import run_record
 from andon.store import registry_tables as r
 
 _VERSION_ID = PREFIXES["model_version"] + "_"

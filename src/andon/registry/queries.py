@@ -1,7 +1,8 @@
 """The registry's public reads: model references and the rows and records they name.
 
-Other domains (policy, cards, the board) read models and versions through these, not through
-``registry.service``'s internals.
+Other domains (policy, cards, the board) read models and versions through these, and the
+registry's own modules (runs in :mod:`~andon.registry.tracking`, models in
+:mod:`~andon.registry.models`, alias moves in :mod:`~andon.registry.aliases`) share them.
 """
 
 from __future__ import annotations
@@ -98,6 +99,14 @@ def version_by_ref(session: Session, model: r.Model, ref: Ref) -> r.ModelVersion
     )
     if row is None:
         raise NotFound(f"model '{model.name}' has no version {number}", field="model")
+    return row
+
+
+def run_by_id(session: Session, run_id: str) -> r.Run:
+    """The run ``run_id``; NotFound when there is none."""
+    row = session.get(r.Run, run_id)
+    if row is None:
+        raise NotFound(f"no run '{run_id}'", field="run")
     return row
 
 

@@ -8,9 +8,9 @@ import pytest
 
 from andon.audit import service as audit
 from andon.auth import service as auth
+from andon.cards import narrative as cards
 from andon.core.context import Context
 from andon.core.errors import Forbidden, Invalid, NotFound
-from andon.registry import cards
 from andon.registry import service as registry
 from tests.conftest import as_principal
 

@@ -1,6 +1,6 @@
 """The narrative half of a model card: sections the model's owner writes, and completeness.
 
-A card has facts (gathered from the line by :mod:`andon.cards`) and narrative: purpose, intended
+A card has facts (gathered from the line by :mod:`andon.cards.service`) and narrative: purpose, intended
 users, limitations, risks and the rest of :data:`SECTIONS`. Narrative is written per version and
 carries forward: a section a version does not set is read from the newest earlier version of the
 same model that set it, so an owner writes the purpose once, not once per retraining. The
