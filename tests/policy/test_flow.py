@@ -131,8 +131,11 @@ def test_a_stage_alias_moves_only_by_promotion(line: Line) -> None:
     second = line.model()
     before = snapshot(line.admin)
     for who in (line["alice"], line.admin):
-        with pytest.raises(Forbidden, match=r"stage 'production'.*andon model promote"):
+        with pytest.raises(
+            Forbidden, match=r"stage 'production'.*only when a version is promoted"
+        ) as refused:
             registry.set_alias(who, second, "champion")
+        assert "andon model promote" in refused.value.details["hint"]
         with pytest.raises(Forbidden, match="stage 'staging'"):
             registry.set_alias(who, second, "challenger")
     assert snapshot(line.admin) == before

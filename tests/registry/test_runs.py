@@ -135,7 +135,7 @@ def test_listing_is_scoped_to_readable_teams(admin: Context, team: str) -> None:
     assert [run.name for run in service.list_runs(vic)] == ["mine"]
     with pytest.raises(Forbidden):
         service.create_run(vic, "nope", team)
-    with pytest.raises(Invalid, match="--where"):
+    with pytest.raises(Invalid, match=r"^where: "):
         service.list_runs(vic, where="metrics.f1 >> 1")
 
 

@@ -112,7 +112,8 @@ def set_alias(
         if stage is not None:
             raise Forbidden(
                 f"alias '{alias}' of '{model.name}' is stage '{stage}' of its stage policy: "
-                f"it moves only by `andon model promote` (gate and approvals) or rollback"
+                "it moves only when a version is promoted (gate and approvals) or rolled back",
+                hint=f"`andon model promote {model.name}@VERSION --stage {stage}`",
             )
         target = version_by_ref(session, model, parsed)
         current = alias_version(session, model.id, alias)

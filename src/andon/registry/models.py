@@ -67,9 +67,10 @@ def _inspect_bytes(path: Path, data: bytes, declared: str | None, trust_pickle: 
     if fmt == "pickle":
         if not trust_pickle:
             raise Invalid(
-                f"{path.name} is a pickle/joblib file, which runs code when loaded: export it "
-                "as ONNX or skops, or have a platform-admin register it with --trust-pickle",
-                field="--artifact",
+                f"{path.name} is a pickle/joblib file, which runs code when loaded",
+                field="artifact",
+                hint="export it as ONNX or skops, or have a platform-admin register it with "
+                "`--trust-pickle`",
             )
         return _Inspected("pickle", {}, True)
     if fmt == "onnx":
@@ -78,9 +79,9 @@ def _inspect_bytes(path: Path, data: bytes, declared: str | None, trust_pickle: 
         untrusted = formats.skops_untrusted(data)
         if untrusted and not trust_pickle:
             raise Invalid(
-                f"{path.name} holds types skops does not trust ({', '.join(untrusted[:5])}): "
-                "a platform-admin may register it with --trust-pickle",
-                field="--artifact",
+                f"{path.name} holds types skops does not trust ({', '.join(untrusted[:5])})",
+                field="artifact",
+                hint="a platform-admin may register it with `--trust-pickle`",
             )
         return _Inspected("skops", formats.skops_signature(data, untrusted), bool(untrusted))
     return _Inspected("file", {}, False)
@@ -153,7 +154,7 @@ def register_model(
     action = "model.trust_pickle" if trust_pickle else "model.register"
     path = Path(artifact)
     if not path.is_file():
-        raise NotFound(f"no file at {path}", field="--artifact")
+        raise NotFound(f"no file at {path}", field="artifact")
 
     def check(session: Session) -> tuple[t.Team, r.Model | None]:
         team_row = team_by_name(session, team)
@@ -175,7 +176,7 @@ def register_model(
         if run is not None:
             run_row = run_by_id(session, run)
             if run_row.team_id != team_row.id:
-                raise Invalid(f"run {run} belongs to another team", field="--run")
+                raise Invalid(f"run {run} belongs to another team", field="run")
             datasets = sorted(
                 session.scalars(
                     select(r.RunDataset.dataset_version_id).where(r.RunDataset.run_id == run)
