@@ -14,28 +14,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from andon.api.resources import Page
+from andon.registry.records import ModelRecord, RunRecord
 
 # --------------------------------------------------------------------------- runs
-
-
-class Run(BaseModel):
-    """A training or experiment run; listings leave ``artifacts`` and ``datasets`` empty
-    (read the run for them)."""
-
-    id: str
-    name: str
-    team: str
-    status: Literal["running", "finished", "failed", "killed"]
-    error: str
-    git_commit: str | None
-    env_hash: str | None
-    created_by: str
-    started_at: datetime
-    ended_at: datetime | None
-    params: dict[str, str]
-    metrics: dict[str, float] = Field(description="The latest value of each metric.")
-    artifacts: dict[str, str] = Field(description="Artifact name to content digest.")
-    datasets: list[str] = Field(description="Dataset version ids the run read.")
 
 
 class MetricPoint(BaseModel):
@@ -52,47 +33,6 @@ class MetricHistory(BaseModel):
 
 
 # --------------------------------------------------------------------------- models
-
-
-class ModelVersion(BaseModel):
-    """One immutable model version."""
-
-    id: str
-    model: str
-    team: str
-    version: int
-    digest: str = Field(description="sha256:<hex> of the artifact's bytes.")
-    format: str
-    size: int
-    signature: dict[str, Any]
-    run_id: str | None
-    dataset_version_ids: list[str]
-    trusted_pickle: bool
-    aliases: list[str]
-    created_by: str
-    created_at: datetime
-
-
-class Model(BaseModel):
-    """A model, its aliases and (when read one by one) its versions, newest first."""
-
-    id: str
-    name: str
-    team: str
-    asset_id: str
-    latest_version: int
-    aliases: dict[str, int] = Field(description="Alias name to the version it points at.")
-    created_at: datetime
-    versions: list[ModelVersion] = Field(description="Newest first; empty in listings.")
-
-
-class AliasMove(BaseModel):
-    """An alias moved from one version (or nowhere) to another."""
-
-    model: str
-    alias: str
-    previous: int | None
-    version: int
 
 
 # --------------------------------------------------------------------------- model cards
@@ -335,11 +275,11 @@ class LineageCoverage(BaseModel):
 # --------------------------------------------------------------------------- pages
 
 
-class RunPage(Page[Run]):
+class RunPage(Page[RunRecord]):
     """A page of runs."""
 
 
-class ModelPage(Page[Model]):
+class ModelPage(Page[ModelRecord]):
     """A page of models."""
 
 

@@ -34,6 +34,7 @@ from andon.policy import approvals, promotion
 from andon.policy import service as policy
 from andon.registry import cards
 from andon.registry import service as registry
+from andon.registry.records import AliasMove, ModelRecord, RunRecord, VersionRecord
 
 router = APIRouter(responses=responses(404, 422))
 
@@ -115,7 +116,7 @@ def list_runs(
     )
 
 
-@router.get("/runs/{run_id}", tags=["runs"], response_model=r.Run)
+@router.get("/runs/{run_id}", tags=["runs"], response_model=RunRecord)
 def get_run(ctx: Ctx, run_id: ObjectId) -> dict[str, Any]:
     """One run with its params, latest metrics, artifacts and datasets."""
     return registry.get_run(ctx, run_id).as_dict()
@@ -149,14 +150,14 @@ def list_models(
     return page("models", models, lambda m: f"{m.team}/{m.name}", cursor, limit)
 
 
-@router.get("/models/{team}/{name}", tags=["models"], response_model=r.Model)
+@router.get("/models/{team}/{name}", tags=["models"], response_model=ModelRecord)
 def get_model(ctx: Ctx, team: Team, name: Name) -> dict[str, Any]:
     """A model with its aliases and all its versions, newest first."""
     return registry.get_model(ctx, _model(team, name)).as_dict()
 
 
 @router.get(
-    "/models/{team}/{name}/versions/{version}", tags=["models"], response_model=r.ModelVersion
+    "/models/{team}/{name}/versions/{version}", tags=["models"], response_model=VersionRecord
 )
 def get_model_version(ctx: Ctx, team: Team, name: Name, version: Version) -> dict[str, Any]:
     """One model version."""
@@ -166,7 +167,7 @@ def get_model_version(ctx: Ctx, team: Team, name: Name, version: Version) -> dic
 @router.put(
     "/models/{team}/{name}/aliases/{alias}",
     tags=["models"],
-    response_model=r.AliasMove,
+    response_model=AliasMove,
     responses=CHANGE,
 )
 def set_alias(ctx: Ctx, team: Team, name: Name, alias: Alias, body: AliasSet) -> dict[str, Any]:
