@@ -101,7 +101,7 @@ def create_app(
             responses=problems.responses(401, 403, 503),
         )
 
-    @app.get("/healthz", tags=["health"], response_model=resources.Health)
+    @app.get("/healthz", tags=["health"], response_model=resources.HealthResponse)
     def healthz() -> dict[str, Any]:
         """Liveness: the process answers."""
         return {"status": "ok", "version": __version__}
@@ -109,7 +109,7 @@ def create_app(
     @app.get(
         "/readyz",
         tags=["health"],
-        response_model=resources.Ready,
+        response_model=resources.ReadyResponse,
         responses=problems.responses(503),
     )
     def readyz() -> Any:
