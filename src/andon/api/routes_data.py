@@ -17,11 +17,11 @@ from andon.api.paging import page
 from andon.api.problems import responses
 from andon.api.schemas import ReasonBody
 from andon.api.schemas_data import (
-    CheckRunCreate,
-    ClassifyRequest,
-    ContractApply,
-    Decision,
-    SnapshotCreate,
+    CheckRunCreateBody,
+    ClassifyBody,
+    ContractApplyBody,
+    DecisionBody,
+    SnapshotCreateBody,
 )
 from andon.data import approvals, catalog, overview, profile, reader
 from andon.data import service as data
@@ -70,7 +70,7 @@ def list_contracts(ctx: Ctx, limit: Limit = 100, cursor: CursorParam = None) -> 
         **CHANGE,
     },
 )
-def apply_contract(ctx: Ctx, body: ContractApply, response: Response) -> dict[str, Any]:
+def apply_contract(ctx: Ctx, body: ContractApplyBody, response: Response) -> dict[str, Any]:
     """Apply an ODCS contract version; a breaking change is stored `pending` for a steward."""
     record = data.apply_contract_text(
         ctx, body.content, body.team, base_dir=body.base_dir, source="content", reason=body.reason
@@ -99,7 +99,7 @@ def list_schema_changes(
     response_model=r.SchemaChangeResponse,
     responses=CHANGE,
 )
-def approve_version(ctx: Ctx, contract_id: str, version: str, body: Decision) -> dict[str, Any]:
+def approve_version(ctx: Ctx, contract_id: str, version: str, body: DecisionBody) -> dict[str, Any]:
     """Approve a pending contract version (four eyes: not the one who applied it)."""
     return approvals.approve_version(ctx, f"{contract_id}@{version}", reason=body.reason).as_dict()
 
@@ -109,7 +109,7 @@ def approve_version(ctx: Ctx, contract_id: str, version: str, body: Decision) ->
     response_model=r.SchemaChangeResponse,
     responses=CHANGE,
 )
-def reject_version(ctx: Ctx, contract_id: str, version: str, body: Decision) -> dict[str, Any]:
+def reject_version(ctx: Ctx, contract_id: str, version: str, body: DecisionBody) -> dict[str, Any]:
     """Reject a pending contract version; the active version stays."""
     return approvals.reject_version(ctx, f"{contract_id}@{version}", reason=body.reason).as_dict()
 
@@ -117,7 +117,7 @@ def reject_version(ctx: Ctx, contract_id: str, version: str, body: Decision) -> 
 @router.post(
     "/contracts/{contract_id}/check-runs", response_model=r.CheckRunResponse, responses=CHANGE
 )
-def run_checks(ctx: Ctx, contract_id: str, body: CheckRunCreate) -> dict[str, Any]:
+def run_checks(ctx: Ctx, contract_id: str, body: CheckRunCreateBody) -> dict[str, Any]:
     """Run the active contract version's checks and store the run (failures are results)."""
     return data.run_checks(
         ctx, contract_id, server=body.server, reason=body.reason, id_only=True
@@ -153,7 +153,7 @@ def check_history(
     },
 )
 def snapshot_dataset(
-    ctx: Ctx, team: str, name: str, body: SnapshotCreate, response: Response
+    ctx: Ctx, team: str, name: str, body: SnapshotCreateBody, response: Response
 ) -> dict[str, Any]:
     """Record the dataset's current version (with `materialize`, a Parquet copy too)."""
     record = data.snapshot_dataset(
@@ -199,7 +199,7 @@ def profile_dataset(ctx: Ctx, team: str, name: str, server: Server = None) -> di
 
 
 @router.post("/datasets/{team}/{name}/classification", response_model=r.ClassificationResponse)
-def classify_dataset(ctx: Ctx, team: str, name: str, body: ClassifyRequest) -> dict[str, Any]:
+def classify_dataset(ctx: Ctx, team: str, name: str, body: ClassifyBody) -> dict[str, Any]:
     """Classify every column and store the offline enricher's proposals."""
     return catalog.classify_dataset(
         ctx, _dataset(team, name), server=body.server, reason=body.reason

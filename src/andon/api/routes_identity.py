@@ -10,7 +10,13 @@ from andon.api import resources as r
 from andon.api.deps import Ctx, CursorParam, Limit
 from andon.api.paging import page
 from andon.api.problems import responses
-from andon.api.schemas import AssetCreate, BindingCreate, PrincipalCreate, ReasonBody, TokenCreate
+from andon.api.schemas import (
+    AssetCreateBody,
+    BindingCreateBody,
+    PrincipalCreateBody,
+    ReasonBody,
+    TokenCreateBody,
+)
 from andon.auth import service as auth
 from andon.auth.records import AssetRecord, BindingRecord, PrincipalRecord, TokenRecord
 
@@ -32,7 +38,7 @@ def list_principals(ctx: Ctx, limit: Limit = 100, cursor: CursorParam = None) ->
 
 
 @router.post("/principals", status_code=201, response_model=PrincipalRecord, responses=CHANGE)
-def create_principal(ctx: Ctx, body: PrincipalCreate) -> dict[str, Any]:
+def create_principal(ctx: Ctx, body: PrincipalCreateBody) -> dict[str, Any]:
     """Create a user, service or agent."""
     return auth.create_principal(
         ctx,
@@ -64,7 +70,7 @@ def list_bindings(
 
 
 @router.post("/role-bindings", status_code=201, response_model=BindingRecord, responses=CHANGE)
-def create_binding(ctx: Ctx, body: BindingCreate) -> dict[str, Any]:
+def create_binding(ctx: Ctx, body: BindingCreateBody) -> dict[str, Any]:
     """Grant a role globally, on a team (target: its name) or on an asset (target: its id)."""
     return auth.bind_role(
         ctx, body.principal, body.role, scope=body.scope, target=body.target, reason=body.reason
@@ -91,7 +97,7 @@ def list_tokens(
 
 
 @router.post("/tokens", status_code=201, response_model=r.NewTokenResponse, responses=CHANGE)
-def create_token(ctx: Ctx, body: TokenCreate) -> dict[str, Any]:
+def create_token(ctx: Ctx, body: TokenCreateBody) -> dict[str, Any]:
     """Issue a token (for another principal needs ``token.create``); the secret is shown once."""
     record, secret = auth.create_token(
         ctx,
@@ -123,6 +129,6 @@ def list_assets(
 
 
 @router.post("/assets", status_code=201, response_model=AssetRecord, responses=CHANGE)
-def register_asset(ctx: Ctx, body: AssetCreate) -> dict[str, Any]:
+def register_asset(ctx: Ctx, body: AssetCreateBody) -> dict[str, Any]:
     """Register an asset owned by a team."""
     return auth.register_asset(ctx, body.kind, body.name, body.team, reason=body.reason).as_dict()

@@ -10,7 +10,7 @@ from andon.api import resources as r
 from andon.api.deps import Ctx, CursorParam, Instant, Limit
 from andon.api.paging import page
 from andon.api.problems import responses
-from andon.api.schemas import EscalationSet, MemberAdd, RotationSet, TeamCreate
+from andon.api.schemas import EscalationSetBody, MemberAddBody, RotationSetBody, TeamCreateBody
 from andon.auth import service as auth
 from andon.auth.records import OnCallRecord, RotationRecord, RungRecord, TeamRecord
 
@@ -25,7 +25,7 @@ def list_teams(ctx: Ctx, limit: Limit = 100, cursor: CursorParam = None) -> dict
 
 
 @router.post("", status_code=201, response_model=TeamRecord, responses=CHANGE)
-def create_team(ctx: Ctx, body: TeamCreate) -> dict[str, Any]:
+def create_team(ctx: Ctx, body: TeamCreateBody) -> dict[str, Any]:
     """Create a team, optionally with its first owners."""
     return auth.create_team(
         ctx, body.name, description=body.description, owners=body.owners, reason=body.reason
@@ -39,7 +39,7 @@ def get_team(ctx: Ctx, name: str) -> dict[str, Any]:
 
 
 @router.post("/{name}/members", response_model=TeamRecord)
-def add_member(ctx: Ctx, name: str, body: MemberAdd) -> dict[str, Any]:
+def add_member(ctx: Ctx, name: str, body: MemberAddBody) -> dict[str, Any]:
     """Add a member (or change whether it is an owner)."""
     return auth.add_member(
         ctx, name, body.principal, owner=body.owner, reason=body.reason
@@ -61,7 +61,7 @@ def list_rotations(ctx: Ctx, name: str) -> list[dict[str, Any]]:
 
 
 @router.put("/{name}/rotations/{rotation}", response_model=RotationRecord)
-def set_rotation(ctx: Ctx, name: str, rotation: str, body: RotationSet) -> dict[str, Any]:
+def set_rotation(ctx: Ctx, name: str, rotation: str, body: RotationSetBody) -> dict[str, Any]:
     """Create or replace an on-call rotation."""
     return auth.set_rotation(
         ctx,
@@ -97,7 +97,7 @@ def escalation(ctx: Ctx, name: str, at: Instant = None) -> list[dict[str, Any]]:
 def set_escalation(
     ctx: Ctx,
     name: str,
-    body: EscalationSet,
+    body: EscalationSetBody,
     level: str = Path(json_schema_extra={"enum": list(auth.ESCALATION_LEVELS)}),
 ) -> list[dict[str, Any]]:
     """Point a rung at a principal or at one of the team's rotations."""
