@@ -1,4 +1,4 @@
-"""Response bodies of /api/v1 shared by every door, and those of identity, teams, audit and
+"""Response bodies of /api/v1 that every router shares, and those of identity, teams, audit and
 the board.
 
 Routes return the services' records (``as_dict()``) and declare the record dataclass itself as

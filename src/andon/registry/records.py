@@ -64,9 +64,8 @@ class VersionRecord:
     model: str
     team: str
     version: int
-    digest: str
-    """sha256:<hex> of the artifact's bytes (the record holds the hex, ``as_dict`` adds the
-    prefix)."""
+    digest: str  # the hex alone; as_dict (the API's JSON) adds the "sha256:" prefix
+    """sha256:<hex> of the artifact's bytes."""
     format: str
     size: int
     signature: dict[str, Any]
