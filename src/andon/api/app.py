@@ -17,8 +17,11 @@ from andon.api import (
     resources,
     routes_audit,
     routes_data,
-    routes_factory,
     routes_identity,
+    routes_lineage,
+    routes_models,
+    routes_promotion,
+    routes_runs,
     routes_teams,
 )
 from andon.api.deps import PREFIX, BearerAuth, checked_query
@@ -92,7 +95,10 @@ def create_app(
         routes_teams.router,
         routes_audit.router,
         routes_data.router,
-        routes_factory.router,
+        routes_runs.router,
+        routes_models.router,
+        routes_promotion.router,
+        routes_lineage.router,
     ):
         app.include_router(
             router,
@@ -101,7 +107,7 @@ def create_app(
             responses=problems.responses(401, 403, 503),
         )
 
-    @app.get("/healthz", tags=["health"], response_model=resources.Health)
+    @app.get("/healthz", tags=["health"], response_model=resources.HealthResponse)
     def healthz() -> dict[str, Any]:
         """Liveness: the process answers."""
         return {"status": "ok", "version": __version__}
@@ -109,7 +115,7 @@ def create_app(
     @app.get(
         "/readyz",
         tags=["health"],
-        response_model=resources.Ready,
+        response_model=resources.ReadyResponse,
         responses=problems.responses(503),
     )
     def readyz() -> Any:

@@ -100,3 +100,13 @@ def seq_page(
         "items": [i.as_dict() for i in chunk],
         "next_cursor": encode_cursor(listing, seq(chunk[-1])) if len(items) > limit else None,
     }
+
+
+WINDOW = 10_000
+"""How many of the newest items the listings over a service with a ``limit`` can walk."""
+
+
+def fetch_size(cursor: str | None, limit: int) -> int:
+    """How many items to ask a service with a ``limit`` for: one page and one more on the first
+    page (the service sorts as the cursor does), else the whole window the cursor may lie in."""
+    return limit + 1 if cursor is None else WINDOW

@@ -1,17 +1,33 @@
-"""Response bodies: what /api/v1 returns, as documented in its OpenAPI document.
+"""Response bodies of /api/v1 that every router shares, and those of identity, teams, audit and
+the board.
 
-Routes return the services' records (``as_dict()``); these models describe them and drop
-anything a record might carry that the API does not publish.
+Routes return the services' records (``as_dict()``) and declare the record dataclass itself as
+the response model (:mod:`andon.core.records`). A model here exists only for a shape no record
+has: a page of records, an envelope the route assembles, or a record the API publishes with a
+field hidden or added (each says which). Names: ``...Page`` for a page, ``...Response`` for
+the rest.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
-Color = Literal["green", "amber", "red"]
+from andon.auth.records import (
+    AssetRecord,
+    BindingRecord,
+    PrincipalRecord,
+    TeamRecord,
+    TokenRecord,
+)
+from andon.core.lights import Color, Light
+from andon.core.permissions import Grant
+from andon.core.records import published
+from andon.store.outbox import Event
+
 T = TypeVar("T")
 
 
@@ -22,113 +38,42 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = Field(description="Cursor of the next page; null on the last.")
 
 
-class Health(BaseModel):
+class HealthResponse(BaseModel):
+    """The liveness probe's answer."""
+
     status: Literal["ok"]
     version: str
 
 
-class Ready(BaseModel):
+class ReadyResponse(BaseModel):
+    """The readiness probe's answer."""
+
     status: Literal["ready"]
 
 
-class Grant(BaseModel):
-    role: str
-    scope: str
-    scope_id: str | None
+class WhoamiResponse(BaseModel):
+    """The authenticated principal and its grants (assembled by ``auth.whoami``)."""
 
-
-class Whoami(BaseModel):
     id: str
     name: str
     kind: str
     grants: list[Grant]
 
 
-class Principal(BaseModel):
-    id: str
-    name: str
-    kind: str
-    display_name: str
-    email: str | None
-    disabled: bool
-    created_at: datetime
-
-
-class Member(BaseModel):
-    name: str
-    owner: bool
-
-
-class Team(BaseModel):
-    id: str
-    name: str
-    description: str
-    members: list[Member]
-    created_at: datetime
-
-
-class Binding(BaseModel):
-    id: str
-    principal: str
-    role: str
-    scope: str
-    scope_id: str | None
-    scope_name: str | None
-    created_at: datetime
-
-
-class Token(BaseModel):
-    """Token metadata; the secret is never part of it."""
-
-    id: str
-    principal: str
-    name: str
-    created_at: datetime
-    expires_at: datetime | None
-    revoked_at: datetime | None
-
-
-class NewToken(Token):
-    """A token just issued: ``token`` is the secret, shown this once and never stored."""
+@published
+@dataclass(frozen=True)
+class NewTokenResponse(TokenRecord):
+    """A token just issued: its metadata and ``token``, the secret, shown this once and never
+    stored (so the record the services keep has no such field)."""
 
     token: str
 
 
-class Asset(BaseModel):
-    id: str
-    kind: str
-    name: str
-    team: str
-    created_at: datetime
+class AuditEntryResponse(BaseModel):
+    """An audit entry as the API publishes it: :class:`~andon.audit.chain.Entry` without
+    ``change_digest``, which only the chain's verification reads (``POST /audit/verify``
+    reports whether it holds)."""
 
-
-class Rotation(BaseModel):
-    id: str
-    team: str
-    name: str
-    members: list[str]
-    timezone: str
-    handoff: str
-    period_hours: int
-    starts_on: str
-
-
-class OnCall(BaseModel):
-    team: str
-    rotation: str
-    principal: str
-    shift_start: datetime
-    shift_end: datetime
-    at: datetime
-
-
-class Rung(BaseModel):
-    level: str
-    principal: str
-    via: str
-
-
-class AuditEntry(BaseModel):
     seq: int
     id: str
     ts: datetime
@@ -141,33 +86,9 @@ class AuditEntry(BaseModel):
     hash: str
 
 
-class Verification(BaseModel):
-    ok: bool
-    checked: int
-    first_bad_seq: int | None
-    first_bad_id: str | None
-    problem: str | None
-    legacy: int
-    anchors: int
-    bad_anchor: int | None
+class BoardResponse(BaseModel):
+    """The andon board: one light per area and the worst of them."""
 
-
-class Event(BaseModel):
-    seq: int
-    id: str
-    type: str
-    object_id: str
-    payload: dict[str, Any]
-    created_at: datetime
-
-
-class Light(BaseModel):
-    area: str
-    color: Color
-    detail: str
-
-
-class Board(BaseModel):
     board: Color = Field(description="The worst light.")
     areas: list[Light]
 
@@ -175,27 +96,27 @@ class Board(BaseModel):
 # Named pages: the OpenAPI document (and clients generated from it) say TeamPage, not Page_Team_.
 
 
-class PrincipalPage(Page[Principal]):
+class PrincipalPage(Page[PrincipalRecord]):
     """A page of principals."""
 
 
-class TeamPage(Page[Team]):
+class TeamPage(Page[TeamRecord]):
     """A page of teams."""
 
 
-class BindingPage(Page[Binding]):
+class BindingPage(Page[BindingRecord]):
     """A page of role bindings."""
 
 
-class TokenPage(Page[Token]):
+class TokenPage(Page[TokenRecord]):
     """A page of token metadata."""
 
 
-class AssetPage(Page[Asset]):
+class AssetPage(Page[AssetRecord]):
     """A page of assets."""
 
 
-class AuditPage(Page[AuditEntry]):
+class AuditPage(Page[AuditEntryResponse]):
     """A page of audit entries."""
 
 

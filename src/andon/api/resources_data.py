@@ -1,7 +1,12 @@
-"""Response bodies of the data endpoints: the data services' records (``as_dict()``) described.
+"""Response bodies of the data endpoints that no data record gives as it is.
 
-Values read from the data itself (observed metrics, thresholds, samples, profile minima and
-maxima) keep whatever JSON type the data has, so their schema is open.
+The records the data services return are the response models where their fields are what the
+API publishes (``HistoryRow``, ``CheckLight``, ``Tag``). Each model here says why it is not
+the record: the API reshapes the record (a property published as a field, a field renamed or
+nested), hides a field, or the record's defaulted fields would read as optional in the
+OpenAPI document (the ``data`` records are not marked :func:`andon.core.records.published`
+yet). Values read from the data itself (observed metrics, thresholds, samples, profile minima
+and maxima) keep whatever JSON type the data has, so their schema is open.
 """
 
 from __future__ import annotations
@@ -11,11 +16,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from andon.api.resources import Color, Page
+from andon.api.resources import Page
+from andon.core.lights import Color
+from andon.data.classify import Tag
+from andon.data.overview import CheckLight
 
 
-class ContractVersion(BaseModel):
-    """An applied contract version (for listings: the active version of each contract)."""
+class ContractVersionResponse(BaseModel):
+    """An applied contract version (for listings: the active version of each contract).
+
+    ``ContractVersionRecord`` without ``granted_root``: a folder on the andon server, which
+    the API does not publish."""
 
     id: str
     contract: str = Field(description="The contract's ODCS `id`.")
@@ -29,8 +40,10 @@ class ContractVersion(BaseModel):
     created: bool = Field(description="False when the same content was applied before.")
 
 
-class CheckResult(BaseModel):
-    """One check's outcome (the documented result schema of `andon check run`)."""
+class CheckResultResponse(BaseModel):
+    """One check's outcome (the documented result schema of `andon check run`).
+
+    The fields of ``data.checks.Result``, whose defaulted ones would read as optional."""
 
     check: str
     dataset: str
@@ -45,8 +58,10 @@ class CheckResult(BaseModel):
     message: str
 
 
-class CheckRun(BaseModel):
-    """A stored check run; ``passed`` is false when an error-severity check failed."""
+class CheckRunResponse(BaseModel):
+    """A stored check run; ``passed`` is false when an error-severity check failed.
+
+    ``RunReport`` with typed results and without ``seconds``."""
 
     run_id: str
     contract: str
@@ -56,30 +71,14 @@ class CheckRun(BaseModel):
     passed: bool
     started_at: datetime
     queries: int
-    results: list[CheckResult]
+    results: list[CheckResultResponse]
 
 
-class CheckRunSummary(BaseModel):
-    """One run as seen from one dataset."""
+class DatasetOverviewResponse(BaseModel):
+    """A dataset, its latest run's checks and the pass/fail trend of its last runs.
 
-    run_id: str
-    started_at: datetime
-    dataset_version: str
-    contract_version: str
-    passed: int = Field(description="Checks of this dataset that passed.")
-    failed_errors: int
-    failed_warnings: int
-    failing: list[str]
-
-
-class CheckLight(BaseModel):
-    check: str
-    status: str
-    severity: str
-
-
-class DatasetOverview(BaseModel):
-    """A dataset, its latest run's checks and the pass/fail trend of its last runs."""
+    ``overview.DatasetOverview`` reshaped: its ``color`` property as a field, each trend
+    point as a boolean."""
 
     dataset: str = Field(description="`team/name`.")
     contract: str
@@ -91,16 +90,19 @@ class DatasetOverview(BaseModel):
     trend: list[bool] = Field(description="Whether each recent run passed, oldest first.")
 
 
-class DatasetOverviewPage(Page[DatasetOverview]):
+class DatasetOverviewPage(Page[DatasetOverviewResponse]):
     """A page of datasets."""
 
 
-class ContractVersionPage(Page[ContractVersion]):
+class ContractVersionPage(Page[ContractVersionResponse]):
     """A page of contracts."""
 
 
-class DatasetVersion(BaseModel):
-    """What a dataset held at one moment (ids derive from the content)."""
+class DatasetVersionResponse(BaseModel):
+    """What a dataset held at one moment (ids derive from the content).
+
+    ``DatasetVersionRecord`` with ``artifact_digest`` published as ``artifact``
+    (``sha256:...``)."""
 
     id: str
     dataset: str
@@ -116,32 +118,40 @@ class DatasetVersion(BaseModel):
     schema_incident: str | None = Field(description="A schema change this snapshot opened.")
 
 
-class RetypedColumn(BaseModel):
+class RetypedColumnResponse(BaseModel):
+    """A column whose type changed (``VersionDiff`` keeps these as plain dicts)."""
+
     column: str
     old: str
     new: str
 
 
-class RowCounts(BaseModel):
+class RowCountsResponse(BaseModel):
+    """The row counts of the two versions (``VersionDiff`` keeps a pair)."""
+
     old: int
     new: int
 
 
-class VersionDiff(BaseModel):
-    """What changed between two versions of a dataset."""
+class VersionDiffResponse(BaseModel):
+    """What changed between two versions of a dataset.
+
+    ``data.service.VersionDiff`` with its ``identical`` property as a field and the row
+    counts as an object."""
 
     old: str
     new: str
     identical: bool
     added_columns: list[str]
     removed_columns: list[str]
-    retyped_columns: list[RetypedColumn]
-    row_count: RowCounts
+    retyped_columns: list[RetypedColumnResponse]
+    row_count: RowCountsResponse
     changed_columns: list[str] = Field(description="Columns whose content fingerprint changed.")
 
 
-class Change(BaseModel):
-    """One difference between two schemas."""
+class ChangeResponse(BaseModel):
+    """One difference between two schemas: ``schema_changes.Change`` with its ``breaking``
+    property as a field."""
 
     kind: str
     breaking: bool
@@ -152,8 +162,10 @@ class Change(BaseModel):
     detail: str
 
 
-class SchemaChange(BaseModel):
-    """Schema changes between two contract versions, or a live table's departure."""
+class SchemaChangeResponse(BaseModel):
+    """Schema changes between two contract versions, or a live table's departure.
+
+    ``SchemaChangeRecord`` whose changes carry ``breaking`` (:class:`ChangeResponse`)."""
 
     id: str
     contract: str
@@ -164,7 +176,7 @@ class SchemaChange(BaseModel):
     dataset: str | None
     dataset_version: str | None
     breaking: bool
-    changes: list[Change]
+    changes: list[ChangeResponse]
     status: str
     requested_by: str
     created_at: datetime
@@ -173,7 +185,10 @@ class SchemaChange(BaseModel):
     reason: str | None
 
 
-class ColumnProfile(BaseModel):
+class ColumnProfileResponse(BaseModel):
+    """What one column holds: ``profile.ColumnProfile`` with ``distinct`` published as
+    ``distinct_approx``."""
+
     name: str
     type: str
     nulls: int
@@ -192,24 +207,22 @@ class ColumnProfile(BaseModel):
     examples: list[Any]
 
 
-class TableProfile(BaseModel):
-    """A dataset's profile (the sample it read is never included)."""
+class TableProfileResponse(BaseModel):
+    """A dataset's profile: ``profile.TableProfile`` without the sample it read (it may hold
+    PII) or its classifications."""
 
     dataset: str
     rows: int
     queries: int
     seconds: float
     sampled: int
-    columns: list[ColumnProfile]
+    columns: list[ColumnProfileResponse]
 
 
-class Tag(BaseModel):
-    tag: str
-    confidence: float
-    evidence: dict[str, Any]
+class FieldClassificationResponse(BaseModel):
+    """Every tag of one field: ``classify.FieldClassification`` with its ``category`` and
+    ``confidence`` properties as fields, without ``formats``."""
 
-
-class FieldClassification(BaseModel):
     column: str
     category: str
     confidence: float
@@ -217,8 +230,10 @@ class FieldClassification(BaseModel):
     tags: list[Tag]
 
 
-class Proposal(BaseModel):
-    """An enrichment proposal for a dataset or column, and its decision."""
+class ProposalResponse(BaseModel):
+    """An enrichment proposal for a dataset or column, and its decision.
+
+    The fields of ``catalog.ProposalRecord``, whose defaulted ones would read as optional."""
 
     id: str
     dataset: str
@@ -237,20 +252,21 @@ class Proposal(BaseModel):
     contract_version_status: str | None
 
 
-class Classification(BaseModel):
-    """What a classification found (per field) and the proposals it stored."""
+class ClassificationResponse(BaseModel):
+    """What a classification found (per field) and the proposals it stored
+    (``catalog.ClassifyReport`` of the response shapes above)."""
 
     dataset: str
     rows: int
     sampled: int
     queries: int
-    fields: list[FieldClassification]
-    proposals: list[Proposal]
+    fields: list[FieldClassificationResponse]
+    proposals: list[ProposalResponse]
 
 
-class SchemaChangePage(Page[SchemaChange]):
+class SchemaChangePage(Page[SchemaChangeResponse]):
     """A page of schema changes."""
 
 
-class ProposalPage(Page[Proposal]):
+class ProposalPage(Page[ProposalResponse]):
     """A page of enrichment proposals."""

@@ -10,6 +10,7 @@ from andon.api import resources as r
 from andon.api.deps import Ctx, CursorParam, Limit
 from andon.api.paging import seq_cursor, seq_page
 from andon.audit import service as audit
+from andon.audit.verification import Verification
 from andon.board import service as board
 from andon.events import service as events
 
@@ -35,7 +36,7 @@ def audit_log(
     return seq_page("audit", entries, lambda e: e.seq, limit)
 
 
-@router.post("/audit/verify", tags=["audit"], response_model=r.Verification)
+@router.post("/audit/verify", tags=["audit"], response_model=Verification)
 def audit_verify(ctx: Ctx) -> dict[str, Any]:
     """Walk the hash chain; ``ok`` is false with the first bad entry when tampered."""
     return audit.verify(ctx).as_dict()
@@ -55,7 +56,7 @@ def list_events(
     return seq_page("events", items, lambda e: e.seq, limit)
 
 
-@router.get("/status", tags=["board"], response_model=r.Board)
+@router.get("/status", tags=["board"], response_model=r.BoardResponse)
 def status(ctx: Ctx) -> dict[str, Any]:
     """The andon board: one light per area, and the worst of them."""
     lights = board.board(ctx)

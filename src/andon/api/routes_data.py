@@ -17,14 +17,15 @@ from andon.api.paging import page
 from andon.api.problems import responses
 from andon.api.schemas import ReasonBody
 from andon.api.schemas_data import (
-    CheckRunCreate,
-    ClassifyRequest,
-    ContractApply,
-    Decision,
-    SnapshotCreate,
+    CheckRunCreateBody,
+    ClassifyBody,
+    ContractApplyBody,
+    DecisionBody,
+    SnapshotCreateBody,
 )
 from andon.data import approvals, catalog, overview, profile, reader
 from andon.data import service as data
+from andon.data.service import HistoryRow
 
 router = APIRouter(tags=["data"], responses=responses(404))
 CHANGE = responses(409)
@@ -60,13 +61,16 @@ def list_contracts(ctx: Ctx, limit: Limit = 100, cursor: CursorParam = None) -> 
 @router.post(
     "/contracts",
     status_code=201,
-    response_model=r.ContractVersion,
+    response_model=r.ContractVersionResponse,
     responses={
-        200: {"model": r.ContractVersion, "description": "Applied before: nothing changed."},
+        200: {
+            "model": r.ContractVersionResponse,
+            "description": "Applied before: nothing changed.",
+        },
         **CHANGE,
     },
 )
-def apply_contract(ctx: Ctx, body: ContractApply, response: Response) -> dict[str, Any]:
+def apply_contract(ctx: Ctx, body: ContractApplyBody, response: Response) -> dict[str, Any]:
     """Apply an ODCS contract version; a breaking change is stored `pending` for a steward."""
     record = data.apply_contract_text(
         ctx, body.content, body.team, base_dir=body.base_dir, source="content", reason=body.reason
@@ -92,26 +96,28 @@ def list_schema_changes(
 
 @router.post(
     "/contracts/{contract_id}/versions/{version}/approve",
-    response_model=r.SchemaChange,
+    response_model=r.SchemaChangeResponse,
     responses=CHANGE,
 )
-def approve_version(ctx: Ctx, contract_id: str, version: str, body: Decision) -> dict[str, Any]:
+def approve_version(ctx: Ctx, contract_id: str, version: str, body: DecisionBody) -> dict[str, Any]:
     """Approve a pending contract version (four eyes: not the one who applied it)."""
     return approvals.approve_version(ctx, f"{contract_id}@{version}", reason=body.reason).as_dict()
 
 
 @router.post(
     "/contracts/{contract_id}/versions/{version}/reject",
-    response_model=r.SchemaChange,
+    response_model=r.SchemaChangeResponse,
     responses=CHANGE,
 )
-def reject_version(ctx: Ctx, contract_id: str, version: str, body: Decision) -> dict[str, Any]:
+def reject_version(ctx: Ctx, contract_id: str, version: str, body: DecisionBody) -> dict[str, Any]:
     """Reject a pending contract version; the active version stays."""
     return approvals.reject_version(ctx, f"{contract_id}@{version}", reason=body.reason).as_dict()
 
 
-@router.post("/contracts/{contract_id}/check-runs", response_model=r.CheckRun, responses=CHANGE)
-def run_checks(ctx: Ctx, contract_id: str, body: CheckRunCreate) -> dict[str, Any]:
+@router.post(
+    "/contracts/{contract_id}/check-runs", response_model=r.CheckRunResponse, responses=CHANGE
+)
+def run_checks(ctx: Ctx, contract_id: str, body: CheckRunCreateBody) -> dict[str, Any]:
     """Run the active contract version's checks and store the run (failures are results)."""
     return data.run_checks(
         ctx, contract_id, server=body.server, reason=body.reason, id_only=True
@@ -127,7 +133,7 @@ def list_datasets(ctx: Ctx, limit: Limit = 100, cursor: CursorParam = None) -> d
     return page("datasets", overview.dataset_overview(ctx), lambda o: o.dataset, cursor, limit)
 
 
-@router.get("/datasets/{team}/{name}/check-runs", response_model=list[r.CheckRunSummary])
+@router.get("/datasets/{team}/{name}/check-runs", response_model=list[HistoryRow])
 def check_history(
     ctx: Ctx,
     team: str,
@@ -141,11 +147,13 @@ def check_history(
 @router.post(
     "/datasets/{team}/{name}/versions",
     status_code=201,
-    response_model=r.DatasetVersion,
-    responses={200: {"model": r.DatasetVersion, "description": "The version existed already."}},
+    response_model=r.DatasetVersionResponse,
+    responses={
+        200: {"model": r.DatasetVersionResponse, "description": "The version existed already."}
+    },
 )
 def snapshot_dataset(
-    ctx: Ctx, team: str, name: str, body: SnapshotCreate, response: Response
+    ctx: Ctx, team: str, name: str, body: SnapshotCreateBody, response: Response
 ) -> dict[str, Any]:
     """Record the dataset's current version (with `materialize`, a Parquet copy too)."""
     record = data.snapshot_dataset(
@@ -159,13 +167,13 @@ def snapshot_dataset(
     return record.as_dict()
 
 
-@router.get("/datasets/{team}/{name}/versions/latest", response_model=r.DatasetVersion)
+@router.get("/datasets/{team}/{name}/versions/latest", response_model=r.DatasetVersionResponse)
 def latest_version(ctx: Ctx, team: str, name: str) -> dict[str, Any]:
     """The dataset's newest version."""
     return reader.latest_version(ctx, _dataset(team, name)).as_dict()
 
 
-@router.get("/dataset-versions/diff", response_model=r.VersionDiff)
+@router.get("/dataset-versions/diff", response_model=r.VersionDiffResponse)
 def diff_versions(
     ctx: Ctx,
     old: str = Query(min_length=1, max_length=200, description="The older version's id."),
@@ -175,13 +183,13 @@ def diff_versions(
     return data.diff_versions(ctx, old, new).as_dict()
 
 
-@router.get("/dataset-versions/{version_id}", response_model=r.DatasetVersion)
+@router.get("/dataset-versions/{version_id}", response_model=r.DatasetVersionResponse)
 def get_version(ctx: Ctx, version_id: str) -> dict[str, Any]:
     """One dataset version by id."""
     return reader.get_version(ctx, version_id).as_dict()
 
 
-@router.get("/datasets/{team}/{name}/profile", response_model=r.TableProfile)
+@router.get("/datasets/{team}/{name}/profile", response_model=r.TableProfileResponse)
 def profile_dataset(ctx: Ctx, team: str, name: str, server: Server = None) -> dict[str, Any]:
     """Profile the dataset where its contract locates it (PII columns show no values)."""
     return profile.profile_dataset(ctx, _dataset(team, name), server=server).as_dict()
@@ -190,8 +198,8 @@ def profile_dataset(ctx: Ctx, team: str, name: str, server: Server = None) -> di
 # --------------------------------------------------------------------------- catalog
 
 
-@router.post("/datasets/{team}/{name}/classification", response_model=r.Classification)
-def classify_dataset(ctx: Ctx, team: str, name: str, body: ClassifyRequest) -> dict[str, Any]:
+@router.post("/datasets/{team}/{name}/classification", response_model=r.ClassificationResponse)
+def classify_dataset(ctx: Ctx, team: str, name: str, body: ClassifyBody) -> dict[str, Any]:
     """Classify every column and store the offline enricher's proposals."""
     return catalog.classify_dataset(
         ctx, _dataset(team, name), server=body.server, reason=body.reason
@@ -214,13 +222,13 @@ def list_proposals(
     return page("proposals", proposals, lambda p: p.id, cursor, limit)
 
 
-@router.post("/proposals/{proposal_id}/accept", response_model=r.Proposal, responses=CHANGE)
+@router.post("/proposals/{proposal_id}/accept", response_model=r.ProposalResponse, responses=CHANGE)
 def accept_proposal(ctx: Ctx, proposal_id: str, body: ReasonBody) -> dict[str, Any]:
     """Accept a pending proposal: a new contract version carries it."""
     return catalog.accept_proposal(ctx, proposal_id, reason=body.reason).as_dict()
 
 
-@router.post("/proposals/{proposal_id}/reject", response_model=r.Proposal, responses=CHANGE)
+@router.post("/proposals/{proposal_id}/reject", response_model=r.ProposalResponse, responses=CHANGE)
 def reject_proposal(ctx: Ctx, proposal_id: str, body: ReasonBody) -> dict[str, Any]:
     """Reject a pending proposal."""
     return catalog.reject_proposal(ctx, proposal_id, reason=body.reason).as_dict()

@@ -10,15 +10,22 @@ from andon.api import resources as r
 from andon.api.deps import Ctx, CursorParam, Limit
 from andon.api.paging import page
 from andon.api.problems import responses
-from andon.api.schemas import AssetCreate, BindingCreate, PrincipalCreate, ReasonBody, TokenCreate
+from andon.api.schemas import (
+    AssetCreateBody,
+    BindingCreateBody,
+    PrincipalCreateBody,
+    ReasonBody,
+    TokenCreateBody,
+)
 from andon.auth import service as auth
+from andon.auth.records import AssetRecord, BindingRecord, PrincipalRecord, TokenRecord
 
 router = APIRouter(tags=["identity"])
 NOT_FOUND = responses(404)
 CHANGE = responses(404, 409)
 
 
-@router.get("/whoami", response_model=r.Whoami)
+@router.get("/whoami", response_model=r.WhoamiResponse)
 def whoami(ctx: Ctx) -> dict[str, Any]:
     """The authenticated principal and its grants."""
     return auth.whoami(ctx)
@@ -30,8 +37,8 @@ def list_principals(ctx: Ctx, limit: Limit = 100, cursor: CursorParam = None) ->
     return page("principals", auth.list_principals(ctx), lambda p: p.name, cursor, limit)
 
 
-@router.post("/principals", status_code=201, response_model=r.Principal, responses=CHANGE)
-def create_principal(ctx: Ctx, body: PrincipalCreate) -> dict[str, Any]:
+@router.post("/principals", status_code=201, response_model=PrincipalRecord, responses=CHANGE)
+def create_principal(ctx: Ctx, body: PrincipalCreateBody) -> dict[str, Any]:
     """Create a user, service or agent."""
     return auth.create_principal(
         ctx,
@@ -43,7 +50,7 @@ def create_principal(ctx: Ctx, body: PrincipalCreate) -> dict[str, Any]:
     ).as_dict()
 
 
-@router.post("/principals/{name}/disable", response_model=r.Principal, responses=CHANGE)
+@router.post("/principals/{name}/disable", response_model=PrincipalRecord, responses=CHANGE)
 def disable_principal(
     ctx: Ctx, name: str, body: ReasonBody = Body(default_factory=ReasonBody)
 ) -> dict[str, Any]:
@@ -62,15 +69,15 @@ def list_bindings(
     return page("role-bindings", auth.list_bindings(ctx, principal), lambda b: b.id, cursor, limit)
 
 
-@router.post("/role-bindings", status_code=201, response_model=r.Binding, responses=CHANGE)
-def create_binding(ctx: Ctx, body: BindingCreate) -> dict[str, Any]:
+@router.post("/role-bindings", status_code=201, response_model=BindingRecord, responses=CHANGE)
+def create_binding(ctx: Ctx, body: BindingCreateBody) -> dict[str, Any]:
     """Grant a role globally, on a team (target: its name) or on an asset (target: its id)."""
     return auth.bind_role(
         ctx, body.principal, body.role, scope=body.scope, target=body.target, reason=body.reason
     ).as_dict()
 
 
-@router.delete("/role-bindings/{binding_id}", response_model=r.Binding, responses=CHANGE)
+@router.delete("/role-bindings/{binding_id}", response_model=BindingRecord, responses=CHANGE)
 def delete_binding(
     ctx: Ctx, binding_id: str, reason: str = Query("", max_length=2000)
 ) -> dict[str, Any]:
@@ -89,8 +96,8 @@ def list_tokens(
     return page("tokens", auth.list_tokens(ctx, principal), lambda t: t.id, cursor, limit)
 
 
-@router.post("/tokens", status_code=201, response_model=r.NewToken, responses=CHANGE)
-def create_token(ctx: Ctx, body: TokenCreate) -> dict[str, Any]:
+@router.post("/tokens", status_code=201, response_model=r.NewTokenResponse, responses=CHANGE)
+def create_token(ctx: Ctx, body: TokenCreateBody) -> dict[str, Any]:
     """Issue a token (for another principal needs ``token.create``); the secret is shown once."""
     record, secret = auth.create_token(
         ctx,
@@ -102,7 +109,7 @@ def create_token(ctx: Ctx, body: TokenCreate) -> dict[str, Any]:
     return {**record.as_dict(), "token": secret}
 
 
-@router.delete("/tokens/{token_id}", response_model=r.Token, responses=CHANGE)
+@router.delete("/tokens/{token_id}", response_model=TokenRecord, responses=CHANGE)
 def revoke_token(
     ctx: Ctx, token_id: str, reason: str = Query("", max_length=2000)
 ) -> dict[str, Any]:
@@ -121,7 +128,7 @@ def list_assets(
     return page("assets", auth.list_assets(ctx, team), lambda a: a.id, cursor, limit)
 
 
-@router.post("/assets", status_code=201, response_model=r.Asset, responses=CHANGE)
-def register_asset(ctx: Ctx, body: AssetCreate) -> dict[str, Any]:
+@router.post("/assets", status_code=201, response_model=AssetRecord, responses=CHANGE)
+def register_asset(ctx: Ctx, body: AssetCreateBody) -> dict[str, Any]:
     """Register an asset owned by a team."""
     return auth.register_asset(ctx, body.kind, body.name, body.team, reason=body.reason).as_dict()

@@ -10,8 +10,9 @@ from andon.api import resources as r
 from andon.api.deps import Ctx, CursorParam, Instant, Limit
 from andon.api.paging import page
 from andon.api.problems import responses
-from andon.api.schemas import EscalationSet, MemberAdd, RotationSet, TeamCreate
+from andon.api.schemas import EscalationSetBody, MemberAddBody, RotationSetBody, TeamCreateBody
 from andon.auth import service as auth
+from andon.auth.records import OnCallRecord, RotationRecord, RungRecord, TeamRecord
 
 router = APIRouter(prefix="/teams", tags=["teams"], responses=responses(404))
 CHANGE = responses(409)
@@ -23,29 +24,29 @@ def list_teams(ctx: Ctx, limit: Limit = 100, cursor: CursorParam = None) -> dict
     return page("teams", auth.list_teams(ctx), lambda t: t.name, cursor, limit)
 
 
-@router.post("", status_code=201, response_model=r.Team, responses=CHANGE)
-def create_team(ctx: Ctx, body: TeamCreate) -> dict[str, Any]:
+@router.post("", status_code=201, response_model=TeamRecord, responses=CHANGE)
+def create_team(ctx: Ctx, body: TeamCreateBody) -> dict[str, Any]:
     """Create a team, optionally with its first owners."""
     return auth.create_team(
         ctx, body.name, description=body.description, owners=body.owners, reason=body.reason
     ).as_dict()
 
 
-@router.get("/{name}", response_model=r.Team)
+@router.get("/{name}", response_model=TeamRecord)
 def get_team(ctx: Ctx, name: str) -> dict[str, Any]:
     """One team with its members."""
     return auth.get_team(ctx, name).as_dict()
 
 
-@router.post("/{name}/members", response_model=r.Team)
-def add_member(ctx: Ctx, name: str, body: MemberAdd) -> dict[str, Any]:
+@router.post("/{name}/members", response_model=TeamRecord)
+def add_member(ctx: Ctx, name: str, body: MemberAddBody) -> dict[str, Any]:
     """Add a member (or change whether it is an owner)."""
     return auth.add_member(
         ctx, name, body.principal, owner=body.owner, reason=body.reason
     ).as_dict()
 
 
-@router.delete("/{name}/members/{principal}", response_model=r.Team)
+@router.delete("/{name}/members/{principal}", response_model=TeamRecord)
 def remove_member(
     ctx: Ctx, name: str, principal: str, reason: str = Query("", max_length=2000)
 ) -> dict[str, Any]:
@@ -53,14 +54,14 @@ def remove_member(
     return auth.remove_member(ctx, name, principal, reason=reason).as_dict()
 
 
-@router.get("/{name}/rotations", response_model=list[r.Rotation])
+@router.get("/{name}/rotations", response_model=list[RotationRecord])
 def list_rotations(ctx: Ctx, name: str) -> list[dict[str, Any]]:
     """The team's on-call rotations."""
     return [rot.as_dict() for rot in auth.list_rotations(ctx, name)]
 
 
-@router.put("/{name}/rotations/{rotation}", response_model=r.Rotation)
-def set_rotation(ctx: Ctx, name: str, rotation: str, body: RotationSet) -> dict[str, Any]:
+@router.put("/{name}/rotations/{rotation}", response_model=RotationRecord)
+def set_rotation(ctx: Ctx, name: str, rotation: str, body: RotationSetBody) -> dict[str, Any]:
     """Create or replace an on-call rotation."""
     return auth.set_rotation(
         ctx,
@@ -75,7 +76,7 @@ def set_rotation(ctx: Ctx, name: str, rotation: str, body: RotationSet) -> dict[
     ).as_dict()
 
 
-@router.get("/{name}/oncall", response_model=r.OnCall)
+@router.get("/{name}/oncall", response_model=OnCallRecord)
 def oncall(
     ctx: Ctx,
     name: str,
@@ -86,17 +87,17 @@ def oncall(
     return auth.oncall(ctx, name, at=at, rotation=rotation).as_dict()
 
 
-@router.get("/{name}/escalation", response_model=list[r.Rung])
+@router.get("/{name}/escalation", response_model=list[RungRecord])
 def escalation(ctx: Ctx, name: str, at: Instant = None) -> list[dict[str, Any]]:
     """The escalation ladder resolved to principals, now or at ``at``."""
     return [rung.as_dict() for rung in auth.escalation(ctx, name, at=at)]
 
 
-@router.put("/{name}/escalation/{level}", response_model=list[r.Rung])
+@router.put("/{name}/escalation/{level}", response_model=list[RungRecord])
 def set_escalation(
     ctx: Ctx,
     name: str,
-    body: EscalationSet,
+    body: EscalationSetBody,
     level: str = Path(json_schema_extra={"enum": list(auth.ESCALATION_LEVELS)}),
 ) -> list[dict[str, Any]]:
     """Point a rung at a principal or at one of the team's rotations."""

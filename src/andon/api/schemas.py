@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from andon.auth.service import PRINCIPAL_KINDS
 from andon.core.permissions import ROLES, ScopeKind
 
+VERSION_MAX = 2_147_483_647
+"""The largest model version number a request may name (PostgreSQL's ``integer``)."""
+
 
 class Body(BaseModel):
     """A request body: unknown fields refused, types strict, no NUL characters in text."""
@@ -39,20 +42,20 @@ def reason_field() -> Any:
     return Field("", max_length=2000, description="Why; recorded in the audit log.")
 
 
-class TeamCreate(Body):
+class TeamCreateBody(Body):
     name: str = Field(min_length=1, max_length=63)
     description: str = Field("", max_length=2000)
     owners: list[str] = Field([], description="Principals who own the team.")
     reason: str = reason_field()
 
 
-class MemberAdd(Body):
+class MemberAddBody(Body):
     principal: str
     owner: bool = False
     reason: str = reason_field()
 
 
-class RotationSet(Body):
+class RotationSetBody(Body):
     members: list[str] = Field(min_length=1, description="Principals, in hand-off order.")
     timezone: str = Field("UTC", description="IANA timezone of the hand-off time.")
     handoff: str = Field("09:00", description="Hand-off wall-clock time, HH:MM.")
@@ -61,13 +64,13 @@ class RotationSet(Body):
     reason: str = reason_field()
 
 
-class EscalationSet(Body):
+class EscalationSetBody(Body):
     principal: str | None = Field(None, description="Give exactly one of principal or rotation.")
     rotation: str | None = None
     reason: str = reason_field()
 
 
-class PrincipalCreate(Body):
+class PrincipalCreateBody(Body):
     name: str = Field(min_length=1, max_length=100)
     kind: str = Field("user", json_schema_extra=_one_of(PRINCIPAL_KINDS))
     display_name: str = Field("", max_length=200)
@@ -79,7 +82,7 @@ class ReasonBody(Body):
     reason: str = reason_field()
 
 
-class BindingCreate(Body):
+class BindingCreateBody(Body):
     principal: str
     role: str = Field(json_schema_extra=_one_of(ROLES))
     scope: ScopeKind = "global"
@@ -87,14 +90,14 @@ class BindingCreate(Body):
     reason: str = reason_field()
 
 
-class TokenCreate(Body):
+class TokenCreateBody(Body):
     principal: str | None = Field(None, description="Whose token; default the caller.")
     name: str = Field("", max_length=100)
     expires_in_days: int | None = Field(None, ge=1, le=3650)
     reason: str = reason_field()
 
 
-class AssetCreate(Body):
+class AssetCreateBody(Body):
     kind: str
     name: str
     team: str

@@ -20,7 +20,7 @@ def _server() -> Any:
     )
 
 
-class ContractApply(ReasonBody):
+class ContractApplyBody(ReasonBody):
     team: str = Field(min_length=1, max_length=63, description="The team that owns the contract.")
     content: str = Field(
         min_length=1, max_length=_CONTRACT_CHARS, description="The ODCS v3 contract, as YAML text."
@@ -34,7 +34,7 @@ class ContractApply(ReasonBody):
     )
 
 
-class Decision(Body):
+class DecisionBody(Body):
     reason: str = Field(
         min_length=1,
         max_length=2000,
@@ -43,14 +43,14 @@ class Decision(Body):
     )
 
 
-class CheckRunCreate(ReasonBody):
+class CheckRunCreateBody(ReasonBody):
     server: str | None = _server()
 
 
-class SnapshotCreate(ReasonBody):
+class SnapshotCreateBody(ReasonBody):
     server: str | None = _server()
     materialize: bool = Field(False, description="Also store a Parquet copy of the data.")
 
 
-class ClassifyRequest(ReasonBody):
+class ClassifyBody(ReasonBody):
     server: str | None = _server()

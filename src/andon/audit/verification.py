@@ -24,6 +24,7 @@ from andon.audit.keys import AuditKey
 from andon.audit.records import GENESIS, entry_json, sha256_text
 from andon.core.canonical import canonical_json
 from andon.core.clock import as_utc
+from andon.core.records import published
 from andon.store.tables import AuditEntry, AuditHead
 
 _LOG = AuditEntry.__tablename__
@@ -36,6 +37,7 @@ _READ_LOG = (
 )
 
 
+@published
 @dataclass(frozen=True)
 class Verification:
     """The outcome of checking the whole chain (and, if given, its anchors).

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from andon.core.records import published
+
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
@@ -23,6 +25,7 @@ class _Record:
         return {k: _jsonable(v) for k, v in asdict(self).items()}  # type: ignore[call-overload]
 
 
+@published
 @dataclass(frozen=True)
 class PrincipalRecord(_Record):
     id: str
@@ -34,12 +37,14 @@ class PrincipalRecord(_Record):
     created_at: datetime
 
 
+@published
 @dataclass(frozen=True)
 class MemberRecord(_Record):
     name: str
     owner: bool
 
 
+@published
 @dataclass(frozen=True)
 class TeamRecord(_Record):
     id: str
@@ -54,6 +59,7 @@ class TeamRecord(_Record):
         return [m.name for m in self.members if m.owner]
 
 
+@published
 @dataclass(frozen=True)
 class BindingRecord(_Record):
     id: str
@@ -65,6 +71,7 @@ class BindingRecord(_Record):
     created_at: datetime
 
 
+@published
 @dataclass(frozen=True)
 class TokenRecord(_Record):
     id: str
@@ -75,6 +82,7 @@ class TokenRecord(_Record):
     revoked_at: datetime | None
 
 
+@published
 @dataclass(frozen=True)
 class AssetRecord(_Record):
     id: str
@@ -84,6 +92,7 @@ class AssetRecord(_Record):
     created_at: datetime
 
 
+@published
 @dataclass(frozen=True)
 class RotationRecord(_Record):
     id: str
@@ -96,6 +105,7 @@ class RotationRecord(_Record):
     starts_on: str
 
 
+@published
 @dataclass(frozen=True)
 class OnCallRecord(_Record):
     team: str
@@ -106,6 +116,7 @@ class OnCallRecord(_Record):
     at: datetime
 
 
+@published
 @dataclass(frozen=True)
 class RungRecord(_Record):
     level: str

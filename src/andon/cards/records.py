@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from andon.core.records import published
+
 SCHEMA = "andon.model-card/1"
 
 
@@ -17,6 +19,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+@published
 @dataclass(frozen=True, slots=True)
 class NarrativeSection:
     """One narrative section: its question, the owner's text ("" when unwritten), who wrote it."""
@@ -26,6 +29,7 @@ class NarrativeSection:
     text: str
     required: bool
     from_version: int | None
+    """The version whose text shows through."""
     updated_by: str | None
     updated_at: datetime | None
 
@@ -42,6 +46,7 @@ class NarrativeSection:
         }
 
 
+@published
 @dataclass(frozen=True, slots=True)
 class DatasetFact:
     """A dataset version the model was trained or evaluated on.
@@ -65,6 +70,7 @@ class DatasetFact:
         }
 
 
+@published
 @dataclass(frozen=True, slots=True)
 class TrainingRun:
     """The run that produced the version."""
@@ -90,6 +96,7 @@ class TrainingRun:
         }
 
 
+@published
 @dataclass(frozen=True, slots=True)
 class EvaluationFact:
     """The latest evaluation: metrics, slices, fairness, and the deltas against the champion."""
@@ -102,7 +109,8 @@ class EvaluationFact:
     metrics: dict[str, Any]  # top-level metrics (numbers and the task), no slices or bias
     slices: dict[str, dict[str, Any]]
     bias: dict[str, Any] | None
-    champion: str | None  # name@version the candidate was compared with
+    champion: str | None
+    """name@version the candidate was compared with."""
     champion_metrics: dict[str, Any] | None
     deltas: dict[str, Any]
 
@@ -123,6 +131,7 @@ class EvaluationFact:
         }
 
 
+@published
 @dataclass(frozen=True, slots=True)
 class ApprovalFact:
     """One recorded approval of the version (filled from the policy domain)."""
@@ -146,6 +155,7 @@ class ApprovalFact:
         }
 
 
+@published
 @dataclass(frozen=True, slots=True)
 class PickleTrust:
     """Who registered a pickle as trusted (from the audit log), when and why."""
@@ -159,6 +169,7 @@ class PickleTrust:
         return {"by": self.by, "at": _iso(self.at), "reason": self.reason}
 
 
+@published
 @dataclass(frozen=True, slots=True)
 class ArtifactFact:
     """The stored artifact: format, content digest, size, signature, pickle trust."""

@@ -100,6 +100,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from andon.core.records import published
+
 ScopeKind = Literal["global", "team", "asset"]
 
 ROLES: tuple[str, ...] = (
@@ -273,6 +275,7 @@ ACTIONS: frozenset[str] = frozenset().union(*PERMISSIONS.values())
 """Every action any role carries."""
 
 
+@published
 @dataclass(frozen=True, slots=True)
 class Grant:
     """A role held at a scope."""

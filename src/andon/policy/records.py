@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from andon.core.records import one_of, published
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class PolicyRecord:
         }
 
 
+@published
 @dataclass(frozen=True)
 class GateDecisionRecord:
     """A stored gate decision with the facts it read and each clause's outcome."""
@@ -50,6 +53,7 @@ class GateDecisionRecord:
     passed: bool
     facts: dict[str, Any]
     clauses: list[dict[str, Any]]
+    """Each clause: its text, passed, the values it read, an error if any."""
     evaluation_id: str | None
     decided_by: str
     decided_at: datetime
@@ -87,6 +91,7 @@ class GateDecisionRecord:
         }
 
 
+@published
 @dataclass(frozen=True)
 class ApprovalRecord:
     """One decision on a request."""
@@ -94,7 +99,7 @@ class ApprovalRecord:
     id: str
     role: str
     principal: str
-    decision: str
+    decision: Annotated[str, one_of("approve", "reject")]
     reason: str
     decided_at: datetime
 
@@ -152,6 +157,7 @@ class RequestRecord:
         }
 
 
+@published
 @dataclass(frozen=True)
 class PromotionRecord:
     """A stage alias moved by a promotion or a rollback."""
@@ -160,7 +166,7 @@ class PromotionRecord:
     model: str
     stage: str
     alias: str
-    kind: str
+    kind: Annotated[str, one_of("promote", "rollback")]
     from_version: int | None
     to_version: int
     gate_decision_id: str | None

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from andon.core.records import one_of, published
 
 
+# Not frozen: listings build these by the hundred and a frozen dataclass costs four times as
+# much to build (benchmarks/registry.py).
+@published
 @dataclass(slots=True)
 class RunRecord:
-    """A run with its parameters, latest metrics, artifacts and datasets.
-
-    Not frozen: listings build these by the hundred and a frozen dataclass costs four times
-    as much to build (benchmarks/registry.py)."""
+    """A training or experiment run; listings leave ``artifacts`` and ``datasets`` empty
+    (read the run for them)."""
 
     id: str
     name: str
     team: str
-    status: str
+    status: Annotated[str, one_of("running", "finished", "failed", "killed")]
     error: str
     git_commit: str | None
     env_hash: str | None
@@ -26,8 +29,11 @@ class RunRecord:
     ended_at: datetime | None
     params: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    """The latest value of each metric."""
     artifacts: dict[str, str] = field(default_factory=dict)
+    """Artifact name to content digest."""
     datasets: list[str] = field(default_factory=list)
+    """Dataset version ids the run read."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -49,6 +55,7 @@ class RunRecord:
         }
 
 
+@published
 @dataclass(frozen=True)
 class VersionRecord:
     """One immutable model version."""
@@ -57,7 +64,8 @@ class VersionRecord:
     model: str
     team: str
     version: int
-    digest: str
+    digest: str  # the hex alone; as_dict (the API's JSON) adds the "sha256:" prefix
+    """sha256:<hex> of the artifact's bytes."""
     format: str
     size: int
     signature: dict[str, Any]
@@ -93,10 +101,10 @@ class VersionRecord:
         }
 
 
+@published  # not frozen, as RunRecord
 @dataclass(slots=True)
 class ModelRecord:
-    """A model: its versions (newest first in listings) and aliases (not frozen, as
-    :class:`RunRecord`)."""
+    """A model, its aliases and (when read one by one) its versions, newest first."""
 
     id: str
     name: str
@@ -104,8 +112,10 @@ class ModelRecord:
     asset_id: str
     latest_version: int
     aliases: dict[str, int]
+    """Alias name to the version it points at."""
     created_at: datetime
     versions: list[VersionRecord] = field(default_factory=list)
+    """Newest first; empty in listings."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -121,6 +131,7 @@ class ModelRecord:
         }
 
 
+@published
 @dataclass(frozen=True)
 class AliasMove:
     """An alias moved from one version (or nowhere) to another."""

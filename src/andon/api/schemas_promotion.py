@@ -1,4 +1,4 @@
-"""Request bodies of the AI factory's endpoints (shapes only; the services validate meaning)."""
+"""Request bodies of the promotion endpoints: approval decisions, promotions, rollbacks."""
 
 from __future__ import annotations
 
@@ -6,31 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from andon.api.schemas import Body, reason_field
-from andon.cards.narrative import MAX_TEXT
-
-VERSION_MAX = 2_147_483_647
+from andon.api.schemas import VERSION_MAX, Body, reason_field
 
 
-class AliasSet(Body):
-    version: int = Field(ge=1, le=VERSION_MAX, description="The version the alias points at.")
-    expected_version: int | None = Field(
-        None,
-        ge=1,
-        le=VERSION_MAX,
-        description="Compare-and-swap: the version the alias must point at now.",
-    )
-    reason: str = reason_field()
-
-
-class CardSectionEdit(Body):
-    text: str = Field(
-        max_length=MAX_TEXT,
-        description="The section's text; empty clears it (an earlier version's shows through).",
-    )
-
-
-class ApprovalDecision(Body):
+class ApprovalDecisionBody(Body):
     decision: Literal["approve", "reject"]
     role: str = Field(
         min_length=1, max_length=100, description="The required role this decision fills."
