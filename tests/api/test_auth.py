@@ -11,7 +11,7 @@ from andon.auth import service as auth
 from andon.auth.tokens import hash_token
 from andon.core.clock import FrozenClock
 from andon.events import service as events
-from andon.store.tables import ApiToken
+from andon.store.tables.auth import ApiToken
 from tests.api.live import Api, assert_problem
 
 

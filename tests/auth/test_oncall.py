@@ -15,7 +15,7 @@ from andon.auth.oncall import Shift, shift_at
 from andon.core.clock import FrozenClock
 from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
-from andon.store import tables as t
+from andon.store.tables import audit as t
 
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -74,8 +74,10 @@ from andon.registry import leases, tracking
 from andon.registry import models as registry_models
 from andon.registry import service as registry
 from andon.store import migrate
-from andon.store import tables as t
 from andon.store.db import Database
+from andon.store.tables import audit as audit_tables
+from andon.store.tables import auth as t
+from andon.store.tables import base as base_tables
 from tests.conftest import as_principal
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
@@ -492,8 +494,8 @@ def _pulled(w: World, tgt: str) -> str:
 def _proposal(w: World, tgt: str) -> str:
     """A fresh pending description proposal on the dataset of asset ``tgt``."""
     from andon.core.ids import new_id
-    from andon.store import catalog_tables as c
-    from andon.store import data_tables as d
+    from andon.store.tables import catalog as c
+    from andon.store.tables import data as d
 
     team, name = _dataset(w, tgt).split("/")
     with w.admin.db.transaction() as session:
@@ -983,7 +985,7 @@ HAND: list[tuple[str, str, str, bool]] = [
 
 def audit_count(ctx: Context) -> int:
     with ctx.db.read() as session:
-        return int(session.scalar(select(func.count()).select_from(t.AuditEntry)) or 0)
+        return int(session.scalar(select(func.count()).select_from(audit_tables.AuditEntry)) or 0)
 
 
 def snapshot(ctx: Context) -> dict[str, list[str]]:
@@ -991,7 +993,7 @@ def snapshot(ctx: Context) -> dict[str, list[str]]:
     with ctx.db.read() as session:
         return {
             table.name: sorted(repr(tuple(row)) for row in session.execute(select(table)))
-            for table in t.Base.metadata.sorted_tables
+            for table in base_tables.Base.metadata.sorted_tables
         }
 
 

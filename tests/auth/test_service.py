@@ -26,7 +26,10 @@ from andon.data import roots
 from andon.data import service as data
 from andon.registry import service as registry
 from andon.store import outbox
-from andon.store import tables as t
+from andon.store.tables import audit as t
+from andon.store.tables import auth as auth_tables
+from andon.store.tables import base as base_tables
+from andon.store.tables import events as events_tables
 from tests.auth.test_permission_matrix import OPERATIONS, Scenario, World
 from tests.conftest import as_principal
 from tests.data.conftest import tiny_contract
@@ -34,7 +37,7 @@ from tests.data.conftest import tiny_contract
 # --------------------------------------------------------------------------- helpers
 
 
-def count(ctx: Context, table: type[t.Base]) -> int:
+def count(ctx: Context, table: type[base_tables.Base]) -> int:
     with ctx.db.read() as session:
         return int(session.scalar(select(func.count()).select_from(table)) or 0)
 
@@ -44,7 +47,7 @@ def dump(ctx: Context) -> str:
     with ctx.db.read() as session:
         return "\n".join(
             repr(tuple(row))
-            for table in t.Base.metadata.sorted_tables
+            for table in base_tables.Base.metadata.sorted_tables
             for row in session.execute(select(table))
         )
 
@@ -60,7 +63,7 @@ class Trail:
     def __post_init__(self) -> None:
         with self.ctx.db.read() as session:
             self.audit_from = session.scalar(select(func.max(t.AuditEntry.seq))) or 0
-            self.events_from = session.scalar(select(func.max(t.OutboxEvent.seq))) or 0
+            self.events_from = session.scalar(select(func.max(events_tables.OutboxEvent.seq))) or 0
 
     def audit(self) -> list[t.AuditEntry]:
         with self.ctx.db.read() as session:
@@ -72,12 +75,12 @@ class Trail:
             session.expunge_all()
             return list(rows)
 
-    def events(self) -> list[t.OutboxEvent]:
+    def events(self) -> list[events_tables.OutboxEvent]:
         with self.ctx.db.read() as session:
             rows = session.scalars(
-                select(t.OutboxEvent)
-                .where(t.OutboxEvent.seq > self.events_from)
-                .order_by(t.OutboxEvent.seq)
+                select(events_tables.OutboxEvent)
+                .where(events_tables.OutboxEvent.seq > self.events_from)
+                .order_by(events_tables.OutboxEvent.seq)
             ).all()
             session.expunge_all()
             return list(rows)
@@ -109,7 +112,9 @@ def test_bootstrap_creates_one_global_admin_once(admin: Context) -> None:
         first = session.scalars(select(t.AuditEntry).order_by(t.AuditEntry.seq)).first()
         assert first is not None
         assert (first.actor, first.action) == ("system", "principal.bootstrap")
-        assert session.scalars(select(t.OutboxEvent.type)).all() == ["principal.created"]
+        assert session.scalars(select(events_tables.OutboxEvent.type)).all() == [
+            "principal.created"
+        ]
 
 
 def test_no_principal_may_be_called_system(admin: Context) -> None:
@@ -383,7 +388,9 @@ def test_a_token_is_shown_once_and_stored_only_as_its_hash(people: Context) -> N
     assert tokens.is_well_formed(secret)
     assert record.expires_at == people.clock.now() + timedelta(days=30)
     with people.db.read() as session:
-        stored = session.execute(select(t.ApiToken.id, t.ApiToken.token_hash)).all()
+        stored = session.execute(
+            select(auth_tables.ApiToken.id, auth_tables.ApiToken.token_hash)
+        ).all()
     assert [tuple(row) for row in stored] == [
         (record.id, hashlib.sha256(secret.encode()).hexdigest())
     ]

@@ -20,7 +20,7 @@ from andon.core.ids import new_id
 from andon.data import service as data
 from andon.lineage.edges import link
 from andon.registry import service as registry
-from andon.store import evaluate_tables as e
+from andon.store.tables import evaluate as e
 from tests.cli.conftest import andon_env, run  # noqa: F401  (CLI fixtures)
 from tests.data.conftest import tiny_contract
 from tests.registry.conftest import model_files, team  # noqa: F401  (registry fixtures)

@@ -22,10 +22,10 @@ from andon.data import service as data
 from andon.data.contracts import parse_contract
 from andon.data.enrich import LLMEnricher
 from andon.data.sample import SampleSet
-from andon.store import catalog_tables as c
-from andon.store import data_tables as d
 from andon.store import outbox
-from andon.store import tables as t
+from andon.store.tables import audit as t
+from andon.store.tables import catalog as c
+from andon.store.tables import data as d
 from tests.cli.conftest import Run
 from tests.conftest import as_principal
 

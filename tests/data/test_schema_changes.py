@@ -33,8 +33,8 @@ from andon.data.schema_changes import (
     live_changes,
 )
 from andon.store import outbox
-from andon.store import tables as t
 from andon.store.db import Database
+from andon.store.tables import audit as t
 from tests.cli.conftest import Run
 from tests.conftest import as_principal
 

@@ -16,9 +16,9 @@ from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
 from andon.data import service as data
 from andon.data.sample import SampleSet
-from andon.store import data_tables as d
 from andon.store import outbox
-from andon.store import tables as t
+from andon.store.tables import audit as t
+from andon.store.tables import data as d
 from tests.conftest import as_principal
 
 

@@ -18,8 +18,9 @@ from andon.events import service as events
 from andon.lineage import service as lineage
 from andon.registry import sample
 from andon.registry import service as registry
-from andon.store import evaluate_tables as e
-from andon.store import tables as t
+from andon.store.tables import audit as t
+from andon.store.tables import evaluate as e
+from andon.store.tables import events as events_tables
 from tests.conftest import as_principal
 from tests.evaluate.conftest import FEATURES, Files, Line, suite_text
 
@@ -30,7 +31,7 @@ def counts(ctx: Context) -> tuple[int, int, int]:
         return (
             int(session.scalar(select(func.count()).select_from(e.Evaluation)) or 0),
             int(session.scalar(select(func.count()).select_from(t.AuditEntry)) or 0),
-            int(session.scalar(select(func.count()).select_from(t.OutboxEvent)) or 0),
+            int(session.scalar(select(func.count()).select_from(events_tables.OutboxEvent)) or 0),
         )
 
 

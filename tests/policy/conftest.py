@@ -1,7 +1,7 @@
 """Policy fixtures: a fraud-ml line with its people, models, evaluations and card sections.
 
 ``add_evaluation`` inserts an ``evaluations`` row directly: the evaluation harness is written in
-parallel (src/andon/store/evaluate_tables.py is the contract both sides share); at merge the
+parallel (src/andon/store/tables/evaluate.py is the contract both sides share); at merge the
 lead switches this one helper to the real harness. Everything else goes through the services.
 """
 
@@ -22,7 +22,7 @@ from andon.core.context import Context
 from andon.core.ids import new_id
 from andon.policy import service as policy
 from andon.registry import service as registry
-from andon.store import evaluate_tables as e
+from andon.store.tables import evaluate as e
 from tests.cli.conftest import andon_env, run  # noqa: F401  (CLI fixtures)
 from tests.conftest import as_principal
 

@@ -9,7 +9,7 @@ from andon.core.clock import FrozenClock
 from andon.core.errors import Conflict, Forbidden, GateFailed, Invalid, NotFound
 from andon.policy import approvals, promotion
 from andon.policy import service as policy
-from andon.store import policy_tables as p
+from andon.store.tables import policy as p
 from tests.conftest import as_principal
 from tests.policy.conftest import Line, policy_yaml, snapshot
 

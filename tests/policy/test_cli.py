@@ -7,9 +7,9 @@ from pathlib import Path
 
 from andon.core.config import Settings
 from andon.core.ids import new_id
-from andon.store import evaluate_tables as e
-from andon.store import registry_tables as r
 from andon.store.db import Database
+from andon.store.tables import evaluate as e
+from andon.store.tables import registry as r
 from tests.cli.conftest import Run
 
 GATE = "eval.f1 >= champion.f1 - 0.01 && eval.latency_p95_ms <= 120"

@@ -9,7 +9,7 @@ from andon.events import service as events
 from andon.policy import approvals, promotion
 from andon.policy import service as policy
 from andon.registry import service as registry
-from andon.store import registry_tables as r
+from andon.store.tables import lineage as r
 from tests.policy.conftest import GOOD, Line, snapshot
 
 

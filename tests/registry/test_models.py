@@ -14,8 +14,9 @@ from andon.auth import service as auth
 from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound, TamperedArtifact
 from andon.registry import service
-from andon.store import registry_tables as r
-from andon.store import tables as t
+from andon.store.tables import audit as t
+from andon.store.tables import auth as auth_tables
+from andon.store.tables import registry as r
 from tests.conftest import as_principal
 
 
@@ -42,7 +43,7 @@ def test_onnx_version_records_digest_signature_run_and_datasets(
     model = service.get_model(admin, "fraud-ml/fraud")
     assert model.latest_version == 1 and model.versions[0].id == v.id
     with admin.db.read() as s:  # the model is an asset of its team
-        asset = s.get(t.Asset, model.asset_id)
+        asset = s.get(auth_tables.Asset, model.asset_id)
         assert asset is not None and (asset.kind, asset.name) == ("model", "fraud")
     events = [e.action for e in audit.list_entries(admin)]
     assert "model.register" in events

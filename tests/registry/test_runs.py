@@ -14,7 +14,7 @@ from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
 from andon.registry import service
 from andon.registry.runs import env_hash, git_commit, start_run
-from andon.store import registry_tables as r
+from andon.store.tables import registry as r
 from tests.conftest import as_principal
 
 

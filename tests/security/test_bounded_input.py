@@ -28,7 +28,7 @@ from andon.core.context import Context
 from andon.core.errors import Invalid
 from andon.policy import promotion
 from andon.policy import service as policy
-from andon.store import policy_tables as p
+from andon.store.tables import policy as p
 from tests.cli.conftest import ANDON, Run
 from tests.policy.conftest import TEAM, Line, policy_yaml
 from tests.server import free_port

@@ -33,7 +33,7 @@ from andon.data import service as data
 from andon.data.contracts import parse_contract
 from andon.data.engines import open_engine, spark_missing_reason, spark_session, stop_spark
 from andon.data.sql_guard import SqlLimits, vet_contract
-from andon.store import data_tables as d
+from andon.store.tables import data as d
 from tests.api.conftest import api  # noqa: F401 - the live server fixture
 from tests.api.live import Api, assert_problem
 from tests.cli.conftest import Run

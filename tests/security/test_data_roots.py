@@ -20,8 +20,8 @@ from andon.core.context import Context
 from andon.core.errors import Forbidden, Invalid, NotFound
 from andon.data import profile, roots
 from andon.data import service as data
-from andon.store import data_tables as d
-from andon.store import tables as t
+from andon.store.tables import audit as t
+from andon.store.tables import data as d
 from tests.api.conftest import api  # noqa: F401 - the live server fixture
 from tests.api.live import Api, assert_problem
 from tests.cli.conftest import Run

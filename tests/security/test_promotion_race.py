@@ -28,9 +28,9 @@ from andon.core.ids import new_id
 from andon.policy import promotion
 from andon.policy import service as policy
 from andon.registry import service as registry
-from andon.store import policy_tables as p
-from andon.store import registry_tables as r
 from andon.store.db import Database
+from andon.store.tables import policy as p
+from andon.store.tables import registry as r
 from tests.cli.conftest import Run
 from tests.policy.conftest import TEAM, Line, policy_yaml
 from tests.server import running_server

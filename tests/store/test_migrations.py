@@ -91,7 +91,7 @@ def test_unopenable_sqlite_file_is_unavailable(tmp_path: object) -> None:
 def test_reading_an_unmigrated_database_says_how_to_fix_it(db_url: str) -> None:
     from sqlalchemy import select
 
-    from andon.store.tables import Team
+    from andon.store.tables.auth import Team
 
     db = Database(db_url)
     with pytest.raises(SchemaMismatch, match="lacks andon's tables") as raised, db.read() as s:

@@ -40,7 +40,7 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.ids import new_id
 from andon.store import outbox
-from andon.store.tables import AuditEntry, AuditHead
+from andon.store.tables.audit import AuditEntry, AuditHead
 
 _LOG = AuditEntry.__tablename__
 _HEAD = AuditHead.__tablename__

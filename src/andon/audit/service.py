@@ -7,10 +7,15 @@ from pathlib import Path
 from sqlalchemy import select
 
 from andon.audit import anchors, chain, keys, verification
+
+# Re-exported: every domain's services write their audit entries through this door.
+from andon.audit.chain import Entry as Entry
+from andon.audit.chain import record_change as record_change
+from andon.audit.keys import AuditKey as AuditKey
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid, Unavailable
-from andon.store.tables import AuditEntry, AuditHead
+from andon.store.tables.audit import AuditEntry, AuditHead
 
 
 def list_entries(

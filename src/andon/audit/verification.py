@@ -25,7 +25,7 @@ from andon.audit.records import GENESIS, entry_json, sha256_text
 from andon.core.canonical import canonical_json
 from andon.core.clock import as_utc
 from andon.core.records import published
-from andon.store.tables import AuditEntry, AuditHead
+from andon.store.tables.audit import AuditEntry, AuditHead
 
 _LOG = AuditEntry.__tablename__
 _HEAD = AuditHead.__tablename__

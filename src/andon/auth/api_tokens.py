@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.auth import tokens
 from andon.auth.queries import principal_row
 from andon.auth.records import TokenRecord
@@ -14,7 +14,7 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
-from andon.store import tables as t
+from andon.store.tables import auth as t
 
 
 def _token_record(row: t.ApiToken, principal: str) -> TokenRecord:

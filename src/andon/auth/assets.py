@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.auth.queries import TEAM_NAME, check_name, flush_unique, team_by_name
 from andon.auth.records import AssetRecord
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid
 from andon.core.ids import new_id
-from andon.store import tables as t
+from andon.store.tables import auth as t
 
 
 def register_asset(

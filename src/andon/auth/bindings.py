@@ -7,7 +7,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.auth.queries import flush_unique, keep_an_admin, principal_row, team_by_name
 from andon.auth.records import BindingRecord
 from andon.core.clock import as_utc
@@ -15,7 +15,7 @@ from andon.core.context import Context
 from andon.core.errors import Forbidden, Invalid, NotFound
 from andon.core.ids import new_id
 from andon.core.permissions import ROLES
-from andon.store import tables as t
+from andon.store.tables import auth as t
 
 Scope = Literal["global", "team", "asset"]
 

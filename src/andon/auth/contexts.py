@@ -11,7 +11,7 @@ from andon.core.config import Settings
 from andon.core.context import Context, Database
 from andon.core.context import Principal as Actor
 from andon.core.errors import Unauthenticated
-from andon.store import tables as t
+from andon.store.tables import auth as t
 
 
 def context_for(

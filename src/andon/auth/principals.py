@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.auth.queries import check_principal_name, flush_unique, keep_an_admin, principal_row
 from andon.auth.records import PrincipalRecord
 from andon.core.clock import Clock, SystemClock, as_utc
@@ -12,7 +12,7 @@ from andon.core.config import Settings
 from andon.core.context import SYSTEM, Context, Database
 from andon.core.errors import Conflict, Invalid
 from andon.core.ids import new_id
-from andon.store import tables as t
+from andon.store.tables import auth as t
 
 PRINCIPAL_KINDS = ("user", "service", "agent")
 

@@ -14,8 +14,7 @@ from sqlalchemy.orm import Session
 from andon.core.context import SYSTEM
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.permissions import TEAM_OWNER, Grant
-from andon.store import tables as t
-from andon.store.lookups import team_by_name
+from andon.store.tables import auth as t
 
 __all__ = [
     "NAME",
@@ -33,6 +32,14 @@ __all__ = [
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,99}$")
 TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _RESERVED_NAMES = frozenset({SYSTEM.name})
+
+
+def team_by_name(session: Session, name: str) -> t.Team:
+    """The team called ``name``, or :class:`NotFound` naming the field ``team``."""
+    row = session.scalar(select(t.Team).where(t.Team.name == name))
+    if row is None:
+        raise NotFound(f"no team named '{name}'", field="team")
+    return row
 
 
 def check_name(value: str, field: str, pattern: re.Pattern[str] = NAME) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.auth.oncall import check_period, parse_day, parse_handoff, parse_timezone, shift_at
 from andon.auth.queries import TEAM_NAME, check_name, principal_row, team_by_name
 from andon.auth.records import OnCallRecord, RotationRecord, RungRecord
@@ -18,7 +18,7 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
 from andon.core.ids import new_id
-from andon.store import tables as t
+from andon.store.tables import auth as t
 
 ESCALATION_LEVELS = ("model-owner", "platform-owner", "risk-owner")
 

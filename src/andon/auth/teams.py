@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.auth.queries import TEAM_NAME, check_name, flush_unique, principal_row, team_by_name
 from andon.auth.records import MemberRecord, TeamRecord
 from andon.core.clock import as_utc
@@ -13,7 +13,7 @@ from andon.core.context import SYSTEM, Context
 from andon.core.errors import Forbidden, NotFound
 from andon.core.ids import new_id
 from andon.core.permissions import TEAM_OWNER, allows
-from andon.store import tables as t
+from andon.store.tables import auth as t
 
 
 def _team_record(session: Session, row: t.Team) -> TeamRecord:

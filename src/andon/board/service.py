@@ -13,13 +13,14 @@ from sqlalchemy import func, select
 import andon.data.lights
 import andon.policy.lights
 import andon.registry.lights  # noqa: F401
-from andon.audit import chain, keys
+from andon.audit import queries as audit_chain
 from andon.core.context import Context
 from andon.core.errors import AndonError
 from andon.core.lights import Color, Light, counted, light_providers, register_light
 from andon.store import migrate
-from andon.store import tables as t
 from andon.store.db import Database
+from andon.store.tables import auth as t
+from andon.store.tables import events as events_tables
 
 
 def _store(ctx: Context) -> Light:
@@ -38,11 +39,11 @@ def _store(ctx: Context) -> Light:
 
 def _audit(ctx: Context) -> Light:
     try:
-        key = keys.load_key(ctx.settings)
+        key = audit_chain.load_key(ctx.settings)
     except AndonError as exc:
         return Light("audit chain", "amber", f"not verified: {exc.message}")
     with ctx.db.read() as session:
-        result = chain.verify(session, key)
+        result = audit_chain.verify_chain(session, key)
     if result.ok:
         return Light(
             "audit chain",
@@ -104,9 +105,9 @@ def _access(ctx: Context) -> Light:
 
 def _outbox(ctx: Context) -> Light:
     with ctx.db.read() as session:
-        last = session.scalar(select(func.max(t.OutboxEvent.seq))) or 0
+        last = session.scalar(select(func.max(events_tables.OutboxEvent.seq))) or 0
         consumers = session.execute(
-            select(t.ConsumerCursor.consumer, t.ConsumerCursor.position)
+            select(events_tables.ConsumerCursor.consumer, events_tables.ConsumerCursor.position)
         ).all()
     if not consumers:
         return Light("events", "green", f"{counted(last, 'event')}, no consumers registered yet")

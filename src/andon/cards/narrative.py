@@ -16,12 +16,12 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid
 from andon.registry.queries import model_by_ref, parse_ref, version_by_ref
-from andon.store import registry_tables as r
+from andon.store.tables import registry as r
 
 SECTIONS: dict[str, str] = {
     "purpose": "What the model decides, for whom, and why it exists.",

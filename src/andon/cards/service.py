@@ -32,8 +32,9 @@ from andon.core.context import Context
 from andon.data.queries import DatasetVersionFacts, dataset_version_facts
 from andon.evaluate.facts import EvaluationFacts, latest_facts
 from andon.registry import facts as registry_facts
-from andon.store import policy_tables as p
-from andon.store import tables as t
+from andon.store.tables import audit as audit_tables
+from andon.store.tables import auth as t
+from andon.store.tables import policy as p
 
 _NOT_METRICS = ("slices", "bias")
 
@@ -178,9 +179,12 @@ def _approvals(session: Session, version_id: str) -> list[ApprovalFact]:
 def _pickle_trust(session: Session, version_id: str) -> PickleTrust | None:
     """Who registered the version as a trusted pickle (the audit entry of that choice)."""
     entry = session.scalars(
-        select(t.AuditEntry)
-        .where(t.AuditEntry.object_id == version_id, t.AuditEntry.action == "model.trust_pickle")
-        .order_by(t.AuditEntry.seq)
+        select(audit_tables.AuditEntry)
+        .where(
+            audit_tables.AuditEntry.object_id == version_id,
+            audit_tables.AuditEntry.action == "model.trust_pickle",
+        )
+        .order_by(audit_tables.AuditEntry.seq)
         .limit(1)
     ).first()
     if entry is None:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import Entry, record_change
+from andon.audit.service import Entry, record_change
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -33,10 +33,10 @@ from andon.core.ids import new_id
 from andon.data.contracts import Contract, parse_contract
 from andon.data.datasets import register_dataset
 from andon.data.schema_changes import Change, breaking, contract_changes
-from andon.store import data_tables as d
 from andon.store import outbox
-from andon.store import schema_change_tables as s
-from andon.store import tables as t
+from andon.store.tables import auth as t
+from andon.store.tables import data as d
+from andon.store.tables import schema_changes as s
 
 PENDING = "pending"
 INACTIVE_STATUSES = ("pending", "rejected")

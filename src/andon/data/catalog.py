@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.canonical import digest
 from andon.core.clock import as_utc
 from andon.core.context import Context
@@ -38,8 +38,8 @@ from andon.data.enrich import DatasetFacts, Draft, Enricher, OfflineEnricher
 from andon.data.queries import DatasetRef, latest_contract_version, resolve_dataset
 from andon.data.schema_changes import Change, breaking
 from andon.data.sql_guard import SqlLimits
-from andon.store import catalog_tables as c
-from andon.store import data_tables as d
+from andon.store.tables import catalog as c
+from andon.store.tables import data as d
 
 STATUSES = ("pending", "accepted", "rejected")
 
@@ -373,7 +373,7 @@ def accept_proposal(ctx: Context, proposal_id: str, *, reason: str = "") -> Prop
 
 
 def _label(session: Session, ds: d.Dataset) -> str:
-    from andon.store import tables as t
+    from andon.store.tables import auth as t
 
     team = session.get(t.Team, ds.team_id)
     assert team is not None

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
@@ -26,7 +26,7 @@ from andon.data.dataset_versions import store_version
 from andon.data.queries import active_contract_version, dataset_by_name
 from andon.data.records import HistoryRow, RunReport
 from andon.data.sql_guard import SqlLimits
-from andon.store import data_tables as d
+from andon.store.tables import data as d
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
 from andon.data.contracts import Contract, Server
 from andon.data.credentials import has_uri_password
-from andon.store import connection_tables as ct
+from andon.store.tables import connections as ct
 
 CONNECTION_TYPES = ("postgresql",)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
+from andon.auth.queries import team_by_name
 from andon.core.canonical import digest
 from andon.core.clock import as_utc
 from andon.core.context import Context
@@ -26,9 +27,8 @@ from andon.data.queries import active_contract_version
 from andon.data.records import ContractVersionRecord
 from andon.data.schema_changes import breaking
 from andon.data.sql_guard import vet_contract
-from andon.store import data_tables as d
-from andon.store import tables as t
-from andon.store.lookups import team_by_name
+from andon.store.tables import auth as t
+from andon.store.tables import data as d
 
 
 def contract_digest(contract: Contract) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.canonical import digest
 from andon.core.clock import Clock
 from andon.core.context import Context
@@ -25,8 +25,8 @@ from andon.data.queries import active_contract_version, dataset_by_name, version
 from andon.data.records import DatasetVersionRecord, VersionDiff
 from andon.data.schema_changes import live_changes
 from andon.data.sql_guard import SqlLimits
-from andon.store import data_tables as d
 from andon.store.artifacts import ArtifactStore
+from andon.store.tables import data as d
 
 
 def _version_id(dataset_id: str, table: Any) -> str:

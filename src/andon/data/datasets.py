@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from andon.core.errors import Conflict
 from andon.core.ids import new_id
-from andon.store import data_tables as d
-from andon.store import tables as t
+from andon.store.tables import auth as t
+from andon.store.tables import data as d
 
 
 def register_dataset(

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.store import data_tables as d
+from andon.store.tables import data as d
 
 
 @dataclass(frozen=True, slots=True)

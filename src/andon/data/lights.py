@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from andon.core.context import Context
 from andon.core.lights import Color, Light, counted, register_light
-from andon.store import data_tables as d
-from andon.store import schema_change_tables as s
+from andon.store.tables import data as d
+from andon.store.tables import schema_changes as s
 
 
 def data_light(ctx: Context) -> Light:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid
-from andon.store import data_tables as d
-from andon.store import tables as t
+from andon.store.tables import auth as t
+from andon.store.tables import data as d
 
 
 @dataclass(frozen=True)

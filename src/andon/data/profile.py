@@ -502,7 +502,7 @@ def profile_dataset(ctx: Context, dataset: str, *, server: str | None = None) ->
     """Profile ``dataset`` (``team/name``) as its latest contract locates it; a read."""
     from andon.data.connections import bind
     from andon.data.queries import resolve_dataset
-    from andon.store import catalog_tables as c
+    from andon.store.tables import catalog as c
 
     with ctx.db.read() as session:
         ref = resolve_dataset(session, dataset)

@@ -23,8 +23,8 @@ from andon.core.errors import Invalid, NotFound
 from andon.data.approvals import active_version
 from andon.data.contracts import Contract, parse_contract
 from andon.data.records import DatasetVersionRecord
-from andon.store import data_tables as d
-from andon.store import tables as t
+from andon.store.tables import auth as t
+from andon.store.tables import data as d
 
 
 def dataset_by_name(session: Session, ref: str) -> tuple[d.Dataset, t.Team]:

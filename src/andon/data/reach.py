@@ -23,14 +23,14 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
 from andon.core.ids import new_id
 from andon.data.contracts import FILE_SERVER_TYPES, Contract
-from andon.store import root_tables as r
-from andon.store import tables as t
+from andon.store.tables import auth as t
+from andon.store.tables import roots as r
 
 ADMIN = "admin"
 CLI_APPLY = "cli-apply"

@@ -20,9 +20,9 @@ from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
 from andon.data.queries import dataset_by_name, version_record
 from andon.data.records import DatasetVersionRecord
-from andon.store import data_tables as d
-from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
+from andon.store.tables import auth as t
+from andon.store.tables import data as d
 
 if TYPE_CHECKING:
     import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]

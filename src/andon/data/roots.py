@@ -10,13 +10,13 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
+from andon.auth.queries import team_by_name
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
 from andon.data.reach import ADMIN, BUILTIN, DataRootRecord, grant, inside, sample_root, team_roots
-from andon.store import root_tables as r
-from andon.store.lookups import team_by_name
+from andon.store.tables import roots as r
 
 __all__ = ["DataRootRecord", "add_root", "list_roots", "remove_root"]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from andon.data.check_runs import check_history, run_checks
 from andon.data.contract_versions import apply_contract, apply_contract_text, list_contracts
 from andon.data.dataset_versions import diff_versions, snapshot_dataset
+from andon.data.reader import get_version, latest_version, read_version
 from andon.data.records import (
     ContractVersionRecord,
     DatasetVersionRecord,
@@ -31,7 +32,10 @@ __all__ = [
     "apply_contract_text",
     "check_history",
     "diff_versions",
+    "get_version",
+    "latest_version",
     "list_contracts",
+    "read_version",
     "run_checks",
     "snapshot_dataset",
 ]

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.store import evaluate_tables as e
+from andon.store.tables import evaluate as e
 
 METRICS: tuple[str, ...] = (
     "rows",

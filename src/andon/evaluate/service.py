@@ -24,21 +24,21 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
 from andon.core.ids import new_id
-from andon.data import reader
+from andon.data import service as datasets
 from andon.evaluate import metrics as m
 from andon.evaluate.records import EvaluationRecord
 from andon.evaluate.scoring import Scorer
 from andon.evaluate.suite import Suite, read_suite
-from andon.lineage.edges import link
+from andon.lineage.service import link
 from andon.registry import service as registry
-from andon.store import evaluate_tables as e
-from andon.store import registry_tables as r
-from andon.store import tables as t
+from andon.store.tables import auth as t
+from andon.store.tables import evaluate as e
+from andon.store.tables import registry as r
 
 CHAMPION = "champion"
 
@@ -250,9 +250,9 @@ def run_evaluation(
     with ctx.db.read() as session:
         target = _resolve(session, ctx, ref)
     version = (
-        reader.get_version(ctx, dataset_version)
+        datasets.get_version(ctx, dataset_version)
         if dataset_version
-        else reader.latest_version(ctx, parsed.dataset)
+        else datasets.latest_version(ctx, parsed.dataset)
     )
     named = parsed.dataset if "/" in parsed.dataset else f"{version.team}/{parsed.dataset}"
     if f"{version.team}/{version.dataset}" != named:
@@ -261,7 +261,7 @@ def run_evaluation(
             f"but the suite evaluates {parsed.dataset}",
             field="dataset_version",
         )
-    data = _prepare(parsed, reader.read_version(ctx, version.id, parsed.columns))
+    data = _prepare(parsed, datasets.read_version(ctx, version.id, parsed.columns))
     candidate = Scorer(registry.load_model(ctx, target.ref), target.ref)
     found = _metrics(parsed, data, candidate, timed=True)
     champion_metrics: dict[str, Any] | None = None

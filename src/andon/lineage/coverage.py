@@ -21,9 +21,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.core.context import Context
-from andon.store import policy_tables as p
-from andon.store import tables as t
-from andon.store.registry_tables import LineageEdge, Model, ModelAlias, ModelVersion
+from andon.store.tables import audit as audit_tables
+from andon.store.tables import auth as t
+from andon.store.tables import policy as p
+from andon.store.tables.lineage import LineageEdge
+from andon.store.tables.registry import Model, ModelAlias, ModelVersion
 
 PRODUCTION_ALIAS = "champion"
 PRODUCTION_STAGE = "production"
@@ -104,8 +106,8 @@ def _production_versions(session: Session) -> tuple[set[str], set[str]]:
     )
     ever = set(current)
     for object_id, change in session.execute(
-        select(t.AuditEntry.object_id, t.AuditEntry.change).where(
-            t.AuditEntry.action == "model.alias"
+        select(audit_tables.AuditEntry.object_id, audit_tables.AuditEntry.change).where(
+            audit_tables.AuditEntry.action == "model.alias"
         )
     ):
         if isinstance(change, dict) and change.get("alias") == PRODUCTION_ALIAS:

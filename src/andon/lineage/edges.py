@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from andon.core.ids import new_id
-from andon.store.registry_tables import LineageEdge
+from andon.store.tables.lineage import LineageEdge
 
 KINDS = (
     "dataset_version",

@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
-from andon.store import tables as t
-from andon.store.registry_tables import LineageEdge, Model, ModelVersion, Run, RunDataset
+from andon.lineage.edges import link as link  # re-exported: services write edges through it
+from andon.store.tables import auth as t
+from andon.store.tables.lineage import LineageEdge
+from andon.store.tables.registry import Model, ModelVersion, Run, RunDataset
 
 Direction = Literal["upstream", "downstream", "both"]
 NAMESPACE = "andon"

@@ -22,16 +22,16 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.clock import as_utc
 from andon.core.context import SYSTEM, Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
 from andon.core.ids import new_id
-from andon.lineage.edges import link
+from andon.lineage.service import link
 from andon.policy.records import ApprovalRecord, RequestRecord
 from andon.policy.service import model_and_version, stage_of, team_name
-from andon.store import policy_tables as p
-from andon.store import registry_tables as r
+from andon.store.tables import policy as p
+from andon.store.tables import registry as r
 
 DECISIONS = ("approve", "reject")
 STATUSES = ("pending", "approved", "rejected", "expired", "used")

@@ -12,15 +12,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, Stopped
 from andon.policy.records import CordRecord
 from andon.policy.service import team_name
 from andon.registry.queries import model_by_ref, parse_ref
-from andon.store import policy_tables as p
-from andon.store import registry_tables as r
+from andon.store.tables import policy as p
+from andon.store.tables import registry as r
 
 
 def stop_if_pulled(session: Session, model: r.Model) -> None:

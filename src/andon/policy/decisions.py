@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from andon.core.context import Context
 from andon.core.ids import new_id
-from andon.lineage.edges import link
+from andon.lineage.service import link
 from andon.policy import gates
 from andon.policy.facts import gate_facts
 from andon.policy.spec import Stage
-from andon.store import policy_tables as p
-from andon.store import registry_tables as r
+from andon.store.tables import policy as p
+from andon.store.tables import registry as r
 
 
 def decide_gate(

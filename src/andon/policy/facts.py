@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from andon.cards.narrative import completeness_of
+from andon.cards.queries import completeness_of
 from andon.data.facts import TrainingDataFacts, training_data_facts
 from andon.evaluate.facts import BIAS_METRICS, METRICS, latest_facts
-from andon.store import registry_tables as r
+from andon.store.tables import registry as r
 
 
 def _metric_schema(prefix: str) -> dict[str, str]:

@@ -28,22 +28,22 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, GateFailed, Invalid, NotFound
 from andon.core.ids import new_id
-from andon.lineage.edges import link
+from andon.lineage.service import link
 from andon.policy.approvals import status_at
 from andon.policy.cord import stop_if_pulled
 from andon.policy.decisions import decide_gate
 from andon.policy.facts import gate_facts
 from andon.policy.records import PromotionRecord
 from andon.policy.service import decision_record, model_and_version, stage_of
-from andon.registry.aliases import alias_version, move_alias
 from andon.registry.queries import model_by_ref, parse_ref
-from andon.store import policy_tables as p
-from andon.store import registry_tables as r
+from andon.registry.service import alias_version, move_alias
+from andon.store.tables import policy as p
+from andon.store.tables import registry as r
 
 
 @dataclass(frozen=True, slots=True)

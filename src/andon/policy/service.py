@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
+from andon.auth.queries import team_by_name
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
@@ -26,10 +27,9 @@ from andon.policy.decisions import decide_gate
 from andon.policy.records import GateDecisionRecord, PolicyRecord
 from andon.policy.spec import PolicySpec, Stage, parse_policy
 from andon.registry.queries import model_by_ref, parse_ref, version_by_ref
-from andon.store import policy_tables as p
-from andon.store import registry_tables as r
-from andon.store import tables as t
-from andon.store.lookups import team_by_name
+from andon.store.tables import auth as t
+from andon.store.tables import policy as p
+from andon.store.tables import registry as r
 
 MAX_POLICY = 100_000
 

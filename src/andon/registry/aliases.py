@@ -23,13 +23,13 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid
 from andon.registry.queries import model_by_ref, parse_ref, team_names, version_by_ref
 from andon.registry.records import AliasMove
-from andon.store import registry_tables as r
 from andon.store.lookups import stage_of_alias
+from andon.store.tables import registry as r
 
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 

@@ -24,7 +24,7 @@ from andon.registry.queries import (
 )
 from andon.registry.records import RunRecord, VersionRecord
 from andon.registry.tracking import run_record
-from andon.store import registry_tables as r
+from andon.store.tables import registry as r
 
 _VERSION_ID = PREFIXES["model_version"] + "_"
 

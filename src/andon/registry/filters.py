@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, select
 
 from andon.core.errors import Invalid
-from andon.store.registry_tables import Run, RunMetric, RunParam
+from andon.store.tables.registry import Run, RunMetric, RunParam
 
 STATUSES = ("running", "finished", "failed", "killed")
 

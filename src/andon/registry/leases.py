@@ -27,11 +27,11 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
 from andon.core.clock import as_utc
 from andon.core.context import SYSTEM, Context
 from andon.core.errors import NotFound
-from andon.store import registry_tables as r
+from andon.store.tables import registry as r
 
 
 def beat_interval(lease_seconds: float) -> float:

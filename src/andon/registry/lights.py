@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from andon.core.context import Context
 from andon.core.lights import Color, Light, counted, register_light
-from andon.store import registry_tables as r
+from andon.store.tables import registry as r
 
 
 def registry_light(ctx: Context) -> Light:

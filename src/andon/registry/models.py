@@ -20,11 +20,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
+from andon.auth.queries import team_by_name
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
-from andon.lineage.edges import link
+from andon.lineage.service import link
 from andon.registry import formats
 from andon.registry.driver_sql import driver_sql, json_value, utc_value
 from andon.registry.queries import (
@@ -37,10 +38,9 @@ from andon.registry.queries import (
     version_record,
 )
 from andon.registry.records import ModelRecord, VersionRecord
-from andon.store import registry_tables as r
-from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
-from andon.store.lookups import team_by_name
+from andon.store.tables import auth as t
+from andon.store.tables import registry as r
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from andon.auth.queries import team_by_name
 from andon.core.clock import as_utc
 from andon.core.errors import Invalid, NotFound
 from andon.registry.records import VersionRecord
-from andon.store import registry_tables as r
-from andon.store import tables as t
-from andon.store.lookups import team_by_name
+from andon.store.tables import auth as t
+from andon.store.tables import registry as r
 
 _ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 _REF = re.compile(r"^(?:(?P<team>[a-z0-9][a-z0-9_-]{0,62})/)?(?P<name>[^@/]+)(?:@(?P<at>[^@/]+))?$")

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from andon.auth.queries import team_by_name
 from andon.core.context import Context
 from andon.data import service as data
 from andon.registry import service
 from andon.registry.runs import start_run
-from andon.store.lookups import stage_of_alias, team_by_name
+from andon.store.lookups import stage_of_alias
 
 MODEL = "fraud-detector"
 FEATURES = ("amount", "hour", "distance_km", "tx_last_24h", "merchant_risk", "app_sessions")

@@ -11,7 +11,7 @@ role bindings apply. Model references are ``[team/]name[@version|@alias]``.
 
 from __future__ import annotations
 
-from andon.registry.aliases import set_alias
+from andon.registry.aliases import alias_version, move_alias, set_alias
 from andon.registry.models import (
     get_model,
     get_version,
@@ -31,6 +31,7 @@ from andon.registry.tracking import (
 )
 
 __all__ = [
+    "alias_version",
     "create_run",
     "end_run",
     "get_model",
@@ -41,6 +42,7 @@ __all__ = [
     "load_model",
     "log_to_run",
     "metric_history",
+    "move_alias",
     "parse_ref",
     "register_model",
     "run_record",

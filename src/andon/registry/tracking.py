@@ -17,19 +17,19 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from andon.audit.chain import record_change
+from andon.audit.service import record_change
+from andon.auth.queries import team_by_name
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid
 from andon.core.ids import new_id
-from andon.lineage.edges import link
+from andon.lineage.service import link
 from andon.registry import filters, leases
 from andon.registry.driver_sql import driver_sql, utc_value
 from andon.registry.queries import run_by_id
 from andon.registry.records import RunRecord
-from andon.store import registry_tables as r
-from andon.store import tables as t
 from andon.store.artifacts import ArtifactStore
-from andon.store.lookups import team_by_name
+from andon.store.tables import auth as t
+from andon.store.tables import registry as r
 
 if TYPE_CHECKING:
     from sqlalchemy import CursorResult, Select

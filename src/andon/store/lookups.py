@@ -1,20 +1,13 @@
-"""Lookups every domain's services share, inside the caller's session."""
+"""The stage a stage policy gives an alias, read inside the caller's session.
+
+It lives below the domains because the registry, which sits below ``policy``, must refuse to
+move such an alias without importing ``policy``.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
-from andon.core.errors import NotFound
-from andon.store.tables import Team
-
-
-def team_by_name(session: Session, name: str) -> Team:
-    """The team called ``name``, or :class:`NotFound` naming the field ``team``."""
-    row = session.scalar(select(Team).where(Team.name == name))
-    if row is None:
-        raise NotFound(f"no team named '{name}'", field="team")
-    return row
 
 
 def stage_of_alias(session: Session, team_id: str, model_name: str, alias: str) -> str | None:
@@ -25,7 +18,7 @@ def stage_of_alias(session: Session, team_id: str, model_name: str, alias: str) 
     promotion or rollback, never by a plain alias move: the registry asks here before it moves
     one.
     """
-    from andon.store.policy_tables import StagePolicy
+    from andon.store.tables.policy import StagePolicy
 
     for name in (model_name, ""):
         spec = session.scalar(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from andon.core.clock import as_utc
 from andon.core.errors import Invalid
 from andon.core.ids import new_id
-from andon.store.tables import ConsumerCursor, OutboxEvent
+from andon.store.tables.events import ConsumerCursor, OutboxEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,36 +1,30 @@
 """Every table of the metadata store, gathered on one ``MetaData`` for Alembic and tests.
 
-Each domain's tables live in their own ``andon.store.*_tables`` module on the shared ``Base``;
+Each domain's tables live in their own ``andon.store.tables`` module on the shared ``Base``;
 importing them here is what puts them in the schema.
 """
 
 from __future__ import annotations
 
-from andon.store import (
-    catalog_tables,
-    connection_tables,
-    data_tables,
-    evaluate_tables,
-    policy_tables,
-    registry_tables,
-    root_tables,
-    schema_change_tables,
-    tables,
+from andon.store.tables import (
+    audit,
+    auth,
+    catalog,
+    connections,
+    data,
+    evaluate,
+    events,
+    lineage,
+    policy,
+    registry,
+    roots,
+    schema_changes,
 )
-from andon.store.tables import Base
+from andon.store.tables.base import Base
 
 # Domain table modules register on Base.metadata when imported (one line each).
-_MODULES = [
-    tables,
-    registry_tables,
-    data_tables,
-    evaluate_tables,
-    policy_tables,
-    catalog_tables,
-    schema_change_tables,
-    root_tables,
-    connection_tables,
-]
+_MODULES = [auth, audit, events, registry, lineage, data, evaluate, policy, catalog,
+            schema_changes, roots, connections]  # fmt: skip
 
 metadata = Base.metadata
 

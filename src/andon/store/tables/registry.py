@@ -1,6 +1,6 @@
-"""Tables of the registry (runs, models, versions, aliases) and of lineage (typed edges).
+"""Tables of the registry: runs, models, versions, aliases and model card sections.
 
-Only ``andon.registry`` and ``andon.lineage`` services touch these.
+Written by ``andon.registry`` (and ``andon.cards`` for card sections) services only.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from andon.store.tables import Base, Timestamp
+from andon.store.tables.base import Base, Timestamp
 
 
 class Run(Base):
@@ -126,20 +126,6 @@ class ModelAlias(Base):
     alias: Mapped[str] = mapped_column(String(100), primary_key=True)
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
-
-
-class LineageEdge(Base):
-    """A typed edge between two objects, by id: ``src`` was used by / produced ``dst``."""
-
-    __tablename__ = "lineage_edges"
-    __table_args__ = (UniqueConstraint("src_id", "dst_id", "relation"),)
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    src_id: Mapped[str] = mapped_column(String(80))
-    src_kind: Mapped[str] = mapped_column(String(40))
-    dst_id: Mapped[str] = mapped_column(String(80), index=True)
-    dst_kind: Mapped[str] = mapped_column(String(40))
-    relation: Mapped[str] = mapped_column(String(40))
-    created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
 Index("ix_run_metrics_key_value", RunMetric.key, RunMetric.value)

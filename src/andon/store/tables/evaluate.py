@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from andon.store.tables import Base, Timestamp
+from andon.store.tables.base import Base, Timestamp
 
 
 class Evaluation(Base):

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text
 from sqlalchemy import UniqueConstraint as Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
-from andon.store.tables import Base, Timestamp
+from andon.store.tables.base import Base, Timestamp
 
 
 class FieldClassification(Base):

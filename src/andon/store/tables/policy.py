@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from andon.store.tables import Base, Timestamp
+from andon.store.tables.base import Base, Timestamp
 
 
 class StagePolicy(Base):

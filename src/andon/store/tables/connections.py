@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from andon.store.tables import Base, Timestamp
+from andon.store.tables.base import Base, Timestamp
 
 
 class Connection(Base):
