@@ -1,23 +1,23 @@
 """Response bodies of the data endpoints that no data record gives as it is.
 
 The records the data services return are the response models where their fields are what the
-API publishes (``HistoryRow``, ``CheckLight``, ``Tag``). Each model here says why it is not
-the record: the API reshapes the record (a property published as a field, a field renamed or
-nested), hides a field, or the record's defaulted fields would read as optional in the
-OpenAPI document (the ``data`` records are not marked :func:`andon.core.records.published`
-yet). Values read from the data itself (observed metrics, thresholds, samples, profile minima
+API publishes (``HistoryRow``, ``CheckLight``, ``Tag``, a check's ``Result``, an enrichment
+``ProposalRecord``). Each model here says why it is not the record: the API reshapes the
+record (a property published as a field, a field renamed or nested) or hides a field. Values read from the data itself (observed metrics, thresholds, samples, profile minima
 and maxima) keep whatever JSON type the data has, so their schema is open.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from andon.api.resources import Page
 from andon.core.lights import Color
+from andon.data.catalog import ProposalRecord
+from andon.data.checks import Result
 from andon.data.classify import Tag
 from andon.data.overview import CheckLight
 
@@ -40,24 +40,6 @@ class ContractVersionResponse(BaseModel):
     created: bool = Field(description="False when the same content was applied before.")
 
 
-class CheckResultResponse(BaseModel):
-    """One check's outcome (the documented result schema of `andon check run`).
-
-    The fields of ``data.checks.Result``, whose defaulted ones would read as optional."""
-
-    check: str
-    dataset: str
-    column: str | None
-    kind: str
-    status: Literal["pass", "fail", "error"]
-    severity: str
-    observed: Any
-    threshold: dict[str, Any]
-    failed_rows: int | None
-    samples: list[dict[str, Any]]
-    message: str
-
-
 class CheckRunResponse(BaseModel):
     """A stored check run; ``passed`` is false when an error-severity check failed.
 
@@ -71,7 +53,7 @@ class CheckRunResponse(BaseModel):
     passed: bool
     started_at: datetime
     queries: int
-    results: list[CheckResultResponse]
+    results: list[Result]
 
 
 class DatasetOverviewResponse(BaseModel):
@@ -230,28 +212,6 @@ class FieldClassificationResponse(BaseModel):
     tags: list[Tag]
 
 
-class ProposalResponse(BaseModel):
-    """An enrichment proposal for a dataset or column, and its decision.
-
-    The fields of ``catalog.ProposalRecord``, whose defaulted ones would read as optional."""
-
-    id: str
-    dataset: str
-    column: str | None
-    kind: str
-    value: dict[str, Any]
-    rationale: str
-    enricher: str
-    status: Literal["pending", "accepted", "rejected"]
-    proposed_by: str
-    proposed_at: datetime
-    decided_by: str | None
-    decided_at: datetime | None
-    reason: str
-    contract_version: str | None = Field(description="The contract version carrying it.")
-    contract_version_status: str | None
-
-
 class ClassificationResponse(BaseModel):
     """What a classification found (per field) and the proposals it stored
     (``catalog.ClassifyReport`` of the response shapes above)."""
@@ -261,12 +221,12 @@ class ClassificationResponse(BaseModel):
     sampled: int
     queries: int
     fields: list[FieldClassificationResponse]
-    proposals: list[ProposalResponse]
+    proposals: list[ProposalRecord]
 
 
 class SchemaChangePage(Page[SchemaChangeResponse]):
     """A page of schema changes."""
 
 
-class ProposalPage(Page[ProposalResponse]):
+class ProposalPage(Page[ProposalRecord]):
     """A page of enrichment proposals."""

@@ -25,6 +25,7 @@ from andon.api.schemas_data import (
 )
 from andon.data import approvals, catalog, overview, profile, reader
 from andon.data import service as data
+from andon.data.catalog import ProposalRecord
 from andon.data.service import HistoryRow
 
 router = APIRouter(tags=["data"], responses=responses(404))
@@ -222,13 +223,13 @@ def list_proposals(
     return page("proposals", proposals, lambda p: p.id, cursor, limit)
 
 
-@router.post("/proposals/{proposal_id}/accept", response_model=r.ProposalResponse, responses=CHANGE)
+@router.post("/proposals/{proposal_id}/accept", response_model=ProposalRecord, responses=CHANGE)
 def accept_proposal(ctx: Ctx, proposal_id: str, body: ReasonBody) -> dict[str, Any]:
     """Accept a pending proposal: a new contract version carries it."""
     return catalog.accept_proposal(ctx, proposal_id, reason=body.reason).as_dict()
 
 
-@router.post("/proposals/{proposal_id}/reject", response_model=r.ProposalResponse, responses=CHANGE)
+@router.post("/proposals/{proposal_id}/reject", response_model=ProposalRecord, responses=CHANGE)
 def reject_proposal(ctx: Ctx, proposal_id: str, body: ReasonBody) -> dict[str, Any]:
     """Reject a pending proposal."""
     return catalog.reject_proposal(ctx, proposal_id, reason=body.reason).as_dict()

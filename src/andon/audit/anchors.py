@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,6 +119,10 @@ def post(url: str, anchor: Anchor, timeout: float = 10.0) -> None:
     """POST the anchor as ``application/json`` to ``url``; a non-2xx answer is an error."""
     if not url.startswith(("http://", "https://")):
         raise Invalid("must be an http:// or https:// URL", field="url")
+    # Imported here: every service imports this module's package door, few commands post.
+    import urllib.error
+    import urllib.request
+
     # Only http(s) gets here (checked above), so no file: or custom scheme is ever opened.
     request = urllib.request.Request(  # noqa: S310
         url,

@@ -20,7 +20,7 @@ import copy
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -31,6 +31,7 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
+from andon.core.records import one_of, published
 from andon.data import approvals, reach
 from andon.data.classify import FieldClassification
 from andon.data.contracts import parse_contract
@@ -44,9 +45,10 @@ from andon.store.tables import data as d
 STATUSES = ("pending", "accepted", "rejected")
 
 
+@published
 @dataclass(frozen=True)
 class ProposalRecord:
-    """A stored proposal and its decision, if any."""
+    """An enrichment proposal for a dataset or column, and its decision."""
 
     id: str
     dataset: str
@@ -55,13 +57,14 @@ class ProposalRecord:
     value: dict[str, Any]
     rationale: str
     enricher: str
-    status: str
+    status: Annotated[str, one_of("pending", "accepted", "rejected")]
     proposed_by: str
     proposed_at: datetime
     decided_by: str | None
     decided_at: datetime | None
     reason: str
     contract_version: str | None = None
+    """The contract version carrying it."""
     contract_version_status: str | None = None
 
     def as_dict(self) -> dict[str, Any]:

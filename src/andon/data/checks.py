@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from andon.core.records import published
 from andon.data.contracts import Contract, Rule
 
 Status = Literal["pass", "fail", "error"]
@@ -75,9 +76,10 @@ class Check:
         raise ValueError(f"unknown operator {self.operator}")
 
 
+@published
 @dataclass
 class Result:
-    """The outcome of one check."""
+    """One check's outcome (the documented result schema of `andon check run`)."""
 
     check: str
     dataset: str
