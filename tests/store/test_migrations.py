@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import inspect, text
 
@@ -110,3 +114,33 @@ def test_out_of_range_values_are_invalid_not_a_crash(db_url: str) -> None:
     with pytest.raises(Invalid, match="refused a value"), db.read() as session:
         session.execute(text("SELECT CAST(:n AS BIGINT)"), {"n": str(2**70)}).all()
     db.dispose()
+
+
+def test_the_shipped_head_read_from_the_files_is_alembics() -> None:
+    assert migrate.shipped_head() == migrate.head_revision()
+
+
+def test_a_current_database_is_checked_without_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'andon.db'}"
+    migrate.upgrade(Database(url))
+    code = (
+        "import sys; from andon.store.db import Database; from andon.store import migrate; "
+        f"migrate.require_current(Database({url!r})); "
+        "print('alembic' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_a_database_behind_or_ahead_is_still_refused(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'andon.db'}")
+    migrate.upgrade(db)
+    with db.write_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0012'"))
+    with pytest.raises(SchemaMismatch, match="this andon needs") as raised:
+        migrate.require_current(db)
+    assert "andon db upgrade" in raised.value.details["hint"]
+    with db.write_engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(SchemaMismatch, match="does not know"):
+        migrate.require_current(db)

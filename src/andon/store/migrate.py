@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from andon.core.errors import SchemaMismatch
 from andon.store.db import Database
 
 _SCRIPTS = Path(__file__).with_name("migrations")
+_REVISION = re.compile(r'^(down_revision|revision)\b[^=]*=\s*(?:"([^"]+)"|None)', re.M)
 
 
 def _config(connection: Connection | None = None):  # type: ignore[no-untyped-def]
@@ -82,8 +86,44 @@ def upgrade(db: Database) -> SchemaState:
     return state(db)
 
 
+@cache
+def shipped_head() -> str | None:
+    """The head revision read from the migration files' ``revision``/``down_revision`` lines,
+    without importing Alembic or the scripts; ``None`` unless they form one chain."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (_SCRIPTS / "versions").glob("[0-9]*.py"):
+        found = dict((m.group(1), m.group(2)) for m in _REVISION.finditer(script.read_text()))
+        if not found.get("revision"):
+            return None
+        revisions.add(found["revision"])
+        if found.get("down_revision"):
+            parents.add(found["down_revision"])
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_shipped_head(db: Database) -> bool:
+    """Whether the database's one recorded revision is the shipped head (one cheap query)."""
+    head = shipped_head()
+    if head is None:
+        return False
+    try:
+        with db._guard(), db.write_engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except (SQLAlchemyError, SchemaMismatch):  # no table yet, or any doubt: ask Alembic
+        return False
+    return [row[0] for row in rows] == [head]
+
+
 def require_current(db: Database) -> None:
-    """Raise :class:`SchemaMismatch` with the fix unless the schema is at head."""
+    """Raise :class:`SchemaMismatch` with the fix unless the schema is at head.
+
+    Every command asks this first, so the usual answer (at head) costs one query; Alembic,
+    which loads every migration script, is consulted only when the answer is not that.
+    """
+    if _at_shipped_head(db):
+        return
     now = state(db)
     if now.current is None:
         raise SchemaMismatch("the database has no andon schema yet", hint="run `andon init`")
