@@ -149,6 +149,7 @@ def test_rest_maps_the_lost_race_to_409_naming_the_winner(admin: Context) -> Non
             f"{base}/api/v1/models/{TEAM}/fraud/versions/3/promotions/production",
             json={"expected_version": 1},
             headers={"Authorization": f"Bearer {token}"},
+            timeout=60,  # a promotion runs the gate and checks: over httpx's 5 s on a loaded CI
         )
     assert response.status_code == 409, response.text
     assert response.headers["content-type"] == "application/problem+json"
