@@ -23,7 +23,7 @@ def test_validate_reports_every_problem_and_exits_2(run: Run, tmp_path: Path) ->
     assert proc.returncode == 2
     assert (
         "schema[0].properties[3].logicalType: 'strng' is not one of string, integer, number, "
-        "boolean, date, timestamp, object, array" in proc.stderr
+        "boolean, date, timestamp, time, object, array, map, vector" in proc.stderr
     )
     assert "schema[0].properties[4].logicalType: 'nope'" in proc.stderr
     as_json = run("contract", "validate", str(bad), "--format", "json")

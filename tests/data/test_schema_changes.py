@@ -504,6 +504,9 @@ _IBIS = {
     "timestamp": ["timestamp(6)", "timestamp('UTC', 6)"],
     "object": ["struct<a: int64>", "json"],
     "array": ["array<string>"],
+    "time": ["time"],
+    "map": ["map<string, int64>"],
+    "vector": ["array<float32>"],
 }
 
 

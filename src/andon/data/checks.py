@@ -31,6 +31,8 @@ Status = Literal["pass", "fail", "error"]
 
 ROW_METRICS = ("nullValues", "missingValues", "invalidValues", "outOfRange", "unitMismatch")
 """Metrics with a per-row predicate: failed rows are counted and sampled."""
+REFERENCE_KINDS = ("foreignKey", "missingJoins")
+"""Checks across two tables (a relationship): one query each."""
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,13 @@ def plan(contract: Contract) -> list[Check]:
         checks += [
             _from_rule(obj.name, None, r) for r in obj.quality if r.type in ("library", "sql")
         ]
+    for rel in contract.relationships:
+        checks.append(
+            Check(rel.name, rel.from_table, rel.from_columns[0] if len(rel.from_columns) == 1 else None,
+                  rel.kind, rel.severity, rel.operator, rel.threshold, rel.unit,
+                  arguments={"to": rel.target, "from_columns": list(rel.from_columns),
+                             "to_table": rel.to_table, "to_columns": list(rel.to_columns)})
+        )  # fmt: skip
     for sla in contract.freshness:
         checks.append(
             Check(f"{sla.table}.{sla.column}.freshness", sla.table, sla.column, "freshness",
@@ -195,6 +204,12 @@ def conforms(logical: str, dtype: Any) -> bool:
             return bool(dtype.is_timestamp())
         case "object":
             return bool(dtype.is_struct() or dtype.is_map() or dtype.is_json())
-        case "array":
+        case "array" | "vector":
             return bool(dtype.is_array())
+        case "time":
+            return bool(dtype.is_time())
+        case "map":
+            return bool(dtype.is_map())
+        case "":  # no logicalType declared: nothing to hold the column to
+            return True
     return False

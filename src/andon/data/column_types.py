@@ -133,6 +133,8 @@ def live_logical(dtype: str) -> str | None:
         return "boolean"
     if name == "date":
         return "date"
+    if name == "time":
+        return "time"
     if name.startswith("timestamp"):
         return "timestamp"
     if name.startswith(("struct", "map", "json")):

@@ -25,14 +25,14 @@ count. Heavy libraries (Ibis, DuckDB) are imported here only, inside functions.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
-from andon.data.checks import ROW_METRICS, Check, Result, conforms, plan
+from andon.data.checks import REFERENCE_KINDS, ROW_METRICS, Check, Result, conforms, plan
 from andon.data.contracts import Contract, SchemaObject, Server
 from andon.data.engines import Engine, open_engine
 from andon.data.sql_guard import SqlLimits, fill, number
@@ -128,9 +128,9 @@ def _check_columns(checks: list[Check], schemas: dict[str, Any], source: Engine)
     kept = []
     for check in checks:
         refs = [(check.table, check.column)] if check.column else []
-        if check.kind == "missingJoins":
-            to_table, to_column = str(check.arguments["to"]).split(".")
-            refs.append((to_table, to_column))
+        if check.kind in REFERENCE_KINDS:
+            refs = [(check.table, c) for c in check.arguments["from_columns"]]
+            refs += [(check.arguments["to_table"], c) for c in check.arguments["to_columns"]]
         missing = [(tb, c) for tb, c in refs if c not in schemas[tb].names]
         if not missing:
             kept.append(check)
@@ -312,14 +312,20 @@ def _fetch_samples(
         result.samples.append(_sample_row(row, pii))
 
 
-def _missing_joins(source: Engine, check: Check, tables: dict[str, Any], rows: int) -> Result:
-    a = tables[check.table]
-    to_table, to_column = str(check.arguments["to"]).split(".")
-    b = tables[to_table]
-    assert check.column is not None
-    keys = b.select(__andon_key=b[to_column]).filter(b[to_column].notnull()).distinct()
-    orphans = a.filter(a[check.column].notnull()).anti_join(
-        keys, a[check.column] == keys.__andon_key
+def _references(source: Engine, check: Check, tables: dict[str, Any], rows: int) -> Result:
+    """One query: the rows whose non-null key has no match in the referenced key, with their
+    total count as a window column (a composite key with any NULL part is not compared)."""
+    a, b = tables[check.table], tables[check.arguments["to_table"]]
+    mine, theirs = check.arguments["from_columns"], check.arguments["to_columns"]
+    keys = b.select(**{f"__andon_k{i}": b[c] for i, c in enumerate(theirs)})
+    for i in range(len(theirs)):
+        keys = keys.filter(keys[f"__andon_k{i}"].notnull())
+    keys = keys.distinct()
+    present = a
+    for column in mine:
+        present = present.filter(present[column].notnull())
+    orphans = present.anti_join(
+        keys, [present[c] == keys[f"__andon_k{i}"] for i, c in enumerate(mine)]
     )
     orphans = orphans.mutate(__andon_n=orphans.count().over(ibis_window()))
     found = source.execute(orphans.limit(SAMPLE_LIMIT), check.name)
@@ -391,14 +397,14 @@ def run(
         for obj in contract.schema:
             results += _schema_results(obj, schemas[obj.name])
             mine = [
-                c for c in checks if c.table == obj.name and c.kind not in ("sql", "missingJoins")
+                c for c in checks if c.table == obj.name and c.kind not in ("sql", *REFERENCE_KINDS)
             ]
             scan, found = _scan_table(source, obj, tables[obj.name], mine, now)
             scans[obj.name] = scan
             results += found
         for check in checks:
-            if check.kind == "missingJoins":
-                results.append(_missing_joins(source, check, tables, scans[check.table].row_count))
+            if check.kind in REFERENCE_KINDS:
+                results.append(_references(source, check, tables, scans[check.table].row_count))
             elif check.kind == "sql":
                 results.append(_custom_sql(source, check))
         return Scan(
@@ -420,9 +426,7 @@ def fingerprint_only(
     obj = contract.table(table)
     if obj is None:
         raise NotFound(f"contract '{contract.id}' has no schema object '{table}'")
-    single = Contract(
-        contract.id, contract.version, contract.status, contract.servers, (obj,), (), contract.document
-    )  # fmt: skip
+    single = replace(contract, schema=(obj,), slas=(), relationships=(), unchecked=())
     source = open_engine(single, chosen, base_dir, limits=limits)
     try:
         scan, _ = _scan_table(source, obj, source.table(obj.name), [], datetime.now(UTC))

@@ -191,6 +191,42 @@ def bind_server(server: Server, connection: ConnectionRecord, path: str) -> Serv
     )
 
 
+def _connection_of(session: Session, server: Server, i: int) -> ConnectionRecord:
+    """The connection a server names (``andonConnection``), or else the one declared for its
+    host, port and database."""
+    if server.connection:
+        row = session.scalar(select(ct.Connection).where(ct.Connection.name == server.connection))
+        if row is None:
+            raise Invalid(
+                f"no connection named '{server.connection}'",
+                field=f"servers[{i}].customProperties",
+                hint=_LIST,
+            )
+        return _record(row)
+    rows = session.scalars(
+        select(ct.Connection).where(
+            ct.Connection.host == server.host,
+            ct.Connection.port == server.port,
+            ct.Connection.database == server.database,
+        )
+    ).all()
+    if len(rows) == 1:
+        return _record(rows[0])
+    where = f"{server.host}:{server.port}/{server.database}"
+    if not rows:
+        raise Invalid(
+            f"no connection is declared for {where}",
+            field=f"servers[{i}]",
+            hint=f"a platform-admin declares one with andon connection add; {_LIST}",
+        )
+    raise Invalid(
+        f"{len(rows)} connections are declared for {where} "
+        f"({', '.join(sorted(r.name for r in rows))}): name one with customProperties "
+        "{property: andonConnection, value: NAME}",
+        field=f"servers[{i}].customProperties",
+    )
+
+
 def bind(session: Session, contract: Contract) -> Contract:
     """``contract`` with each database server bound to the stored connection it names.
 
@@ -200,15 +236,6 @@ def bind(session: Session, contract: Contract) -> Contract:
     servers = []
     for i, server in enumerate(contract.servers):
         if server.engine == "postgres":
-            row = session.scalar(
-                select(ct.Connection).where(ct.Connection.name == server.connection)
-            )
-            if row is None:
-                raise Invalid(
-                    f"no connection named '{server.connection}'",
-                    field=f"servers[{i}].connection",
-                    hint=_LIST,
-                )
-            server = bind_server(server, _record(row), f"servers[{i}]")
+            server = bind_server(server, _connection_of(session, server, i), f"servers[{i}]")
         servers.append(server)
     return replace(contract, servers=tuple(servers))

@@ -21,7 +21,7 @@ from andon.core.errors import Conflict, Invalid
 from andon.core.ids import new_id
 from andon.data import approvals, reach
 from andon.data.connections import bind
-from andon.data.contracts import FILE_SERVER_TYPES, Contract, parse_contract, read_contract_file
+from andon.data.contracts import Contract, parse_contract, read_contract_file
 from andon.data.datasets import register_dataset
 from andon.data.queries import active_contract_version
 from andon.data.records import ContractVersionRecord
@@ -63,7 +63,7 @@ def _base_dir(contract: Contract, base_dir: Path | str | None) -> str:
     relative = [
         s.name
         for s in contract.servers
-        if s.type in FILE_SERVER_TYPES and not Path(s.path).expanduser().is_absolute()
+        if s.is_file and not Path(s.path).expanduser().is_absolute()
     ]
     if base_dir is None:
         if relative:

@@ -51,16 +51,51 @@ from typing import Any
 
 from andon.core.errors import Invalid, NotFound
 from andon.core.yaml_limits import load_bounded
-from andon.data.credentials import SECRET_KEYS, server_connection, uri_passwords
+from andon.data.credentials import uri_passwords
+from andon.data.problems import Problems, is_number, list_field, one_of, text_field
+from andon.data.relationships import (
+    Declared,
+    Relationship,
+    declared_on_object,
+    declared_on_property,
+    resolve,
+)
+from andon.data.servers import Server, parse_server
+from andon.data.slas import SlaProperty, parse_slas
 from andon.data.units import UNIT_FACTORS
 
-LOGICAL_TYPES = ("string", "integer", "number", "boolean", "date", "timestamp", "object", "array")
-FILE_SERVER_TYPES = ("duckdb", "parquet", "csv", "local", "spark")
-SERVER_TYPES = ("duckdb", "parquet", "csv", "local", "postgresql", "postgres", "spark")
-FORMATS = ("parquet", "csv")
+__all__ = [
+    "Contract",
+    "Freshness",
+    "Property",
+    "Relationship",
+    "Rule",
+    "SchemaObject",
+    "Server",
+    "SlaProperty",
+    "Unchecked",
+    "parse_contract",
+    "read_contract_file",
+    "validate_errors",
+]
+
+LOGICAL_TYPES = (
+    "string", "integer", "number", "boolean", "date", "timestamp", "time", "object", "array",
+    "map", "vector",
+)  # fmt: skip
 STANDARD_METRICS = ("rowCount", "nullValues", "missingValues", "invalidValues", "duplicateValues")
 EXTENSION_METRICS = ("outOfRange", "unitMismatch", "missingJoins")
 METRICS = STANDARD_METRICS + EXTENSION_METRICS
+V30_RULES = {
+    "duplicateCount": "duplicateValues",
+    "validValues": "invalidValues",
+    "rowCount": "rowCount",
+    "nullValues": "nullValues",
+    "missingValues": "missingValues",
+    "invalidValues": "invalidValues",
+    "duplicateValues": "duplicateValues",
+}
+"""ODCS v3.0.x library ``rule`` names and the v3.1 ``metric`` each is."""
 OPERATORS = (
     "mustBe",
     "mustNotBe",
@@ -71,43 +106,12 @@ OPERATORS = (
     "mustBeBetween",
     "mustNotBeBetween",
 )
-SEVERITIES = ("error", "warning")
+BLOCKING_SEVERITIES = ("error", "critical", "fatal", "high", "blocker")
+"""Severities whose failure fails the run; any other (``warning``, ``info``, ...) is reported."""
 UNITS = ("rows", "percent")
 QUALITY_TYPES = ("library", "sql", "text", "custom")
-FRESHNESS_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-@dataclass(frozen=True)
-class Server:
-    """Where a contract's data lives (file fields or database fields, by ``type``)."""
-
-    name: str
-    type: str
-    path: str
-    format: str
-    host: str = ""  # as the contract gives it ("" when not), until bound to its connection
-    port: int = 0
-    database: str = ""
-    schema: str = "public"
-    connection: str = ""
-    # Set only by binding to the stored connection (andon.data.connections.bind).
-    user: str = ""
-    password_env: str = ""
-    bound: bool = False
-
-    @property
-    def engine(self) -> str:
-        """The engine that reads this server: ``duckdb``, ``postgres`` or ``spark``."""
-        if self.type in ("postgresql", "postgres"):
-            return "postgres"
-        return "spark" if self.type == "spark" else "duckdb"
-
-    def describe(self) -> str:
-        """Where the server is, for messages (never a credential)."""
-        if self.engine == "postgres":
-            return f"postgres at {self.host}:{self.port}/{self.database} (connection {self.connection!r})"
-        return f"{self.type} at {self.path}"
+_Errors = Problems  # the parsers below predate the shared name
 
 
 @dataclass(frozen=True)
@@ -131,13 +135,15 @@ class Property:
     """One column of a schema object."""
 
     name: str
-    logical_type: str
+    logical_type: str  # "" when the contract gives none (no type is checked then)
     physical_type: str | None
     required: bool
     unique: bool
     classification: str | None
     quality: tuple[Rule, ...]
     options: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    primary_key: bool = False
 
     @property
     def pii(self) -> bool:
@@ -158,6 +164,7 @@ class SchemaObject:
     physical_name: str
     properties: tuple[Property, ...]
     quality: tuple[Rule, ...]
+    id: str | None = None
 
     def prop(self, name: str) -> Property | None:
         """The property called ``name``, if declared."""
@@ -176,6 +183,18 @@ class Freshness:
 
 
 @dataclass(frozen=True)
+class Unchecked:
+    """Something a contract declares that andon does not check, and why (``not_checked``)."""
+
+    name: str
+    table: str | None
+    column: str | None
+    kind: str  # the rule type or metric, ``foreignKey``, or ``sla:<property>``
+    reason: str
+    path: str
+
+
+@dataclass(frozen=True)
 class Contract:
     """A parsed, valid ODCS v3 contract."""
 
@@ -184,8 +203,19 @@ class Contract:
     status: str
     servers: tuple[Server, ...]
     schema: tuple[SchemaObject, ...]
-    freshness: tuple[Freshness, ...]
+    slas: tuple[SlaProperty, ...]
     document: dict[str, Any] = field(repr=False)
+    relationships: tuple[Relationship, ...] = ()
+    unchecked: tuple[Unchecked, ...] = ()
+
+    @property
+    def freshness(self) -> tuple[Freshness, ...]:
+        """The ``latency`` SLAs: the newest value of a column must be at most so old."""
+        return tuple(
+            Freshness(s.table, s.column, int(s.seconds or 0), float(s.value), s.unit)
+            for s in self.slas
+            if s.kind == "latency"
+        )
 
     def table(self, name: str) -> SchemaObject | None:
         """The schema object called ``name``."""
@@ -205,111 +235,116 @@ class Contract:
         )
 
 
-class _Errors:
-    """Collects ``path: reason`` lines."""
-
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, path: str, reason: str) -> None:
-        self.items.append(f"{path}: {reason}" if path else reason)
+Parsed = Rule | Declared | Unchecked
 
 
-def _one_of(value: Any, allowed: tuple[str, ...]) -> str:
-    return f"{value!r} is not one of {', '.join(allowed)}"
-
-
-def _str(doc: dict[str, Any], key: str, path: str, errors: _Errors, *, required: bool) -> str:
-    value = doc.get(key)
-    if value is None:
-        if required:
-            errors.add(f"{path}{key}", "is required")
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        errors.add(f"{path}{key}", f"must be a string, not {type(value).__name__}")
-        return ""
-    if str(value).strip() == "":
-        errors.add(f"{path}{key}", "must not be empty")
-    return str(value)
-
-
-def _list(doc: dict[str, Any], key: str, path: str, errors: _Errors) -> list[Any]:
-    value = doc.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        errors.add(f"{path}{key}", f"must be a list, not {type(value).__name__}")
-        return []
-    return value
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _rule(raw: Any, path: str, errors: _Errors) -> Rule | None:
+def _rule(raw: Any, path: str, problems: Problems, table: str, column: str | None) -> Parsed | None:
+    """One ``quality[]`` entry: a rule to run, a relationship (``missingJoins``), or
+    something andon reports ``not_checked``."""
     if not isinstance(raw, dict):
-        errors.add(path, "must be a mapping")
+        problems.add(path, "must be a mapping")
         return None
-    kind = raw.get("type", "library" if "metric" in raw else None)
+    kind = raw.get("type", "library")
     if kind not in QUALITY_TYPES:
-        errors.add(f"{path}.type", _one_of(kind, QUALITY_TYPES))
+        problems.add(f"{path}.type", one_of(kind, QUALITY_TYPES))
         return None
-    metric = raw.get("metric")
-    if kind == "library" and metric not in METRICS:
-        errors.add(f"{path}.metric", _one_of(metric, METRICS))
-    arguments = raw.get("arguments") or {}
+    named = raw.get("name") or raw.get("id")
+    base = f"{table}.{column}" if column else table
+    source: dict[str, Any] = raw
+    metric: Any = raw.get("metric")
+    if kind == "text":
+        return Unchecked(str(named or f"{base}.text"), table, column, "text",
+                         "a text rule states an expectation in words; nothing runs", path)  # fmt: skip
+    if kind == "custom":
+        engine, implementation = raw.get("engine"), raw.get("implementation")
+        if engine != "andon":
+            return Unchecked(
+                str(named or f"{base}.custom"), table, column, "custom",
+                f"a custom rule for engine {engine!r}: andon runs those of engine andon", path,
+            )  # fmt: skip
+        if not isinstance(implementation, dict):
+            problems.add(
+                f"{path}.implementation", "must be {metric: ..., arguments: {...}} for engine andon"
+            )
+            return None
+        source = {**implementation, **raw}
+        metric = implementation.get("metric")
+        if metric not in EXTENSION_METRICS:
+            problems.add(f"{path}.implementation.metric", one_of(metric, EXTENSION_METRICS))
+    elif kind == "library":
+        if metric is None and "rule" in raw:
+            metric = V30_RULES.get(raw["rule"])
+            if metric is None:
+                return Unchecked(
+                    str(named or f"{base}.{raw['rule']}"), table, column, str(raw["rule"]),
+                    f"library rule {raw['rule']!r} is not one andon implements "
+                    f"({', '.join(V30_RULES)})", path,
+                )  # fmt: skip
+        if metric not in METRICS:
+            problems.add(f"{path}.metric", one_of(metric, METRICS))
+    arguments = source.get("arguments") or {}
     if not isinstance(arguments, dict):
-        errors.add(f"{path}.arguments", "must be a mapping")
+        problems.add(f"{path}.arguments", "must be a mapping")
         arguments = {}
     arguments = dict(arguments)
     if "validValues" in raw:
         arguments.setdefault("validValues", raw["validValues"])
     query = raw.get("query")
     if kind == "sql" and (not isinstance(query, str) or not query.strip()):
-        errors.add(f"{path}.query", "a sql rule needs a non-empty query")
-    ops = [op for op in OPERATORS if op in raw]
+        problems.add(f"{path}.query", "a sql rule needs a non-empty query")
+    ops = [op for op in OPERATORS if op in source]
     if len(ops) > 1:
-        errors.add(path, f"give one threshold, not {', '.join(ops)}")
+        problems.add(path, f"give one threshold, not {', '.join(ops)}")
     operator = ops[0] if ops else None
-    threshold = raw.get(operator) if operator else None
+    threshold = source.get(operator) if operator else None
     if operator in ("mustBeBetween", "mustNotBeBetween"):
         if not (
             isinstance(threshold, list)
             and len(threshold) == 2
-            and all(_number(v) for v in threshold)
+            and all(is_number(v) for v in threshold)
             and threshold[0] <= threshold[1]
         ):
-            errors.add(f"{path}.{operator}", "must be two numbers [low, high] with low <= high")
-    elif operator and not _number(threshold):
-        errors.add(f"{path}.{operator}", f"must be a number, not {threshold!r}")
+            problems.add(f"{path}.{operator}", "must be two numbers [low, high] with low <= high")
+    elif operator and not is_number(threshold):
+        problems.add(f"{path}.{operator}", f"must be a number, not {threshold!r}")
     if operator is None and kind == "sql":
-        errors.add(path, "a sql rule needs a threshold such as mustBe: 0")
+        problems.add(path, "a sql rule needs a threshold such as mustBe: 0")
     if operator is None and metric == "rowCount":
-        errors.add(path, "rowCount needs a threshold such as mustBeGreaterThan: 0")
-    unit = raw.get("unit", "rows")
+        problems.add(path, "rowCount needs a threshold such as mustBeGreaterThan: 0")
+    unit = str(source.get("unit", "rows")).strip().lower()
+    unit = {"%": "percent", "row": "rows"}.get(unit, unit)
+    severity = source.get("severity", "error")
+    if not isinstance(severity, str) or not severity.strip():
+        problems.add(
+            f"{path}.severity", f"must be a word such as error or warning, not {severity!r}"
+        )
+        severity = "error"
+    severity = "error" if severity.strip().lower() in BLOCKING_SEVERITIES else "warning"
+    _check_arguments(metric, arguments, path, problems)
+    name = str(named) if named else None
     if unit not in UNITS:
-        errors.add(f"{path}.unit", _one_of(unit, UNITS))
-    severity = raw.get("severity", "error")
-    if severity not in SEVERITIES:
-        errors.add(f"{path}.severity", _one_of(severity, SEVERITIES))
-    _check_arguments(metric, arguments, path, errors)
-    name = raw.get("name") or raw.get("id")
+        return Unchecked(
+            name or f"{base}.{metric or kind}", table, column, str(metric or kind),
+            f"unit {source.get('unit')!r}: andon measures rows or percent", path,
+        )  # fmt: skip
+    if metric == "missingJoins":
+        to = arguments.get("to")
+        if column is None:
+            problems.add(path, "missingJoins belongs on a property (the key column)")
+            return None
+        if not isinstance(to, str):
+            return None  # _check_arguments said why
+        return Declared(
+            f"{path}.arguments", (f"{table}.{column}",), (to,), name or f"{base}.missingJoins",
+            severity, operator or "mustBe", threshold if operator else 0, unit, "missingJoins",
+        )  # fmt: skip
     return Rule(
-        str(kind),
-        metric,
-        operator,
-        threshold,
-        str(unit),
-        str(severity),
-        str(name) if name else None,
-        arguments,
-        query if isinstance(query, str) else None,
-        path,
-    )
+        str(kind), metric, operator, threshold, unit, severity, name, arguments,
+        query if isinstance(query, str) else None, path,
+    )  # fmt: skip
 
 
-def _check_arguments(metric: Any, args: dict[str, Any], path: str, errors: _Errors) -> None:
+def _check_arguments(metric: Any, args: dict[str, Any], path: str, errors: Problems) -> None:
     where = f"{path}.arguments"
     if metric == "invalidValues":
         valid, pattern = args.get("validValues"), args.get("pattern")
@@ -327,16 +362,16 @@ def _check_arguments(metric: Any, args: dict[str, Any], path: str, errors: _Erro
         if low is None and high is None:
             errors.add(where, "outOfRange needs minimum or maximum")
         for key in ("minimum", "maximum"):
-            if args.get(key) is not None and not _number(args[key]):
+            if args.get(key) is not None and not is_number(args[key]):
                 errors.add(f"{where}.{key}", f"must be a number, not {args[key]!r}")
     elif metric == "unitMismatch":
         unit = args.get("unit")
-        if unit not in UNIT_FACTORS and not _number(args.get("factor")):
+        if unit not in UNIT_FACTORS and not is_number(args.get("factor")):
             errors.add(
                 f"{where}.unit",
                 f"{unit!r} is not one of {', '.join(UNIT_FACTORS)} (or give a numeric factor)",
             )
-        if not _number(args.get("maximum")) or args["maximum"] <= 0:
+        if not is_number(args.get("maximum")) or args["maximum"] <= 0:
             errors.add(f"{where}.maximum", "must be the largest plausible value, > 0")
     elif metric == "missingJoins":
         to = args.get("to")
@@ -344,128 +379,112 @@ def _check_arguments(metric: Any, args: dict[str, Any], path: str, errors: _Erro
             errors.add(f"{where}.to", "must name another table's column as table.column")
 
 
-def _property(raw: Any, path: str, errors: _Errors) -> Property | None:
+@dataclass
+class _Found:
+    """What the parse of the schema collects beside the tables themselves."""
+
+    declared: list[Declared] = field(default_factory=list)
+    unchecked: list[Unchecked] = field(default_factory=list)
+
+    def rules(self, items: list[Parsed | None]) -> tuple[Rule, ...]:
+        """The runnable rules of ``items``, the others filed where they belong."""
+        kept = []
+        for item in items:
+            if isinstance(item, Rule):
+                kept.append(item)
+            elif isinstance(item, Declared):
+                self.declared.append(item)
+            elif isinstance(item, Unchecked):
+                self.unchecked.append(item)
+        return tuple(kept)
+
+
+def _property(
+    raw: Any, path: str, problems: Problems, table: str, found: _Found
+) -> Property | None:
     if not isinstance(raw, dict):
-        errors.add(path, "must be a mapping")
+        problems.add(path, "must be a mapping")
         return None
-    name = _str(raw, "name", f"{path}.", errors, required=True)
+    name = text_field(raw, "name", f"{path}.", problems, required=True)
     logical = raw.get("logicalType")
-    if logical is None:
-        errors.add(f"{path}.logicalType", "is required")
-    elif logical not in LOGICAL_TYPES:
-        errors.add(f"{path}.logicalType", _one_of(logical, LOGICAL_TYPES))
-    for key in ("required", "unique"):
+    if logical is not None and logical not in LOGICAL_TYPES:
+        problems.add(f"{path}.logicalType", one_of(logical, LOGICAL_TYPES))
+    for key in ("required", "unique", "primaryKey"):
         if key in raw and not isinstance(raw[key], bool):
-            errors.add(f"{path}.{key}", f"must be true or false, not {raw[key]!r}")
-    rules = [
-        _rule(r, f"{path}.quality[{i}]", errors)
-        for i, r in enumerate(_list(raw, "quality", f"{path}.", errors))
-    ]
+            problems.add(f"{path}.{key}", f"must be true or false, not {raw[key]!r}")
+    rules = found.rules(
+        [
+            _rule(r, f"{path}.quality[{i}]", problems, table, name)
+            for i, r in enumerate(list_field(raw, "quality", f"{path}.", problems))
+        ]
+    )
+    found.declared += declared_on_property(
+        raw.get("relationships"), f"{path}.relationships", table, name, problems
+    )
     physical = raw.get("physicalType")
     classification = raw.get("classification")
     options = raw.get("logicalTypeOptions") or {}
     if not isinstance(options, dict):
-        errors.add(f"{path}.logicalTypeOptions", "must be a mapping")
+        problems.add(f"{path}.logicalTypeOptions", "must be a mapping")
         options = {}
     for key in ("minimum", "maximum"):
-        if options.get(key) is not None and not _number(options[key]):
-            errors.add(
+        if options.get(key) is not None and not is_number(options[key]):
+            problems.add(
                 f"{path}.logicalTypeOptions.{key}", f"must be a number, not {options[key]!r}"
             )
     if options.get("pattern") is not None:
         try:
             re.compile(str(options["pattern"]))
         except re.error as exc:
-            errors.add(
+            problems.add(
                 f"{path}.logicalTypeOptions.pattern",
                 f"{options['pattern']!r} is not a valid regex: {exc}",
             )
     return Property(
         name,
-        str(logical),
+        str(logical or ""),
         str(physical) if physical else None,
         raw.get("required") is True,
         raw.get("unique") is True,
         str(classification) if classification else None,
-        tuple(r for r in rules if r),
+        rules,
         dict(options),
+        str(raw["id"]) if raw.get("id") else None,
+        raw.get("primaryKey") is True,
     )
 
 
-def _server(raw: Any, path: str, errors: _Errors) -> Server | None:
+def _object(raw: Any, path: str, problems: Problems, found: _Found) -> SchemaObject | None:
     if not isinstance(raw, dict):
-        errors.add(path, "must be a mapping")
+        problems.add(path, "must be a mapping")
         return None
-    name = _str(raw, "server", f"{path}.", errors, required=True)
-    kind = raw.get("type")
-    if kind not in SERVER_TYPES:
-        errors.add(f"{path}.type", _one_of(kind, SERVER_TYPES))
-        return None
-    for key in SECRET_KEYS:
-        if key in raw:
-            errors.add(
-                f"{path}.{key}",
-                "credentials do not belong in a contract: name a connection a platform-admin "
-                "declared (andon connection list)",
-            )
-    if kind in FILE_SERVER_TYPES:
-        location = _str(raw, "path", f"{path}.", errors, required=True)
-        fmt = raw.get("format", "csv" if kind == "csv" else "parquet")
-        if kind != "duckdb" and fmt not in FORMATS:
-            errors.add(f"{path}.format", _one_of(fmt, FORMATS))
-        return Server(name, str(kind), location, str(fmt))
-    connection = server_connection(raw)
-    if not isinstance(connection, str) or not connection:
-        errors.add(
-            path,
-            "name a connection in customProperties ({property: connection, value: NAME}); "
-            "a platform-admin declares them (andon connection list)",
-        )
-        connection = ""
-    host = _str(raw, "host", f"{path}.", errors, required=False)
-    database = _str(raw, "database", f"{path}.", errors, required=False)
-    schema = _str(raw, "schema", f"{path}.", errors, required=False) or "public"
-    port = raw.get("port", 0)
-    if isinstance(port, str) and port.isdigit():
-        port = int(port)
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
-        errors.add(f"{path}.port", f"must be a port number (1 to 65535), not {port!r}")
-        port = 0
-    return Server(name, str(kind), "", "", host, port, database, schema, connection)
+    name = text_field(raw, "name", f"{path}.", problems, required=True)
+    if name and not _NAME.match(name):
+        problems.add(f"{path}.name", f"{name!r} must be letters, digits and _")
+    props = [
+        _property(p, f"{path}.properties[{j}]", problems, name, found)
+        for j, p in enumerate(list_field(raw, "properties", f"{path}.", problems))
+    ]
+    seen = [p.name for p in props if p]
+    for dup in sorted({n for n in seen if seen.count(n) > 1}):
+        problems.add(f"{path}.properties", f"property {dup!r} is declared twice")
+    rules = found.rules(
+        [
+            _rule(r, f"{path}.quality[{j}]", problems, name, None)
+            for j, r in enumerate(list_field(raw, "quality", f"{path}.", problems))
+        ]
+    )
+    found.declared += declared_on_object(
+        raw.get("relationships"), f"{path}.relationships", problems
+    )
+    physical = raw.get("physicalName") or name
+    return SchemaObject(
+        name, str(physical), tuple(p for p in props if p), rules,
+        str(raw["id"]) if raw.get("id") else None,
+    )  # fmt: skip
 
 
-def _freshness(raw: Any, path: str, errors: _Errors, tables: dict[str, SchemaObject]) -> Any:
-    if not isinstance(raw, dict):
-        errors.add(path, "must be a mapping")
-        return None
-    if raw.get("property") != "freshness":
-        return None
-    value: Any = raw.get("value")
-    unit, element = raw.get("unit", "h"), raw.get("element")
-    if not _number(value) or value <= 0:
-        errors.add(f"{path}.value", f"must be a positive number, not {value!r}")
-    if unit not in FRESHNESS_UNITS:
-        errors.add(f"{path}.unit", _one_of(unit, tuple(FRESHNESS_UNITS)))
-    if not isinstance(element, str) or element.count(".") != 1:
-        errors.add(f"{path}.element", "must name the timestamp column as table.column")
-        return None
-    table, column = element.split(".")
-    obj = tables.get(table)
-    if obj is None:
-        errors.add(f"{path}.element", f"no schema object named {table!r}")
-        return None
-    prop = obj.prop(column)
-    if prop is None:
-        errors.add(f"{path}.element", f"{table!r} declares no property {column!r}")
-    elif prop.logical_type not in ("timestamp", "date"):
-        errors.add(f"{path}.element", f"{element} is {prop.logical_type}, not a timestamp")
-    if not _number(value) or unit not in FRESHNESS_UNITS:
-        return None
-    return Freshness(table, column, int(value * FRESHNESS_UNITS[unit]), float(value), unit)
-
-
-def parse_contract(text: str, *, source: str = "contract") -> Contract:
-    """Parse ODCS v3 YAML; raise :class:`Invalid` listing every problem at once."""
+def _load(text: str, source: str) -> dict[str, Any]:
     import yaml  # type: ignore[import-untyped]
 
     try:
@@ -481,66 +500,52 @@ def parse_contract(text: str, *, source: str = "contract") -> Contract:
     leaks = uri_passwords(doc)
     if leaks:  # before anything else can echo the value
         raise Invalid(f"{source} holds credentials:\n  " + "\n  ".join(leaks), errors=leaks)
-    errors = _Errors()
+    return doc
+
+
+def parse_contract(text: str, *, source: str = "contract") -> Contract:
+    """Parse ODCS v3 YAML; raise :class:`Invalid` listing every problem at once."""
+    doc = _load(text, source)
+    problems = Problems()
     api = doc.get("apiVersion")
     if not (isinstance(api, str) and re.fullmatch(r"v3\.\d+\.\d+", api)):
-        errors.add("apiVersion", f"{api!r} is not an ODCS v3 version such as v3.0.2")
+        problems.add("apiVersion", f"{api!r} is not an ODCS v3 version such as v3.0.2")
     if doc.get("kind") != "DataContract":
-        errors.add("kind", f"{doc.get('kind')!r} must be DataContract")
-    cid = _str(doc, "id", "", errors, required=True)
-    version = _str(doc, "version", "", errors, required=True)
-    status = _str(doc, "status", "", errors, required=True)
+        problems.add("kind", f"{doc.get('kind')!r} must be DataContract")
+    cid = text_field(doc, "id", "", problems, required=True)
+    version = text_field(doc, "version", "", problems, required=True)
+    status = text_field(doc, "status", "", problems, required=api != "v3.2.0")
     servers = [
-        _server(s, f"servers[{i}]", errors) for i, s in enumerate(_list(doc, "servers", "", errors))
+        parse_server(s, f"servers[{i}]", problems)
+        for i, s in enumerate(list_field(doc, "servers", "", problems))
     ]
     if not doc.get("servers"):
-        errors.add("servers", "at least one server is required to run checks")
+        problems.add("servers", "at least one server is required to run checks")
     names = [s.name for s in servers if s]
     if len(set(names)) != len(names):
-        errors.add("servers", "server names must be unique")
-    objects: list[SchemaObject] = []
-    raw_schema = _list(doc, "schema", "", errors)
+        problems.add("servers", "server names must be unique")
+    raw_schema = list_field(doc, "schema", "", problems)
     if not raw_schema:
-        errors.add("schema", "at least one schema object is required")
-    for i, raw in enumerate(raw_schema):
-        path = f"schema[{i}]"
-        if not isinstance(raw, dict):
-            errors.add(path, "must be a mapping")
-            continue
-        name = _str(raw, "name", f"{path}.", errors, required=True)
-        if name and not _NAME.match(name):
-            errors.add(f"{path}.name", f"{name!r} must be letters, digits and _")
-        props = [
-            _property(p, f"{path}.properties[{j}]", errors)
-            for j, p in enumerate(_list(raw, "properties", f"{path}.", errors))
-        ]
-        seen = [p.name for p in props if p]
-        for dup in sorted({n for n in seen if seen.count(n) > 1}):
-            errors.add(f"{path}.properties", f"property {dup!r} is declared twice")
-        rules = [
-            _rule(r, f"{path}.quality[{j}]", errors)
-            for j, r in enumerate(_list(raw, "quality", f"{path}.", errors))
-        ]
-        physical = raw.get("physicalName") or name
-        objects.append(
-            SchemaObject(
-                name, str(physical), tuple(p for p in props if p), tuple(r for r in rules if r)
-            )
-        )
+        problems.add("schema", "at least one schema object is required")
+    found = _Found()
+    parsed = [_object(raw, f"schema[{i}]", problems, found) for i, raw in enumerate(raw_schema)]
+    objects = [o for o in parsed if o]
     tables = {o.name: o for o in objects}
     if len(tables) != len(objects):
-        errors.add("schema", "schema object names must be unique")
-    _check_references(objects, tables, errors)
-    fresh = [
-        _freshness(s, f"slaProperties[{i}]", errors, tables)
-        for i, s in enumerate(_list(doc, "slaProperties", "", errors))
-    ]
-    if errors.items:
+        problems.add("schema", "schema object names must be unique")
+    relationships, unreachable = resolve(found.declared, tables, problems)
+    slas, unobserved = parse_slas(
+        list_field(doc, "slaProperties", "", problems),
+        doc.get("slaDefaultElement"),
+        tables,
+        problems,
+    )
+    if problems.items:
+        count = len(problems.items)
         raise Invalid(
-            f"{source} is not a valid ODCS v3 contract ({len(errors.items)} "
-            f"{'problem' if len(errors.items) == 1 else 'problems'}):\n  "
-            + "\n  ".join(errors.items),
-            errors=errors.items,
+            f"{source} is not a valid ODCS v3 contract ({count} "
+            f"{'problem' if count == 1 else 'problems'}):\n  " + "\n  ".join(problems.items),
+            errors=problems.items,
         )
     return Contract(
         cid,
@@ -548,23 +553,11 @@ def parse_contract(text: str, *, source: str = "contract") -> Contract:
         status,
         tuple(s for s in servers if s),
         tuple(objects),
-        tuple(f for f in fresh if f),
+        tuple(slas),
         doc,
+        tuple(relationships),
+        (*found.unchecked, *unreachable, *unobserved),
     )
-
-
-def _check_references(
-    objects: list[SchemaObject], tables: dict[str, SchemaObject], errors: _Errors
-) -> None:
-    for obj in objects:
-        for prop in obj.properties:
-            for rule in prop.quality:
-                to = rule.arguments.get("to") if rule.metric == "missingJoins" else None
-                if not isinstance(to, str) or to.count(".") != 1:
-                    continue
-                table, column = to.split(".")
-                if table not in tables or tables[table].prop(column) is None:
-                    errors.add(f"{rule.path}.arguments.to", f"{to!r} is not a declared column")
 
 
 def validate_errors(text: str) -> list[str]:

@@ -42,6 +42,7 @@ from typing import Any
 
 from andon.core.errors import Invalid, NotFound, Unavailable
 from andon.data.contracts import Contract, SchemaObject, Server
+from andon.data.servers import READABLE
 from andon.data.sql_guard import (
     SqlLimits,
     deadline,
@@ -70,9 +71,7 @@ def locate(server: Server, obj: SchemaObject, base_dir: Path) -> Path:
         if not path.is_file():
             raise NotFound(f"server '{server.name}': no DuckDB file at {path}")
         return path
-    fmt = (
-        "csv" if server.type == "csv" else "parquet" if server.type == "parquet" else server.format
-    )
+    fmt = server.format
     file = path / f"{obj.physical_name}.{fmt}" if path.is_dir() else path
     if not file.is_file():
         raise NotFound(f"{obj.name}: no {fmt} file at {file} (server '{server.name}')")
@@ -252,9 +251,11 @@ class DuckDBEngine(Engine):
                 if not attached:
                     self._ddl(f"ATTACH {_literal(str(where))} AS src (READ_ONLY)", obj.name)
                     attached = True
-                body = f"SELECT * FROM src.{_quote(obj.physical_name)}"
-            elif where.suffix == ".csv" or (server.type != "parquet" and server.format == "csv"):
+                body = f"SELECT * FROM src.{_quote(server.schema)}.{_quote(obj.physical_name)}"
+            elif server.format == "csv":
                 body = f"SELECT * FROM read_csv({_literal(str(where))})"
+            elif server.format == "json":
+                body = f"SELECT * FROM read_json({_literal(str(where))})"
             else:
                 body = f"SELECT * FROM read_parquet({_literal(str(where))})"
             self._ddl(f"CREATE OR REPLACE TEMP VIEW {_quote(obj.name)} AS {body}", obj.name)
@@ -517,6 +518,8 @@ class SparkEngine(Engine):
             try:
                 if server.format == "csv":
                     frame = self.session.read.csv(str(where), header=True, inferSchema=True)
+                elif server.format == "json":
+                    frame = self.session.read.json(str(where))
                 else:
                     frame = self.session.read.parquet(str(where))
                 frame.createOrReplaceTempView(obj.name)
@@ -585,6 +588,12 @@ def open_engine(
     held to ``limits`` (the defaults when ``None``); ``output`` is the one file a DuckDB
     engine may write (a snapshot's Parquet)."""
     limits = limits or SqlLimits()
+    if not server.engine:
+        raise Invalid(
+            f"server '{server.name}' is {server.type}: andon reads {READABLE} servers",
+            field="server",
+            hint="add a server andon reads to the contract, or name one with --server",
+        )
     match server.engine:
         case "postgres":
             return PostgresEngine(contract, server, limits)

@@ -28,7 +28,7 @@ from andon.core.config import Settings
 from andon.core.context import Context
 from andon.core.errors import Invalid, NotFound
 from andon.core.ids import new_id
-from andon.data.contracts import FILE_SERVER_TYPES, Contract
+from andon.data.contracts import Contract
 from andon.store.tables import auth as t
 from andon.store.tables import roots as r
 
@@ -93,12 +93,12 @@ def server_paths(contract: Contract, base_dir: Path | str) -> list[tuple[str, Pa
     """``(field, path)`` of each file server's ``path``, relative ones against ``base_dir``."""
     found = []
     for i, server in enumerate(contract.servers):
-        if server.type not in FILE_SERVER_TYPES:
+        if not server.is_file:
             continue
         path = Path(server.path).expanduser()
         if not path.is_absolute():
             path = Path(base_dir) / path
-        found.append((f"servers[{i}].path", path))
+        found.append((f"servers[{i}].{server.path_key}", path))
     return found
 
 
@@ -168,11 +168,11 @@ def confine_files(
     roots = team_roots(session, settings, team_id)
     confine_contract(contract, base_dir, roots, team=team.name)
     for i, server in enumerate(contract.servers):
-        if server.type not in FILE_SERVER_TYPES:
+        if not server.is_file:
             continue
         for obj in contract.schema:
             try:
                 file = locate(server, obj, base_dir)
             except NotFound:
                 continue
-            confine(file, roots, team=team.name, field=f"servers[{i}].path")
+            confine(file, roots, team=team.name, field=f"servers[{i}].{server.path_key}")

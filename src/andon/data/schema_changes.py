@@ -414,7 +414,12 @@ def contract_changes(old: Contract, new: Contract) -> list[Change]:
 
 def _conforms(declared: str, actual: str | None) -> bool:
     """The schema check's rule (``andon.data.checks.conforms``) on logical names."""
-    return actual == declared or (declared == "number" and actual == "integer")
+    return (
+        not declared  # no logicalType: no type to hold the table to
+        or actual == declared
+        or (declared == "number" and actual == "integer")
+        or (declared, actual) in (("map", "object"), ("vector", "array"))
+    )
 
 
 def live_changes(
