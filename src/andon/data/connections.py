@@ -2,8 +2,9 @@
 
 A platform-admin declares a connection (``andon connection add NAME --type postgresql
 --host H --port P --database D --user U --password-env VAR``; audited); a contract's server
-names it in ``customProperties`` (``property: connection``). At apply the server's own
-``host``/``port``/``database`` (optional) must equal the connection's; at run
+names it in ``customProperties`` (``property: andonConnection``), or is bound to the one
+connection declared for its ``host``, ``port`` and ``database``. At apply the server's own
+``host``/``port``/``database`` must equal the connection's; at run
 :func:`bind` fills the server from the stored connection, so host, port, database, user and
 the password's variable come from here, never from the contract. Nobody reads a password
 here: only the NAME of the environment variable that holds it is stored and shown.

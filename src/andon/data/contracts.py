@@ -3,43 +3,40 @@
 :func:`parse_contract` reads the YAML and reports *every* problem at once, each as
 ``path: reason`` (``schema[0].properties[3].logicalType: 'strng' is not one of string, ...``).
 
-What andon reads of ODCS v3 (everything else is kept in the document but not interpreted):
+What andon reads of ODCS v3 (everything else is kept in the document, and what andon could
+check but does not is reported ``not_checked``, never dropped):
 
-* ``apiVersion`` (``v3.x.y``), ``kind: DataContract``, ``id``, ``version``, ``status``.
-* ``servers[]``: ``server`` (its name), ``type`` and its connection fields. File servers
-  (``duckdb``, ``parquet``, ``csv``, ``local``, and andon's ``spark``) take ``path`` and
-  ``format`` (``parquet`` or ``csv`` for ``local`` and ``spark``). A relative path is
-  relative to the contract file. A path that is a folder holds one file per table,
-  ``<physicalName>.<format>``; for ``duckdb`` it is the database file and ``physicalName``
-  the table. ``postgresql`` (or ``postgres``) names a connection a platform-admin
-  declared, in the server's ``customProperties`` (``property: connection``); ``host``,
-  ``port`` and ``database`` are optional and, when given, must equal the connection's
-  (checked at apply, :mod:`andon.data.connections`); ``schema`` defaults to ``public``.
-  Credentials (``password``, ``userEnv``, ``passwordEnv``, a URI with a password in any
-  field) are refused, the password masked (:mod:`andon.data.credentials`). The engine behind each type lives in :mod:`andon.data.engines`.
-* ``schema[]`` objects: ``name``, ``physicalName``, ``properties[]`` (``name``,
-  ``logicalType``, ``logicalTypeOptions`` (``minimum``, ``maximum``, ``pattern``),
-  ``physicalType``, ``required``, ``unique``, ``classification``, ``quality[]``) and
-  object-level ``quality[]``.
-* ``quality[]`` rules: ``type: library`` (may be omitted when ``metric`` is given) with
-  ``metric`` ``rowCount``, ``nullValues``, ``missingValues``, ``invalidValues``
-  (``arguments.validValues`` or ``arguments.pattern``; ``validValues`` at the rule's top level
-  is accepted too) or ``duplicateValues``; ``type: sql`` with ``query`` (``${object}`` and
-  ``${property}`` are replaced by the table and column); thresholds ``mustBe``,
-  ``mustNotBe``, ``mustBeGreaterThan``, ``mustBeGreaterOrEqualTo``, ``mustBeLessThan``,
-  ``mustBeLessOrEqualTo``, ``mustBeBetween``, ``mustNotBeBetween``; ``unit`` ``rows`` or
-  ``percent``; ``severity`` ``error`` (default) or ``warning``; ``name``.
-* ``slaProperties[]``: ``property: freshness`` with ``value``, ``unit`` (``s``, ``m``,
-  ``h``, ``d``) and ``element`` (``table.column`` of the timestamp to measure).
+* ``apiVersion``, ``kind: DataContract``, ``id``, ``version``, ``status``.
+* ``servers[]``: see :mod:`andon.data.servers` (``duckdb``, ``local``, ``postgresql``, and
+  Spark through ``custom``); credentials are refused (:mod:`andon.data.credentials`).
+* ``schema[]`` objects: ``name``, ``id``, ``physicalName``, ``properties[]`` (``name``,
+  ``id``, ``logicalType``, ``logicalTypeOptions`` (``minimum``, ``maximum``, ``pattern``),
+  ``physicalType``, ``required``, ``unique``, ``primaryKey``, ``classification``,
+  ``quality[]``, ``relationships[]``), object-level ``quality[]`` and ``relationships[]``
+  (:mod:`andon.data.relationships`).
+* ``quality[]`` rules: ``type: library`` (the default) with ``metric`` ``rowCount``,
+  ``nullValues``, ``missingValues``, ``invalidValues`` (``arguments.validValues`` or
+  ``arguments.pattern``; ``validValues`` at the rule's top level too) or ``duplicateValues``,
+  or the v3.0 spelling ``rule`` (``duplicateCount``, ``validValues``, ``rowCount``);
+  ``type: sql`` with ``query`` (``${object}`` and ``${property}`` are replaced by the table
+  and column); thresholds ``mustBe``, ``mustNotBe``, ``mustBeGreaterThan``,
+  ``mustBeGreaterOrEqualTo``, ``mustBeLessThan``, ``mustBeLessOrEqualTo``, ``mustBeBetween``,
+  ``mustNotBeBetween`` (inclusive bounds); ``unit`` ``rows`` or ``percent``; ``severity``
+  (``error``, ``critical``, ``fatal``, ``high`` and ``blocker`` fail the run, any other word
+  such as ``warning`` or ``info`` is reported); ``name``. ``type: text`` rules, custom rules
+  of other engines and units other than rows or percent are ``not_checked``.
+* ``slaProperties[]``: see :mod:`andon.data.slas`.
 
-andon's library extensions (same rule shape, documented in ``docs/data.md``):
+andon's own rules live where the standard keeps other engines' rules, ``type: custom`` with
+``engine: andon`` and ``implementation: {metric: ..., arguments: {...}}`` (thresholds,
+``unit`` and ``severity`` as on any rule; documented in ``docs/data.md``):
 
 * ``outOfRange``: ``arguments.minimum`` / ``arguments.maximum``; counts values outside.
 * ``unitMismatch``: ``arguments.unit`` (``kg``, ``g``, ``t``, ``m``, ``km``, ``s``, ``USD``,
   ``EUR``, ``GBP`` ...), ``arguments.maximum`` (largest plausible value in that unit) and
   optionally ``arguments.factor``; see :mod:`andon.data.checks` for the rule.
-* ``missingJoins``: ``arguments.to`` = ``table.column`` of another schema object of the same
-  contract; counts rows whose non-null key has no match there (referential integrity).
+* ``missingJoins``: ``arguments.to`` = ``table.column``; the relationship check with a
+  threshold of its own (a plain foreign key is a property's ``relationships``).
 """
 
 from __future__ import annotations
