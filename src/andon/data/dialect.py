@@ -242,9 +242,9 @@ class _Rewrite:
             if isinstance(prop, dict) and isinstance(prop.get("quality"), list):
                 where = f"{path}.properties[{i}]"
                 kept = self.rules(prop["quality"], where, prop)
-                if kept:
+                if kept or not prop["quality"]:
                     prop["quality"] = kept
-                else:
+                else:  # its last rule became a relationship
                     del prop["quality"]
 
     def rules(self, rules: list[Any], path: str, prop: dict[str, Any] | None) -> list[Any]:
