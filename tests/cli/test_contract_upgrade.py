@@ -57,8 +57,11 @@ def test_upgrade_in_place_keeps_the_leading_comments_then_has_nothing_to_do(
 
 def test_upgrade_to_another_file(run: Run, tmp_path: Path) -> None:
     path, out = _sample(tmp_path), tmp_path / "new.odcs.yaml"
+    path.write_text(path.read_text().replace("\nschema:", "\n# the tables\nschema:"))
     proc = run("contract", "upgrade", str(path), "--output", str(out))
     assert proc.returncode == 0, proc.stderr
+    assert "note: comments below the leading ones are not kept" in proc.stderr.splitlines()
+    assert out.read_text().startswith(HEADER)
     assert yaml.safe_load(out.read_text()) == upgrade(contract_document())[0]
     assert yaml.safe_load(path.read_text()) == contract_document()
 

@@ -120,6 +120,9 @@ def upgrade(
         target.write_text(header + body, encoding="utf-8")
     for line in changes:
         typer.echo(line, err=True)
+    lines = text.splitlines()
+    if any(line.lstrip().startswith("#") for line in lines[len(header.splitlines()) :]):
+        typer.echo("note: comments below the leading ones are not kept", err=True)
     written = f"; written to {target}" if target is not None else ""
     typer.echo(
         f"{len(changes)} {'change' if len(changes) == 1 else 'changes'}; the contract now reads "
