@@ -7,8 +7,8 @@ from pathlib import Path
 import yaml
 
 from andon.data.dialect import upgrade
-from andon.data.sample import contract_document
 from tests.cli.conftest import Run
+from tests.data.conftest import legacy_document as contract_document
 
 HEADER = "# The orders contract.\n# Owned by fraud-ml.\n\n"
 

@@ -73,3 +73,15 @@ def bind_warehouse(contract: Any, port: int, database: str) -> Any:
     )  # fmt: skip
     servers = tuple(bind_server(s, record, s.name) for s in contract.servers)
     return replace(contract, servers=servers)
+
+
+LEGACY_SAMPLE = Path(__file__).parent / "fixtures" / "legacy-sample.odcs.yaml"
+"""The sample contract in andon's pre-standard dialect (as written before issue 14)."""
+
+
+def legacy_document() -> dict[str, Any]:
+    """A fresh copy of the pre-standard sample contract."""
+    import yaml
+
+    loaded: dict[str, Any] = yaml.safe_load(LEGACY_SAMPLE.read_text(encoding="utf-8"))
+    return loaded

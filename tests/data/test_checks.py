@@ -50,12 +50,12 @@ def test_the_exact_counts_for_2000_rows_seed_7(scan: engine.Scan) -> None:
         "orders.amount_usd.unit": 16,
         "orders.quantity.range": 10,
         "orders.order_ref.format": 8,
-        "orders.customer_id.joins": 25,
+        "orders.customer_id.foreignKey": 25,
         "orders.order_id.unique": 4,
     }
     results = _by_name(scan)
     assert results["orders.shipping_country.missing"].observed == 2.0  # percent
-    assert results["orders.customer_id.joins"].observed == 1.25
+    assert results["orders.customer_id.foreignKey"].observed == 25  # rows
 
 
 def test_schema_drift_and_stale_data_are_caught(scan: engine.Scan) -> None:
@@ -71,9 +71,9 @@ def test_schema_drift_and_stale_data_are_caught(scan: engine.Scan) -> None:
         {"column": "signup_date", "expected": "date", "actual": "string"}
     ]
     assert results["orders.schema.missing_columns"].status == "pass"
-    stale = results["invoices.issued_at.freshness"]
+    stale = results["invoices.issued_at.latency"]
     assert stale.status == "fail" and stale.observed >= 10 * 86400 + 3600
-    fresh = results["orders.order_ts.freshness"]
+    fresh = results["orders.order_ts.latency"]
     assert fresh.status == "pass" and fresh.observed <= 86400
 
 

@@ -47,7 +47,8 @@ def test_the_sample_contract_parses_into_typed_checks(sample_set: SampleSet) -> 
     contract = parse_contract(read_contract_file(sample_set.contract))
     assert contract.id == "sample-orders" and contract.version == "1.0.0"
     assert [o.name for o in contract.schema] == ["customers", "orders", "invoices"]
-    assert contract.server(None).type == "parquet"
+    assert (contract.server(None).type, contract.server(None).format) == ("local", "parquet")
+    assert contract.legacy == ()
     assert [(f.table, f.column, f.seconds) for f in contract.freshness] == [
         ("orders", "order_ts", 86400),
         ("invoices", "issued_at", 172800),
@@ -55,8 +56,22 @@ def test_the_sample_contract_parses_into_typed_checks(sample_set: SampleSet) -> 
     checks = {c.name: c for c in plan(contract)}
     assert checks["orders.order_id.unique"].kind == "duplicateValues"
     assert checks["orders.shipping_country.missing"].severity == "warning"
-    assert checks["orders.customer_id.joins"].unit == "percent"
+    assert checks["orders.customer_id.foreignKey"].arguments["to"] == "customers.customer_id"
+    assert checks["orders.quantity.range"].kind == "outOfRange"  # andon's custom rule
     assert len(checks) == 22
+
+
+def test_the_pre_standard_sample_still_parses_to_the_same_checks(sample_set: SampleSet) -> None:
+    from tests.data.conftest import LEGACY_SAMPLE
+
+    legacy = parse_contract(LEGACY_SAMPLE.read_text(encoding="utf-8"))
+    standard = parse_contract(read_contract_file(sample_set.contract))
+    assert "servers[0].type: parquet -> local with format parquet" in legacy.legacy
+    old = {c.name: c.kind for c in plan(legacy)}
+    new = {c.name: c.kind for c in plan(standard)}
+    assert old.pop("orders.customer_id.joins") == "missingJoins"  # a percent threshold: kept
+    assert new.pop("orders.customer_id.foreignKey") == "foreignKey"
+    assert old == new
 
 
 def test_every_problem_is_reported_at_once_with_its_path() -> None:

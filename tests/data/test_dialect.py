@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from andon.data.dialect import legacy_changes, upgrade
-from andon.data.sample import contract_document
+from tests.data.conftest import legacy_document as contract_document
 
 # Validity under the standard's JSON schema (v3.1.0, v3.2.0) is measured outside the suite: the
 # schema files are vendored by andon.data.standard, which owns that cross-check.

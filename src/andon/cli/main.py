@@ -30,6 +30,7 @@ from andon.cli._shared import (
     say,
     settings,
 )
+from andon.core.notices import listening
 
 app = typer.Typer(
     name="andon",
@@ -204,8 +205,16 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    said: set[str] = set()
+
+    def warn(message: str) -> None:
+        if message not in said:
+            said.add(message)
+            sys.stderr.write(f"warning: {message}\n")
+
     try:
-        result = app(args=args, prog_name="andon", standalone_mode=False)
+        with listening(warn):
+            result = app(args=args, prog_name="andon", standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.TyperException as exc:  # usage errors: Typer prints them with the usage line

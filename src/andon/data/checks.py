@@ -173,7 +173,7 @@ def plan(contract: Contract) -> list[Check]:
         )  # fmt: skip
     for sla in contract.freshness:
         checks.append(
-            Check(f"{sla.table}.{sla.column}.freshness", sla.table, sla.column, "freshness",
+            Check(f"{sla.table}.{sla.column}.latency", sla.table, sla.column, "freshness",
                   "error", "mustBeLessOrEqualTo", sla.seconds, "seconds")
         )  # fmt: skip
     seen: dict[str, int] = {}

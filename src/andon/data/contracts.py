@@ -47,8 +47,10 @@ from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
+from andon.core.notices import notify
 from andon.core.yaml_limits import load_bounded
 from andon.data.credentials import uri_passwords
+from andon.data.dialect import upgrade
 from andon.data.problems import Problems, is_number, list_field, one_of, text_field
 from andon.data.relationships import (
     Declared,
@@ -201,9 +203,10 @@ class Contract:
     servers: tuple[Server, ...]
     schema: tuple[SchemaObject, ...]
     slas: tuple[SlaProperty, ...]
-    document: dict[str, Any] = field(repr=False)
+    document: dict[str, Any] = field(repr=False)  # as written (its digest names the content)
     relationships: tuple[Relationship, ...] = ()
     unchecked: tuple[Unchecked, ...] = ()
+    legacy: tuple[str, ...] = ()  # how the document departs from the standard (andon's old dialect)
 
     @property
     def freshness(self) -> tuple[Freshness, ...]:
@@ -266,6 +269,7 @@ def _rule(raw: Any, path: str, problems: Problems, table: str, column: str | Non
             return None
         source = {**implementation, **raw}
         metric = implementation.get("metric")
+        kind = "library"  # runs as andon's own library metric
         if metric not in EXTENSION_METRICS:
             problems.add(f"{path}.implementation.metric", one_of(metric, EXTENSION_METRICS))
     elif kind == "library":
@@ -502,7 +506,14 @@ def _load(text: str, source: str) -> dict[str, Any]:
 
 def parse_contract(text: str, *, source: str = "contract") -> Contract:
     """Parse ODCS v3 YAML; raise :class:`Invalid` listing every problem at once."""
-    doc = _load(text, source)
+    written = _load(text, source)
+    doc, legacy = upgrade(written)
+    if legacy:
+        notify(
+            f"{source} is written in andon's pre-standard contract dialect ({len(legacy)} "
+            f"{'change' if len(legacy) == 1 else 'changes'}, first {legacy[0]}); it still "
+            f"works, and `andon contract upgrade FILE --in-place` rewrites it as ODCS"
+        )
     problems = Problems()
     api = doc.get("apiVersion")
     if not (isinstance(api, str) and re.fullmatch(r"v3\.\d+\.\d+", api)):
@@ -551,9 +562,10 @@ def parse_contract(text: str, *, source: str = "contract") -> Contract:
         tuple(s for s in servers if s),
         tuple(objects),
         tuple(slas),
-        doc,
+        written,
         tuple(relationships),
         (*found.unchecked, *unreachable, *unobserved),
+        tuple(legacy),
     )
 
 
