@@ -88,7 +88,8 @@ def _matcher(file_version: str, pointer: tuple[str | int, ...]) -> Any:
 def standard_errors(doc: dict[str, Any]) -> list[str]:
     """Every way ``doc`` breaks the standard's schema for its ``apiVersion``, one line each:
     ``path: reason (ODCS vX.Y.Z: rule)``, paths spelled ``schema[0].properties[3].name``,
-    in document order. An ``apiVersion`` andon does not know is the one error."""
+    in document order. An ``apiVersion`` andon does not know is the one error. A value JSON
+    cannot hold (a ``datetime.date`` from a YAML 1.1 loader) is judged as its ISO string."""
     if not isinstance(doc, dict):
         return [f"(document): is a {type(doc).__name__}, not a mapping (ODCS: type)"]
     api_version = doc.get("apiVersion")
@@ -99,6 +100,7 @@ def standard_errors(doc: dict[str, Any]) -> list[str]:
     if not isinstance(api_version, str) or api_version not in KNOWN_VERSIONS:
         return [f"apiVersion: {_unknown_version(api_version)}"]
     version = KNOWN_VERSIONS[api_version]
+    doc = _as_json(doc)
     raw = [
         (tuple(e.instance_path), tuple(e.schema_path), e)
         for e in _validator(version).iter_errors(doc)
@@ -232,6 +234,18 @@ def _declared(
             else:
                 names |= _declared(version, root, part_at, instance, seen)
     return names
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` with every non-JSON leaf (dates, times) turned into its ISO string."""
+    if isinstance(value, dict):
+        return {str(k): _as_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_json(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    iso = getattr(value, "isoformat", None)
+    return iso() if callable(iso) else str(value)
 
 
 def _pointer(ref: str) -> tuple[str, ...]:
