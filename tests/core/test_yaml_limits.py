@@ -58,3 +58,17 @@ def test_integers_are_read_up_to_the_bound_and_refused_past_it() -> None:
         load_bounded(f"n: {'7' * (MAX_INT_DIGITS + 1)}", source="doc")
     # A quoted string of digits is text, not an integer: no bound beyond the document's size.
     assert load_bounded(f"s: '{'7' * 5000}'", source="doc") == {"s": "7" * 5000}
+
+
+def test_timestamps_false_keeps_unquoted_dates_as_strings_and_every_bound() -> None:
+    text = "day: 2024-05-01\nat: 2024-05-01T10:00:00Z\nn: 7\n"
+    assert load_bounded(text, source="c", timestamps=False) == {
+        "day": "2024-05-01",
+        "at": "2024-05-01T10:00:00Z",
+        "n": 7,
+    }
+    assert not isinstance(load_bounded(text, source="c")["day"], str)
+    with pytest.raises(Invalid, match="nests deeper"):
+        load_bounded("a: " + "[" * 200 + "]" * 200, source="c", timestamps=False)
+    with pytest.raises(Invalid, match="digits"):
+        load_bounded("n: " + "9" * 2000, source="c", timestamps=False)

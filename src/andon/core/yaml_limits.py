@@ -15,6 +15,10 @@ they cost the server anything:
   :func:`require_bounded` walks it as it would be expanded and stops at the limit.
 
 Each refusal is :class:`~andon.core.errors.Invalid` naming the source, the bound and the line.
+
+``load_bounded(text, source=..., timestamps=False)`` reads unquoted dates and times
+(``2024-05-01``) as the strings they are written as: JSON Schema (the ODCS standard's own
+schema) knows no date type, so a tree validated against it must not hold ``datetime.date``.
 """
 
 from __future__ import annotations
@@ -54,8 +58,9 @@ def require_bounded(doc: Any, *, source: str, limit: int = MAX_NODES) -> None:
 
 
 @cache
-def _loader() -> Any:
-    """A ``SafeLoader`` class that refuses deep nesting and huge integers as it loads."""
+def _loader(timestamps: bool = True) -> Any:
+    """A ``SafeLoader`` class that refuses deep nesting and huge integers as it loads;
+    without ``timestamps`` it resolves no YAML 1.1 timestamp (they stay strings)."""
     import yaml  # type: ignore[import-untyped]
 
     class BoundedLoader(yaml.SafeLoader):  # type: ignore[misc]
@@ -86,15 +91,23 @@ def _loader() -> Any:
             return self.construct_yaml_int(node)
 
     BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.bounded_int)
+    if not timestamps:
+        BoundedLoader.yaml_implicit_resolvers = {
+            first: [
+                (tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"
+            ]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        }
     return BoundedLoader
 
 
-def load_bounded(text: str, *, source: str) -> Any:
+def load_bounded(text: str, *, source: str, timestamps: bool = True) -> Any:
     """``yaml.safe_load(text)``, refused with :class:`Invalid` (naming ``source``) when it
     nests deeper than :data:`MAX_DEPTH`, holds an integer of more than :data:`MAX_INT_DIGITS`
     digits or expands past :data:`MAX_NODES` values. Malformed YAML raises ``yaml.YAMLError``
-    as ``safe_load`` does, for the caller to word."""
-    loader = _loader()(text)
+    as ``safe_load`` does, for the caller to word. With ``timestamps=False`` an unquoted date
+    or date-time stays a string (an explicit ``!!timestamp`` tag is still honoured)."""
+    loader = _loader(timestamps)(text)
     loader.source = source
     try:
         doc = loader.get_single_data()
