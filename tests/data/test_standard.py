@@ -12,6 +12,7 @@ from andon.core.errors import Invalid
 from andon.core.yaml_limits import load_bounded
 from andon.data.sample import contract_document
 from andon.data.standard import KNOWN_VERSIONS, schema_for, standard_errors
+from tests.data.conftest import legacy_document
 
 HEAD = """\
 apiVersion: {v}
@@ -333,7 +334,16 @@ def test_errors_follow_the_document_order() -> None:
     ]
 
 
-def test_andons_current_sample_gives_the_researched_errors() -> None:
+def test_the_sample_is_valid_odcs_and_its_upgrade_too() -> None:
+    from andon.data.dialect import upgrade
+
+    assert standard_errors(contract_document()) == []
+    assert standard_errors(upgrade(legacy_document())[0]) == []
+    assert standard_errors({**contract_document(), "apiVersion": "v3.2.0"}) == []
+
+
+def test_andons_pre_standard_sample_gives_the_researched_errors() -> None:
+    contract_document = legacy_document
     errors = standard_errors(contract_document())
     assert len(errors) == 12
     assert (

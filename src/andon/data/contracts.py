@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from andon.core.errors import Invalid, NotFound
 from andon.core.notices import notify
@@ -61,6 +61,7 @@ from andon.data.relationships import (
 )
 from andon.data.servers import Server, parse_server
 from andon.data.slas import SlaProperty, parse_slas
+from andon.data.standard import standard_errors
 from andon.data.units import UNIT_FACTORS
 
 __all__ = [
@@ -489,7 +490,8 @@ def _load(text: str, source: str) -> dict[str, Any]:
     import yaml  # type: ignore[import-untyped]
 
     try:
-        doc = load_bounded(text, source=source)
+        # Unquoted dates stay text: the standard's schema judges them as the strings they are.
+        doc = load_bounded(text, source=source, timestamps=False)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -504,20 +506,33 @@ def _load(text: str, source: str) -> dict[str, Any]:
     return doc
 
 
+def _refuse(source: str, problems: list[str]) -> NoReturn:
+    count = len(problems)
+    raise Invalid(
+        f"{source} is not a valid ODCS v3 contract ({count} "
+        f"{'problem' if count == 1 else 'problems'}):\n  " + "\n  ".join(problems),
+        errors=problems,
+    )
+
+
 def parse_contract(text: str, *, source: str = "contract") -> Contract:
     """Parse ODCS v3 YAML; raise :class:`Invalid` listing every problem at once."""
     written = _load(text, source)
     doc, legacy = upgrade(written)
+    departures = standard_errors(doc)
+    if departures and (not legacy or departures[0].startswith("apiVersion:")):
+        _refuse(source, departures)
     if legacy:
+        remaining = (
+            f"; {len(departures)} departures from ODCS remain after it" if departures else ""
+        )
         notify(
             f"{source} is written in andon's pre-standard contract dialect ({len(legacy)} "
-            f"{'change' if len(legacy) == 1 else 'changes'}, first {legacy[0]}); it still "
-            f"works, and `andon contract upgrade FILE --in-place` rewrites it as ODCS"
+            f"{'change' if len(legacy) == 1 else 'changes'}, first {legacy[0]}{remaining}); it "
+            "still runs, and `andon contract upgrade FILE --in-place` rewrites it as ODCS"
         )
     problems = Problems()
     api = doc.get("apiVersion")
-    if not (isinstance(api, str) and re.fullmatch(r"v3\.\d+\.\d+", api)):
-        problems.add("apiVersion", f"{api!r} is not an ODCS v3 version such as v3.0.2")
     if doc.get("kind") != "DataContract":
         problems.add("kind", f"{doc.get('kind')!r} must be DataContract")
     cid = text_field(doc, "id", "", problems, required=True)
@@ -549,12 +564,7 @@ def parse_contract(text: str, *, source: str = "contract") -> Contract:
         problems,
     )
     if problems.items:
-        count = len(problems.items)
-        raise Invalid(
-            f"{source} is not a valid ODCS v3 contract ({count} "
-            f"{'problem' if count == 1 else 'problems'}):\n  " + "\n  ".join(problems.items),
-            errors=problems.items,
-        )
+        _refuse(source, problems.items)
     return Contract(
         cid,
         version,
