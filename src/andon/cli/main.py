@@ -11,7 +11,12 @@ import sys
 
 import typer
 
-from andon.cli import access, audit, teams
+from andon.cli import (
+    access,
+    audit,
+    contract_documents,  # noqa: F401 - registers contract upgrade and show
+    teams,
+)
 from andon.cli import cards as cards_cli
 from andon.cli import catalog as catalog_cli
 from andon.cli import connections as connections_cli

@@ -17,14 +17,15 @@ from andon.auth.queries import team_by_name
 from andon.core.canonical import digest
 from andon.core.clock import as_utc
 from andon.core.context import Context
-from andon.core.errors import Conflict, Invalid
+from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
 from andon.data import approvals, reach
 from andon.data.connections import bind
 from andon.data.contracts import Contract, parse_contract, read_contract_file
 from andon.data.datasets import register_dataset
 from andon.data.queries import active_contract_version
-from andon.data.records import ContractVersionRecord
+from andon.data.dialect import upgrade
+from andon.data.records import ContractDocument, ContractVersionRecord
 from andon.data.schema_changes import breaking
 from andon.data.sql_guard import vet_contract
 from andon.store.tables import auth as t
@@ -256,3 +257,31 @@ def list_contracts(ctx: Context) -> list[ContractVersionRecord]:
                 )
             )
         return out
+
+
+def show_contract(ctx: Context, ref: str) -> ContractDocument:
+    """The document of contract ``ref`` (``ID`` for its active version, or ``ID@VERSION``) in
+    the standard's shape: a version applied in andon's old dialect comes back upgraded, with
+    the changes listed, so what is shown is always valid ODCS."""
+    key, sep, wanted = ref.rpartition("@") if "@" in ref else (ref, "", "")
+    with ctx.db.read() as session:
+        row = session.scalar(select(d.DataContract).where(d.DataContract.key == key))
+        if row is None:
+            raise NotFound(f"no applied contract '{key}'", field="contract")
+        ctx.require("contract.read", team_id=row.team_id)
+        if sep:
+            version = session.scalar(
+                select(d.DataContractVersion).where(
+                    d.DataContractVersion.contract_id == row.id,
+                    d.DataContractVersion.version == wanted,
+                )
+            )
+            if version is None:
+                raise NotFound(f"contract '{key}' has no version {wanted}", field="contract")
+        else:
+            version = active_contract_version(session, row.id)
+        team = session.get(t.Team, row.team_id)
+        assert team is not None  # a contract row always has its team
+        contract = parse_contract(version.content, source=f"contract '{key}' {version.version}")
+        document, upgraded = upgrade(contract.document)
+        return ContractDocument(key, version.version, version.status, team.name, document, upgraded)

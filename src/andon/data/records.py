@@ -177,3 +177,26 @@ class VersionDiff:
             "row_count": {"old": self.row_count[0], "new": self.row_count[1]},
             "changed_columns": self.changed_columns,
         }
+
+
+@dataclass(frozen=True)
+class ContractDocument:
+    """An applied contract version's document, as the ODCS standard writes it."""
+
+    contract: str
+    version: str
+    status: str
+    team: str
+    document: dict[str, Any]  # the standard's shape (andon's old dialect upgraded)
+    upgraded: list[str]  # how the stored document departed from the standard ([] when none)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "contract": self.contract,
+            "version": self.version,
+            "status": self.status,
+            "team": self.team,
+            "document": self.document,
+            "upgraded": self.upgraded,
+        }

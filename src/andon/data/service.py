@@ -11,7 +11,12 @@ and versions through :mod:`andon.data.queries`.
 from __future__ import annotations
 
 from andon.data.check_runs import check_history, run_checks
-from andon.data.contract_versions import apply_contract, apply_contract_text, list_contracts
+from andon.data.contract_versions import (
+    apply_contract,
+    apply_contract_text,
+    list_contracts,
+    show_contract,
+)
 from andon.data.dataset_versions import diff_versions, snapshot_dataset
 from andon.data.reader import get_version, latest_version, read_version
 from andon.data.records import (
@@ -37,5 +42,6 @@ __all__ = [
     "list_contracts",
     "read_version",
     "run_checks",
+    "show_contract",
     "snapshot_dataset",
 ]
