@@ -161,9 +161,10 @@ def test_unapplied_or_edited_contract_files_are_refused(
     admin: Context, team: str, copy: Path
 ) -> None:
     path = copy / "orders.odcs.yaml"
-    with pytest.raises(NotFound, match="is not applied") as refused:
+    # Not applied: the run would apply it, but the admin belongs to no team (teams exist).
+    with pytest.raises(Invalid, match="belongs to no team") as refused:
         data.run_checks(admin, str(path))
-    assert refused.value.details["hint"].startswith("run `andon contract apply")
+    assert refused.value.field == "team"
     data.apply_contract(admin, path, team)
     path.write_text(path.read_text().replace("mustBeGreaterThan: 0", "mustBeGreaterThan: 1"))
     with pytest.raises(Conflict, match="differs from the applied contract"):

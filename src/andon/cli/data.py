@@ -139,18 +139,47 @@ def _threshold(threshold: dict[str, Any]) -> str:
     return f"{op} {value} {unit}".strip()
 
 
+def _said_applied(first: Any) -> None:
+    """One stderr line: the first run of a contract file applied it (a ``FirstApply``)."""
+    v = first.version
+    team = f"new team '{v.team}' (yours)" if first.team_created else f"team '{v.team}'"
+    note = f"; granted data root {v.granted_root}" if v.granted_root else ""
+    sys.stderr.write(
+        f"applied contract '{v.contract}' {v.version} to {team} (first run; andon contract "
+        f"apply did the same{note})\n"
+    )
+
+
+def _said_incidents(opened: dict[str, str]) -> None:
+    """One line naming the schema incidents a run opened (as `data snapshot` says its own)."""
+    if opened:
+        found = "; ".join(f"{i} opened for {name}" for name, i in opened.items())
+        say(
+            f"[red]schema incident[/] {found}: the live table breaks its contract (andon "
+            "contract changes --status open)"
+        )
+
+
 @check_app.command("run")
 def run(
-    contract: str = typer.Argument(..., help="A contract file (applied) or an applied id."),
+    contract: str = typer.Argument(..., help="A contract file or an applied contract's id."),
     server: str = typer.Option(None, "--server", help="Server name (default: the first)."),
     fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f"),
     reason: str = ReasonOption,
+    team: str = typer.Option(
+        None, "--team", help="Owner of a file not applied yet (default: your one team)."
+    ),
 ) -> None:
-    """Run every check of CONTRACT; exit 4 when an error-severity check fails."""
+    """Run every check of CONTRACT; exit 4 when an error-severity check fails.
+
+    A contract file not applied yet is applied first, as `andon contract apply` would.
+    """
     from andon.core.errors import GateFailed
     from andon.data import service as data
 
-    result = data.run_checks(context(), contract, server=server, reason=reason)
+    result = data.run_checks(
+        context(), contract, server=server, reason=reason, team=team, on_apply=_said_applied
+    )
     doc = result.as_dict()
     if fmt is CheckFormat.json:
         print_json(doc)
@@ -181,6 +210,7 @@ def run(
             f"{result.queries} queries, {result.seconds:.2f} s; dataset versions "
             + ", ".join(f"{k}={v}" for k, v in result.dataset_version.items())
         )
+        _said_incidents(result.schema_incidents)
     if not result.passed:
         failing = [
             r["check"] for r in result.results if r["status"] != "pass" and r["severity"] == "error"

@@ -8,9 +8,11 @@ data-steward approves (the version becomes active) or rejects it (it never does)
 whoever applied the version cannot decide it. While a version is pending, the contract takes
 no other new version: decide first, so versions activate in the order they were applied.
 
-:func:`andon.data.service.snapshot_dataset` compares the live columns with the active
-contract; a breaking difference opens an incident (``schema.breaking`` too), which the next
-snapshot that conforms again resolves.
+:func:`andon.data.service.snapshot_dataset` and :func:`andon.data.service.run_checks`
+compare the live columns of each table they record with the active contract
+(:func:`stage_live_change`); a breaking difference opens an incident (``source``
+``snapshot``: a live table's recorded version, whichever command recorded it; event
+``schema.breaking`` too), which the next snapshot or check run that conforms again resolves.
 
 The session-level helpers (``stage_*``, ``emit_breaking``) run inside the caller's
 transaction; the Context-taking functions are operations of their own.
@@ -30,9 +32,9 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Forbidden, Invalid, NotFound
 from andon.core.ids import new_id
-from andon.data.contracts import Contract, parse_contract
+from andon.data.contracts import Contract, SchemaObject, parse_contract
 from andon.data.datasets import register_dataset
-from andon.data.schema_changes import Change, breaking, contract_changes
+from andon.data.schema_changes import Change, breaking, contract_changes, live_changes
 from andon.store import outbox
 from andon.store.tables import auth as t
 from andon.store.tables import data as d
@@ -178,15 +180,21 @@ def stage_live_change(
     contract_version_id: str,
     dataset_id: str,
     dataset_version_id: str,
-    changes: list[Change],
+    declared: SchemaObject,
+    columns: list[tuple[str, str]],
     actor: str,
     now: datetime,
+    origin: str,
 ) -> tuple[s.SchemaChange | None, list[str]]:
-    """Open an incident when ``changes`` break, resolving older open ones of the dataset.
+    """Compare a recorded dataset version's live ``columns`` with their ``declared`` table.
 
+    Opens an incident when the departure breaks, resolving older open ones of the dataset;
+    ``data snapshot`` and ``check run`` both call this for every table they recorded.
     Returns the newly opened incident (None when nothing breaks, or when the same departure
-    is already open) and the ids of incidents this snapshot resolved.
+    is already open) and the ids of incidents it resolved; ``origin`` (``snapshot dv_...``)
+    opens the reason a resolved incident records.
     """
+    changes = live_changes(declared, columns)
     opened = list(
         session.scalars(
             select(s.SchemaChange).where(
@@ -204,7 +212,7 @@ def stage_live_change(
     for row in opened:
         row.status = "resolved"
         row.decided_by, row.decided_at = actor, now
-        row.decision_reason = f"snapshot {dataset_version_id} " + (
+        row.decision_reason = f"{origin} " + (
             "breaks differently" if is_breaking else "conforms to the contract again"
         )
         resolved.append(row.id)

@@ -2,7 +2,8 @@
 
 A version's id is derived from its content (and its dataset), so snapshotting an unchanged
 table stores nothing new. A snapshot compares the live columns with the active contract
-version and opens a schema change when they depart from it (:mod:`andon.data.approvals`).
+version and opens a schema change when they depart from it, as a check run does
+(:func:`andon.data.approvals.stage_live_change`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from andon.data.connections import bind
 from andon.data.contracts import Contract, parse_contract
 from andon.data.queries import active_contract_version, dataset_by_name, version_record
 from andon.data.records import DatasetVersionRecord, VersionDiff
-from andon.data.schema_changes import live_changes
 from andon.data.sql_guard import SqlLimits
 from andon.store.artifacts import ArtifactStore
 from andon.store.tables import data as d
@@ -88,7 +88,6 @@ def snapshot_dataset(
     table = engine.fingerprint_only(contract, base_dir, ds_name, server, SqlLimits.of(ctx.settings))
     declared = contract.table(ds_name)
     assert declared is not None  # fingerprint_only raised otherwise
-    departures = live_changes(declared, table.columns)
     artifact = None
     if materialize:
         artifact = _materialize(ctx, contract, base_dir, ds_name, server)
@@ -105,9 +104,11 @@ def snapshot_dataset(
             contract_version_id=contract_version_id,
             dataset_id=ds_id,
             dataset_version_id=vid,
-            changes=departures,
+            declared=declared,
+            columns=table.columns,
             actor=ctx.principal.name,
             now=ctx.clock.now(),
+            origin=f"snapshot {vid}",
         )
         entry = record_change(
             session,

@@ -41,6 +41,18 @@ class ContractVersionRecord:
 
 
 @dataclass(frozen=True)
+class FirstApply:
+    """What a check run of a contract file not applied yet applied first."""
+
+    version: ContractVersionRecord
+    team_created: bool = False  # the team was created for the principal (a fresh install)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form: the applied version's, and whether its team was created."""
+        return {**self.version.as_dict(), "team_created": self.team_created}
+
+
+@dataclass(frozen=True)
 class RunReport:
     """A stored check run and its results (the documented JSON of `andon check run`)."""
 
@@ -54,6 +66,8 @@ class RunReport:
     queries: int
     seconds: float
     started_at: datetime
+    schema_incidents: dict[str, str] = field(default_factory=dict)  # dataset -> opened now
+    applied: FirstApply | None = None  # the contract file this run applied first, if any
 
     @property
     def errors_failed(self) -> int:
@@ -77,6 +91,8 @@ class RunReport:
             "started_at": self.started_at.isoformat(),
             "queries": self.queries,
             "results": self.results,
+            "schema_incidents": self.schema_incidents,
+            "applied": self.applied.as_dict() if self.applied else None,
         }
 
 
