@@ -23,8 +23,8 @@ from andon.data import approvals, reach
 from andon.data.connections import bind
 from andon.data.contracts import Contract, parse_contract, read_contract_file
 from andon.data.datasets import register_dataset
-from andon.data.queries import active_contract_version
 from andon.data.dialect import upgrade
+from andon.data.queries import active_contract_version
 from andon.data.records import ContractDocument, ContractVersionRecord
 from andon.data.schema_changes import breaking
 from andon.data.sql_guard import vet_contract
