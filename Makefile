@@ -10,9 +10,11 @@ CHECKED := src tests benchmarks
 
 .PHONY: demo test env system-deps lint unit clean docs
 
+# --compile-bytecode: a venv without .pyc files makes every process compile its imports
+# (about 3,200 files) where Python may not write them (PYTHONDONTWRITEBYTECODE, read-only CI).
 $(BIN)/andon: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check uv
-	uv sync --frozen --extra spark --python python3.11
+	uv sync --frozen --extra spark --python python3.11 --compile-bytecode
 	@touch $@
 
 env: $(BIN)/andon

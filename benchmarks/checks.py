@@ -13,7 +13,11 @@ also fetch their sample rows). Two things are timed, in alternating order, sever
   connection, no fingerprints, no samples.
 
 The ratio is the median of the per-round ratios. The whole `andon check run` process (start-up,
-metadata store, storing the run) is timed once more for reference. See RESULTS.md.
+metadata store, storing the run) is timed once more for reference.
+
+``--whole`` (default 5,000,000 rows) times what users wait for instead: whole processes of
+`andon check run`, one hand-written DuckDB query and Soda Core v4 on one DuckDB file
+(:mod:`benchmarks.checks_whole`). See RESULTS.md.
 """
 
 from __future__ import annotations
@@ -121,8 +125,8 @@ def contract_doc() -> dict[str, Any]:
     }
 
 
-def baseline_sql(path: Path) -> str:
-    """The same 18 aggregates, written by hand."""
+def baseline_sql(source: str) -> str:
+    """The same 18 aggregates, written by hand, over ``source`` (a table or table function)."""
     s = ", ".join(f"'{v}'" for v in STATUSES)
     c = ", ".join(f"'{v}'" for v in COUNTRIES)
     return f"""
@@ -147,7 +151,7 @@ def baseline_sql(path: Path) -> str:
       COUNT(*) FILTER (WHERE legacy_channel IS NOT NULL
                        AND legacy_channel NOT IN ('web', 'store')),
       MAX(order_ts)
-    FROM read_parquet('{path}')
+    FROM {source}
     """
 
 
@@ -161,7 +165,7 @@ def run_andon(folder: Path) -> tuple[float, engine.Scan]:
 def run_baseline(folder: Path) -> tuple[float, tuple[Any, ...]]:
     started = time.perf_counter()
     con = duckdb.connect()
-    row = con.execute(baseline_sql(folder / "orders.parquet")).fetchone()
+    row = con.execute(baseline_sql(f"read_parquet('{folder / 'orders.parquet'}')")).fetchone()
     con.close()
     assert row is not None
     return time.perf_counter() - started, row
@@ -187,10 +191,20 @@ def run_process(folder: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--rows", type=int, default=None, help="10,000,000; --whole: 5,000,000")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--folder", type=Path, default=None, help="Reuse a generated sample.")
+    parser.add_argument("--whole", action="store_true", help="Whole processes, with Soda Core v4.")
+    parser.add_argument("--no-soda", action="store_true", help="--whole without Soda Core.")
+    parser.add_argument("--venv", action="append", default=[], metavar="LABEL=PATH",
+                        help="--whole: also andon from this venv, PYTHONDONTWRITEBYTECODE=1.")  # fmt: skip
     args = parser.parse_args()
+    if args.whole:
+        from benchmarks import checks_whole
+
+        checks_whole.run(args.rows or 5_000_000, args.rounds, not args.no_soda, args.venv)
+        return
+    args.rows = args.rows or 10_000_000
     folder = args.folder or Path(tempfile.mkdtemp(prefix="andon-bench-checks-"))
     if not (folder / "orders.parquet").exists():
         started = time.perf_counter()
