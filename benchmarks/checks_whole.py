@@ -94,20 +94,19 @@ execute()
 
 
 def duckdb_server(db: Path) -> dict[str, Any]:
-    """The contract's one server: the only place that knows how a DuckDB file is written.
-
-    Today's andon reads ``type: duckdb`` + ``path``; the standard's shape, which andon is
-    moving to, is ``{"server": "local", "type": "duckdb", "database": str(db), "schema":
-    "main"}``.
-    """
-    return {"server": "local", "type": "duckdb", "path": str(db)}
+    """The contract's one server, as the ODCS standard writes a DuckDB file."""
+    return {"server": "local", "type": "duckdb", "database": str(db), "schema": "main"}
 
 
 def andon_contract(db: Path) -> dict[str, Any]:
-    """The 18-check contract of the in-process benchmark, on the DuckDB file ``db``."""
+    """The 18-check contract of the in-process benchmark, on the DuckDB file ``db``, in the
+    standard's shapes (what a user would write: no deprecation notice, no upgrade on read)."""
     from benchmarks.checks import contract_doc
 
-    return {**contract_doc(), "servers": [duckdb_server(db)]}
+    from andon.data.dialect import upgrade
+
+    standard, _ = upgrade({**contract_doc(), "servers": [duckdb_server(db)]})
+    return standard
 
 
 def soda_datasource(db: Path) -> dict[str, Any]:
