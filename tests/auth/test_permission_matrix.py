@@ -298,7 +298,7 @@ def _contract_file(contract_id: str, table: str) -> str:
     )
     (folder / "c.odcs.yaml").write_text(
         f"apiVersion: v3.0.2\nkind: DataContract\nid: {contract_id}\nversion: 1.0.0\n"
-        "status: active\nservers: [{server: local, type: parquet, path: .}]\n"
+        "status: active\nservers: [{server: local, type: local, path: ., format: parquet}]\n"
         f"schema: [{{name: {table}, properties: [{{name: id, logicalType: integer, "
         "unique: true}]}]\n"
     )
@@ -416,7 +416,7 @@ def _evaluable(w: World, tgt: str) -> tuple[str, Path]:
         )
         (folder / "c.odcs.yaml").write_text(
             f"apiVersion: v3.0.2\nkind: DataContract\nid: {w.fresh('scored')}\nversion: 1.0.0\n"
-            "status: active\nservers: [{server: local, type: parquet, path: .}]\n"
+            "status: active\nservers: [{server: local, type: local, path: ., format: parquet}]\n"
             "schema: [{name: scored, properties: [{name: x, logicalType: number}, "
             "{name: flag, logicalType: integer}]}]\n"
         )
@@ -655,6 +655,8 @@ OPERATIONS: list[Op] = [
        lambda w, tgt: partial(roots.list_roots, team=tgt)),
     Op("data.list_contracts", data.list_contracts, "contract.read", "somewhere",
        lambda w, _: partial(data.list_contracts)),
+    Op("data.show_contract", data.show_contract, "contract.read", "team",
+       lambda w, tgt: partial(data.show_contract, ref=_applied(w, tgt, "shown"))),
     Op("data.run_checks", data.run_checks, "check.run", "team",
        lambda w, tgt: partial(data.run_checks, contract=_applied(w, tgt, "checked")), audited=True),
     Op("data.check_history", data.check_history, "dataset.read", "asset",

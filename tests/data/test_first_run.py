@@ -48,7 +48,7 @@ def write_contract(folder: Path, version: str = "1.0.0", props: Any = None) -> P
         "id": "shop",
         "version": version,
         "status": "active",
-        "servers": [{"server": "local", "type": "parquet", "path": "."}],
+        "servers": [{"server": "local", "type": "local", "path": ".", "format": "parquet"}],
         "schema": [{"name": "items", "properties": props or PROPS}],
     }
     path.write_text(yaml.safe_dump(doc))

@@ -87,8 +87,8 @@ def test_apply_refuses_invalid_contracts_and_unknown_teams(
     bad.write_text("apiVersion: v3.0.2\nkind: Contract\n")
     with pytest.raises(Invalid) as info:
         data.apply_contract(admin, bad, team)
-    assert "kind: 'Contract' must be DataContract" in str(info.value)
-    assert "id: is required" in str(info.value)
+    assert "kind: 'Contract' is not one of 'DataContract'" in str(info.value)
+    assert "(document): id is required (ODCS v3.0.2: required)" in str(info.value)
     with pytest.raises(NotFound, match=r"no contract file at .*missing\.yaml"):
         data.apply_contract(admin, bad.with_name("missing.yaml"), team)
 

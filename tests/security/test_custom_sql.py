@@ -69,7 +69,7 @@ def _contract(
     folder: Path, query: str, cid: str = "probe", server: str = "", table: str = "t"
 ) -> Path:
     rule = json.dumps({"name": "probe_rule", "type": "sql", "query": query, "mustBe": 0})
-    servers = server or "servers: [{server: local, type: parquet, path: .}]\n"
+    servers = server or "servers: [{server: local, type: local, path: ., format: parquet}]\n"
     return write_contract(
         folder,
         f"apiVersion: v3.0.2\nkind: DataContract\nid: {cid}\nversion: 1.0.0\nstatus: active\n"

@@ -35,7 +35,7 @@ def _contract(folder: Path, path: str, cid: str = "reach", table: str = "t") -> 
     file = folder / f"{cid}.odcs.yaml"
     file.write_text(
         f"apiVersion: v3.0.2\nkind: DataContract\nid: {cid}\nversion: 1.0.0\nstatus: active\n"
-        f"servers: [{{server: local, type: parquet, path: '{path}'}}]\n"
+        f"servers: [{{server: local, type: local, path: '{path}', format: parquet}}]\n"
         f"schema: [{{name: {table}, physicalName: {table}, properties: "
         "[{name: id, logicalType: integer}]}]\n"
     )
