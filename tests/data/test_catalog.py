@@ -370,5 +370,5 @@ def test_freshness_proposal_and_acceptance(admin: Context, tmp_path: Path) -> No
     accepted = catalog.accept_proposal(sam, fresh.id)
     assert accepted.contract_version == "2.1.1"
     run = data.run_checks(admin, "events")
-    [sla] = [r for r in run.results if r["kind"] == "freshness"]
+    [sla] = [r for r in run.results if r["kind"] == "latency"]
     assert sla["status"] == "pass" and sla["threshold"]["mustBeLessOrEqualTo"] == 5 * 3600

@@ -41,7 +41,8 @@ class ContractVersionResponse(BaseModel):
 
 
 class CheckRunResponse(BaseModel):
-    """A stored check run; ``passed`` is false when an error-severity check failed.
+    """A stored check run; ``passed`` is false when an error-severity check failed (or, with
+    ``strict``, when something was not checked).
 
     ``RunReport`` with typed results and without ``seconds``."""
 
@@ -54,6 +55,8 @@ class CheckRunResponse(BaseModel):
     started_at: datetime
     queries: int
     results: list[Result]
+    strict: bool = Field(description="True when a not_checked result failed the run.")
+    not_checked: list[str] = Field(description="Checks the contract declares that did not run.")
 
 
 class DatasetOverviewResponse(BaseModel):

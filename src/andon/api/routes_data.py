@@ -121,7 +121,7 @@ def reject_version(ctx: Ctx, contract_id: str, version: str, body: DecisionBody)
 def run_checks(ctx: Ctx, contract_id: str, body: CheckRunCreateBody) -> dict[str, Any]:
     """Run the active contract version's checks and store the run (failures are results)."""
     return data.run_checks(
-        ctx, contract_id, server=body.server, reason=body.reason, id_only=True
+        ctx, contract_id, server=body.server, reason=body.reason, id_only=True, strict=body.strict
     ).as_dict()
 
 

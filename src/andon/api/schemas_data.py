@@ -45,6 +45,9 @@ class DecisionBody(Body):
 
 class CheckRunCreateBody(ReasonBody):
     server: str | None = _server()
+    strict: bool = Field(
+        False, description="Fail the run when anything the contract declares is not_checked."
+    )
 
 
 class SnapshotCreateBody(ReasonBody):

@@ -24,7 +24,7 @@ contract_app = typer.Typer(help="ODCS v3 data contracts.", no_args_is_help=True)
 check_app = typer.Typer(help="Run a contract's checks and see their history.", no_args_is_help=True)
 data_app = typer.Typer(help="Sample data, dataset versions and diffs.", no_args_is_help=True)
 
-_STATUS = {"pass": "green", "fail": "red", "error": "red"}
+_STATUS = {"pass": "green", "fail": "red", "error": "red", "not_checked": "yellow"}
 
 
 class CheckFormat(StrEnum):
@@ -135,8 +135,8 @@ def _fmt_value(value: Any) -> str:
 
 def _threshold(threshold: dict[str, Any]) -> str:
     unit = threshold.get("unit", "")
-    op, value = next((k, v) for k, v in threshold.items() if k != "unit")
-    return f"{op} {value} {unit}".strip()
+    found = next(((k, v) for k, v in threshold.items() if k != "unit"), None)
+    return f"{found[0]} {found[1]} {unit}".strip() if found else ""  # not_checked: none
 
 
 def _said_applied(first: Any) -> None:
@@ -169,16 +169,26 @@ def run(
     team: str = typer.Option(
         None, "--team", help="Owner of a file not applied yet (default: your one team)."
     ),
+    strict: bool = typer.Option(
+        False, "--strict", help="Fail (exit 4) when anything in the contract is not_checked."
+    ),
 ) -> None:
     """Run every check of CONTRACT; exit 4 when an error-severity check fails.
 
-    A contract file not applied yet is applied first, as `andon contract apply` would.
+    A contract file not applied yet is applied first, as `andon contract apply` would. What
+    the contract declares and andon cannot check is listed as not_checked with the reason.
     """
     from andon.core.errors import GateFailed
     from andon.data import service as data
 
     result = data.run_checks(
-        context(), contract, server=server, reason=reason, team=team, on_apply=_said_applied
+        context(),
+        contract,
+        server=server,
+        reason=reason,
+        team=team,
+        on_apply=_said_applied,
+        strict=strict,
     )
     doc = result.as_dict()
     if fmt is CheckFormat.json:
@@ -204,17 +214,22 @@ def run(
             ],
         )
         verdict = "[green]passed[/]" if result.passed else "[red]FAILED[/]"
+        unchecked = f", {len(result.not_checked)} not checked" if result.not_checked else ""
         say(
             f"{verdict}: {result.errors_failed} error and {result.warnings_failed} warning "
-            f"checks failing of {len(result.results)}; run {result.run_id}, "
+            f"checks failing of {len(result.results)}{unchecked}; run {result.run_id}, "
             f"{result.queries} queries, {result.seconds:.2f} s; dataset versions "
             + ", ".join(f"{k}={v}" for k, v in result.dataset_version.items())
         )
         _said_incidents(result.schema_incidents)
     if not result.passed:
         failing = [
-            r["check"] for r in result.results if r["status"] != "pass" and r["severity"] == "error"
+            r["check"]
+            for r in result.results
+            if r["status"] in ("fail", "error") and r["severity"] == "error"
         ]
+        if result.strict:
+            failing += [f"{name} (not_checked, --strict)" for name in result.not_checked]
         raise GateFailed(
             f"{len(failing)} error-severity checks failed: {', '.join(failing)}",
             run_id=result.run_id,

@@ -403,10 +403,11 @@ def apply_proposal(
         slas = [
             s
             for s in doc.get("slaProperties") or []
-            if not (isinstance(s, dict) and s.get("property") == "freshness"
+            if not (isinstance(s, dict) and s.get("property") in ("freshness", "latency")
                     and s.get("element") == element)
         ]  # fmt: skip
-        sla = {"property": "freshness", "value": value["value"], "unit": value["unit"]}
+        # ODCS names the age of the newest value `latency` (freshness is its older synonym).
+        sla = {"property": "latency", "value": value["value"], "unit": value["unit"]}
         doc["slaProperties"] = [*slas, {**sla, "element": element}]
         return
     prop = _property(doc, table, column)

@@ -29,7 +29,7 @@ from andon.data.contract_versions import contract_digest
 from andon.data.contracts import Contract, parse_contract, read_contract_file
 from andon.data.dataset_versions import store_version
 from andon.data.queries import active_contract_version, dataset_by_name
-from andon.data.records import FirstApply, HistoryRow, RunReport
+from andon.data.records import FAILING, FirstApply, HistoryRow, RunReport
 from andon.data.sql_guard import SqlLimits
 from andon.store.tables import auth as t
 from andon.store.tables import data as d
@@ -124,6 +124,7 @@ def run_checks(
     id_only: bool = False,
     team: str | None = None,
     on_apply: Callable[[FirstApply], None] | None = None,
+    strict: bool = False,
 ) -> RunReport:
     """Run an applied contract's checks, store the run with its results, and return it.
 
@@ -131,7 +132,9 @@ def run_checks(
     always an id (a remote caller never names a file on the server). A file whose id and
     version are not applied is applied first, to ``team`` or the caller's default team
     (:mod:`andon.data.first_run`: the permission check, audit entry and event of
-    ``contract.apply``), and ``on_apply`` hears of it as soon as that is stored. ``team``
+    ``contract.apply``), and ``on_apply`` hears of it as soon as that is stored. With
+    ``strict`` a ``not_checked`` result (something the contract declares that andon cannot
+    check) fails the run too. ``team``
     given with a contract another team owns is a :class:`Conflict`.
     A failing check is a result, not an error: the run is stored and ``passed`` is false. An
     error (missing file, bad column, malformed SQL) raises before anything is stored.
@@ -165,7 +168,10 @@ def run_checks(
         limits=SqlLimits.of(ctx.settings),
     )
     results = [r.as_dict() for r in scan.results]
-    passed = not any(r["status"] != "pass" and r["severity"] == "error" for r in results)
+    unchecked = any(r["status"] == "not_checked" for r in results)
+    passed = not (strict and unchecked) and not any(
+        r["status"] in FAILING and r["severity"] == "error" for r in results
+    )
     run_id = new_id("check_run")
     with ctx.db.transaction() as session:
         ctx.require("check.run", team_id=target.team_id)
@@ -217,6 +223,7 @@ def run_checks(
             started,
             schema_incidents=opened,
             applied=applied,
+            strict=strict and unchecked,
         )
         run.errors_failed, run.warnings_failed = report.errors_failed, report.warnings_failed
         session.add(run)
@@ -234,7 +241,7 @@ def run_checks(
                 d.CheckResult(
                     run_id=run.id,
                     position=i,
-                    dataset_id=target.datasets[r["dataset"]],
+                    dataset_id=target.datasets[r["dataset"]] if r["dataset"] else None,
                     check=r["check"],
                     column=r["column"],
                     kind=r["kind"],
@@ -247,7 +254,7 @@ def run_checks(
                     message=r["message"],
                 )
             )
-        failing = [r["check"] for r in results if r["status"] != "pass"]
+        failing = [r["check"] for r in results if r["status"] in FAILING]
         entry = record_change(
             session,
             ctx,
@@ -257,6 +264,8 @@ def run_checks(
                 "contract": target.contract.id,
                 "version": target.version,
                 "passed": passed,
+                "strict": strict,
+                "not_checked": report.not_checked,
                 "dataset_versions": versions,
                 "failing": failing,
                 "schema_incident": {n: row.id if row else None for n, row in incidents.items()},
@@ -295,7 +304,7 @@ def check_history(ctx: Context, dataset: str, *, limit: int = 20) -> list[Histor
                     d.CheckResult.run_id == run.id, d.CheckResult.dataset_id == ds.id
                 )
             ).all()
-            bad = [(c, sev) for c, status, sev in results if status != "pass"]
+            bad = [(c, sev) for c, status, sev in results if status in FAILING]
             out.append(
                 HistoryRow(
                     run.id,

@@ -27,7 +27,9 @@ from typing import Any, Literal
 from andon.core.records import published
 from andon.data.contracts import Contract, Rule
 
-Status = Literal["pass", "fail", "error"]
+Status = Literal["pass", "fail", "error", "not_checked"]
+SLA_KINDS = ("latency", "retention", "frequency", "timeOfAvailability")
+"""Service levels measured on a timestamp column: the newest value (the oldest for retention)."""
 
 ROW_METRICS = ("nullValues", "missingValues", "invalidValues", "outOfRange", "unitMismatch")
 """Metrics with a per-row predicate: failed rows are counted and sampled."""
@@ -53,6 +55,8 @@ class Check:
 
     def threshold_dict(self) -> dict[str, Any]:
         """The threshold as ODCS spells it."""
+        if self.kind == "timeOfAvailability":
+            return {"timeOfAvailability": self.arguments["value"]}
         return {self.operator: self.threshold, "unit": self.unit}
 
     def passes(self, observed: float) -> bool:
@@ -84,7 +88,7 @@ class Result:
     """One check's outcome (the documented result schema of `andon check run`)."""
 
     check: str
-    dataset: str
+    dataset: str | None  # None for what belongs to no one table (not_checked only)
     column: str | None
     kind: str
     status: Status
@@ -171,10 +175,14 @@ def plan(contract: Contract) -> list[Check]:
                   arguments={"to": rel.target, "from_columns": list(rel.from_columns),
                              "to_table": rel.to_table, "to_columns": list(rel.to_columns)})
         )  # fmt: skip
-    for sla in contract.freshness:
+    for sla in contract.slas:
+        # Every SLA compares an age in seconds with its duration, except timeOfAvailability,
+        # whose threshold is the time of day (compile.py decides it against the run's clock).
         checks.append(
-            Check(f"{sla.table}.{sla.column}.latency", sla.table, sla.column, "freshness",
-                  "error", "mustBeLessOrEqualTo", sla.seconds, "seconds")
+            Check(sla.name, sla.table, sla.column, sla.kind, "error", "mustBeLessOrEqualTo",
+                  sla.seconds if sla.seconds is not None else sla.value, "seconds",
+                  arguments={"at_minutes": sla.at_minutes, "offset_minutes": sla.offset_minutes,
+                             "value": sla.value, "unit": sla.unit})
         )  # fmt: skip
     seen: dict[str, int] = {}
     unique = []

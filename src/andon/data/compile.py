@@ -26,13 +26,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
-from andon.data.checks import REFERENCE_KINDS, ROW_METRICS, Check, Result, conforms, plan
+from andon.data.checks import (
+    REFERENCE_KINDS,
+    ROW_METRICS,
+    SLA_KINDS,
+    Check,
+    Result,
+    conforms,
+    plan,
+)
 from andon.data.contracts import Contract, SchemaObject, Server
 from andon.data.engines import Engine, open_engine
 from andon.data.sql_guard import SqlLimits, fill, number
@@ -237,8 +245,9 @@ def _scan_table(
                 aggs[key] = t.count() - key_expr.nunique()
         elif check.kind == "rowCount":
             aggs[key] = t.count()
-        elif check.kind == "freshness":
-            aggs[key] = t[check.column].max()
+        elif check.kind in SLA_KINDS:
+            column = t[check.column]
+            aggs[key] = column.min() if check.kind == "retention" else column.max()
     [row] = source.execute(t.aggregate(**aggs), f"{obj.name} ({source.locations[obj.name]})")
     rows = int(row["__andon_rows"])
     scan = TableScan(
@@ -254,11 +263,9 @@ def _scan_table(
     for i, check in enumerate(checks):
         value = row[f"__andon_c{i}"]
         failed: int | None
-        if check.kind == "freshness":
-            newest = _as_utc(value)
-            observed: Any = round((now - newest).total_seconds(), 3) if newest else None
+        if check.kind in SLA_KINDS:
             failed = None
-            ok = observed is not None and check.passes(observed)
+            observed, ok, message = _service_level(check, _as_utc(value), now)
         elif check.kind == "rowCount":
             observed, failed = int(value), None
             ok = check.passes(observed)
@@ -270,14 +277,53 @@ def _scan_table(
             check.name, obj.name, check.column, check.kind, "pass" if ok else "fail",
             check.severity, observed, check.threshold_dict(), failed,
         )  # fmt: skip
-        if check.kind == "freshness" and observed is not None:
-            result.message = f"newest {check.column} is {observed / 3600:.1f} h old"
+        if check.kind in SLA_KINDS:
+            result.message = message
         results.append(result)
         if not ok and failed and check.kind in (*ROW_METRICS, "duplicateValues"):
             sampled.append((check, result))
     if sampled:
         _fetch_samples(source, obj, t, sampled)
     return scan, results
+
+
+def _age(seconds: float) -> str:
+    """An age in the unit a person reads it in."""
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if abs(seconds) >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _service_level(check: Check, value: datetime | None, now: datetime) -> tuple[Any, bool, str]:
+    """``(observed, ok, message)`` of an SLA check from the newest (oldest) value."""
+    column, args = check.column, check.arguments
+    if value is None:
+        return None, False, f"{check.table}.{column} holds no value to measure"
+    if check.kind == "timeOfAvailability":
+        offset = timedelta(minutes=int(args["offset_minutes"]))
+        local_now = now.astimezone(UTC) + offset
+        due = local_now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(
+            minutes=int(args["at_minutes"])
+        )
+        # Once today's time has passed, today's data must be there; before it, yesterday's.
+        day = due.date() if local_now >= due else (due - timedelta(days=1)).date()
+        newest = (value + offset).date()
+        ok = newest >= day
+        said = "passed" if local_now >= due else "not yet passed"
+        return (
+            value.isoformat(),
+            ok,
+            f"newest {column} is of {newest}; {args['value']} has {said} today, so data of "
+            f"{day} is due",
+        )
+    age = round((now - value).total_seconds(), 3)
+    which = "oldest" if check.kind == "retention" else "newest"
+    return (
+        age,
+        check.passes(age),
+        f"{which} {column} is {_age(age)} old ({check.kind} {args['value']} {args['unit']})",
+    )
 
 
 def _fetch_samples(
@@ -407,6 +453,11 @@ def run(
                 results.append(_references(source, check, tables, scans[check.table].row_count))
             elif check.kind == "sql":
                 results.append(_custom_sql(source, check))
+        for item in contract.unchecked:
+            results.append(
+                Result(item.name, item.table, item.column, item.kind[:40], "not_checked",
+                       "warning", None, {}, None, [], item.reason)
+            )  # fmt: skip
         return Scan(
             contract, chosen, scans, results, source.queries, time.perf_counter() - started,
         )  # fmt: skip

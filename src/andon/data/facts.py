@@ -16,7 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from andon.data.records import FAILING
 from andon.store.tables import data as d
+
+STALE_KINDS = ("freshness", "latency", "frequency", "timeOfAvailability")
+"""Result kinds that say the data is late (``freshness`` is how older runs were stored)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +109,7 @@ def training_data_facts(session: Session, dataset_version_ids: Iterable[str]) ->
             .where(d.CheckResult.run_id == run_id, d.CheckResult.dataset_id == dataset_id)
             .order_by(d.CheckResult.position)
         ).all()
-        failing = tuple(c for c, _, status, sev in results if status != "pass" and sev == "error")
-        stale = any(kind == "freshness" and status != "pass" for _, kind, status, _ in results)
+        failing = tuple(c for c, _, status, sev in results if status in FAILING and sev == "error")
+        stale = any(kind in STALE_KINDS and status in FAILING for _, kind, status, _ in results)
         out.append(VersionChecks(version_id, run_id, not failing, not stale, failing))
     return TrainingDataFacts(tuple(out))

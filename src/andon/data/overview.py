@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Invalid
+from andon.data.records import FAILING
 from andon.store.tables import auth as t
 from andon.store.tables import data as d
 
@@ -121,7 +122,7 @@ def dataset_overview(ctx: Context, *, runs: int = 12) -> list[DatasetOverview]:
             lights: list[CheckLight] = []
             for run, _ in reversed(recent):
                 lights = _results(session, run.id, ds.id)
-                passed = not any(c.status != "pass" and c.severity == "error" for c in lights)
+                passed = not any(c.status in FAILING and c.severity == "error" for c in lights)
                 trend.append(TrendPoint(run.id, as_utc(run.started_at), passed))
             latest = recent[0] if recent else None
             out.append(

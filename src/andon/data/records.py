@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+FAILING = ("fail", "error")
+"""Result statuses that count against a run (``pass`` and ``not_checked`` do not)."""
+
 
 @dataclass(frozen=True)
 class ContractVersionRecord:
@@ -68,16 +71,22 @@ class RunReport:
     started_at: datetime
     schema_incidents: dict[str, str] = field(default_factory=dict)  # dataset -> opened now
     applied: FirstApply | None = None  # the contract file this run applied first, if any
+    strict: bool = False  # a not_checked result failed the run
+
+    @property
+    def not_checked(self) -> list[str]:
+        """The checks the contract declares that andon did not run."""
+        return [r["check"] for r in self.results if r["status"] == "not_checked"]
 
     @property
     def errors_failed(self) -> int:
         """Error-severity checks that failed or could not run."""
-        return sum(1 for r in self.results if r["status"] != "pass" and r["severity"] == "error")
+        return sum(1 for r in self.results if r["status"] in FAILING and r["severity"] == "error")
 
     @property
     def warnings_failed(self) -> int:
         """Warning-severity checks that failed."""
-        return sum(1 for r in self.results if r["status"] != "pass" and r["severity"] != "error")
+        return sum(1 for r in self.results if r["status"] in FAILING and r["severity"] != "error")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -93,6 +102,8 @@ class RunReport:
             "results": self.results,
             "schema_incidents": self.schema_incidents,
             "applied": self.applied.as_dict() if self.applied else None,
+            "strict": self.strict,
+            "not_checked": self.not_checked,
         }
 
 

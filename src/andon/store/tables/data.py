@@ -104,11 +104,14 @@ class CheckResult(Base):
     __tablename__ = "check_results"
     run_id: Mapped[str] = mapped_column(ForeignKey("check_runs.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"), index=True)
+    # None for what a contract declares beyond any one table (an SLA naming no column).
+    dataset_id: Mapped[str | None] = mapped_column(
+        ForeignKey("datasets.id"), index=True, nullable=True
+    )
     check: Mapped[str] = mapped_column(String(300))
     column: Mapped[str | None] = mapped_column(String(200), nullable=True)
     kind: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(16))  # pass, fail, error or not_checked
     severity: Mapped[str] = mapped_column(String(10))
     observed: Mapped[Any] = mapped_column(JSON, nullable=True)
     threshold: Mapped[dict[str, Any]] = mapped_column(JSON)
