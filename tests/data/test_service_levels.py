@@ -170,3 +170,24 @@ def test_strict_fails_a_run_with_anything_not_checked(run: Run, tmp_path: Path) 
         False,
         True,
     )
+
+
+def test_primary_keys_are_required_and_unique_composite_ones_as_a_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir()
+    target = str(folder / "items.parquet").replace("'", "''")
+    duckdb.sql(
+        "COPY (SELECT * FROM (VALUES (1, 'a'), (1, 'b'), (2, 'a'), (2, 'a'), (NULL, 'c')) "
+        f"AS v(order_id, sku)) TO '{target}' (FORMAT parquet)"
+    )
+    text = (
+        "apiVersion: v3.1.0\nkind: DataContract\nid: items\nversion: 1.0.0\nstatus: active\n"
+        "servers: [{server: local, type: local, path: ., format: parquet}]\n"
+        "schema:\n  - name: items\n    properties:\n"
+        "      - {name: order_id, logicalType: integer, primaryKey: true, primaryKeyPosition: 1}\n"
+        "      - {name: sku, logicalType: string, primaryKey: true, primaryKeyPosition: 2}\n"
+    )
+    results = {r.check: r for r in engine.run(parse_contract(text), folder, now=NOW).results}
+    assert results["items.order_id.required"].failed_rows == 1
+    assert results["items.primaryKey"].failed_rows == 1  # (2, 'a') twice
+    assert "items.order_id.unique" not in results  # order_id alone repeats, as a key part may

@@ -5,7 +5,8 @@ check counts something (its *observed* value) and compares it with a threshold; 
 (:mod:`andon.data.compile`) computes every single-table count in one aggregate per table.
 
 Implied checks: ``required: true`` adds ``nullValues mustBe 0``, ``unique: true`` adds
-``duplicateValues mustBe 0``, ``logicalTypeOptions`` ``minimum``/``maximum`` add an
+``duplicateValues mustBe 0`` (``primaryKey: true`` both; on several columns, one
+``duplicateValues`` over the composite key named ``<table>.primaryKey``), ``logicalTypeOptions`` ``minimum``/``maximum`` add an
 ``outOfRange`` and ``pattern`` an ``invalidValues`` check (all severity ``error``). Counting metrics without a threshold
 default to ``mustBe: 0``. With ``unit: percent`` the observed value is the share of the
 table's rows, in percent.
@@ -137,14 +138,20 @@ def plan(contract: Contract) -> list[Check]:
     """Every executable check of ``contract``, with unique names, in contract order."""
     checks: list[Check] = []
     for obj in contract.schema:
+        keys = [p.name for p in obj.properties if p.primary_key]
         for prop in obj.properties:
             declared = {r.metric for r in prop.quality}
-            if prop.required and not declared & {"nullValues", "missingValues"}:
+            # A primary key is required and unique; a composite one is unique as a whole.
+            unique = prop.unique or (prop.primary_key and len(keys) == 1)
+            if (prop.required or prop.primary_key) and not declared & {
+                "nullValues",
+                "missingValues",
+            }:
                 checks.append(
                     Check(f"{obj.name}.{prop.name}.required", obj.name, prop.name, "nullValues",
                           "error", "mustBe", 0, implied=True)
                 )  # fmt: skip
-            if prop.unique and "duplicateValues" not in declared:
+            if unique and "duplicateValues" not in declared:
                 checks.append(
                     Check(f"{obj.name}.{prop.name}.unique", obj.name, prop.name, "duplicateValues",
                           "error", "mustBe", 0, implied=True)
@@ -168,6 +175,11 @@ def plan(contract: Contract) -> list[Check]:
         checks += [
             _from_rule(obj.name, None, r) for r in obj.quality if r.type in ("library", "sql")
         ]
+        if len(keys) > 1:
+            checks.append(
+                Check(f"{obj.name}.primaryKey", obj.name, None, "duplicateValues", "error",
+                      "mustBe", 0, arguments={"properties": keys}, implied=True)
+            )  # fmt: skip
     for rel in contract.relationships:
         checks.append(
             Check(rel.name, rel.from_table, rel.from_columns[0] if len(rel.from_columns) == 1 else None,

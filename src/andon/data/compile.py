@@ -136,6 +136,7 @@ def _check_columns(checks: list[Check], schemas: dict[str, Any], source: Engine)
     kept = []
     for check in checks:
         refs = [(check.table, check.column)] if check.column else []
+        refs += [(check.table, c) for c in check.arguments.get("properties") or []]
         if check.kind in REFERENCE_KINDS:
             refs = [(check.table, c) for c in check.arguments["from_columns"]]
             refs += [(check.arguments["to_table"], c) for c in check.arguments["to_columns"]]
