@@ -43,6 +43,8 @@ demo: env
 	@echo "--- Where contracts may read: the team's data roots (the home's sample folder is everyone's)"
 	$(BIN)/andon data root list fraud-ml
 	$(BIN)/andon check run $${ANDON_HOME:-.andon}/sample/orders.odcs.yaml || [ $$? -eq 4 ]
+	@echo "--- The contract is ODCS as the standard writes it (its own JSON schema judges every contract)"
+	$(BIN)/andon contract show sample-orders | head -n 14
 	$(BIN)/andon data snapshot fraud-ml/orders --materialize
 	@echo "--- Catalog: a profile (PII masked), field classification by the data-steward, proposals"
 	$(BIN)/andon data profile fraud-ml/orders
