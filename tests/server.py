@@ -14,6 +14,10 @@ import uvicorn
 from andon.api.app import create_app
 from andon.core.context import Context
 
+LOOPBACK_TIMEOUT = 60.0
+"""Seconds a test waits for the loopback server: httpx's 5 s default has run out on a loaded
+2-core CI machine (a request there waited for the suite's other worker)."""
+
 
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""

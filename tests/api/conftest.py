@@ -10,7 +10,7 @@ import pytest
 from andon.auth import service as auth
 from andon.core.context import Context
 from tests.api.live import Api
-from tests.server import running_server
+from tests.server import LOOPBACK_TIMEOUT, running_server
 
 
 @pytest.fixture
@@ -19,7 +19,9 @@ def api(admin: Context) -> Iterator[Api]:
     _, secret = auth.create_token(admin, "admin", name="api-tests")
     with (
         running_server(admin) as base,
-        httpx.Client(base_url=base, headers={"Authorization": f"Bearer {secret}"}) as client,
-        httpx.Client(base_url=base) as anon,
+        httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {secret}"}, timeout=LOOPBACK_TIMEOUT
+        ) as client,
+        httpx.Client(base_url=base, timeout=LOOPBACK_TIMEOUT) as anon,
     ):
         yield Api(base, admin, secret, client, anon)

@@ -11,6 +11,7 @@ from andon.audit import service as audit
 from andon.auth import service as auth
 from andon.core.context import Context
 from andon.events import service as events
+from tests.server import LOOPBACK_TIMEOUT
 
 
 @dataclass
@@ -25,7 +26,11 @@ class Api:
 
     def as_(self, token: str) -> httpx.Client:
         """A client sending ``token``."""
-        return httpx.Client(base_url=self.base, headers={"Authorization": f"Bearer {token}"})
+        return httpx.Client(
+            base_url=self.base,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=LOOPBACK_TIMEOUT,
+        )
 
     def token_for(self, principal: str, **kwargs: Any) -> str:
         """A fresh token for ``principal``, issued by the admin through the service."""

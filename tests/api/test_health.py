@@ -15,7 +15,7 @@ from andon.core.context import SYSTEM, Context
 from andon.store.db import Database
 from tests.api.live import Api, assert_problem
 from tests.pg import PostgresServer
-from tests.server import free_port, running_server
+from tests.server import LOOPBACK_TIMEOUT, free_port, running_server
 
 
 @pytest.fixture
@@ -45,7 +45,10 @@ def test_readyz_is_503_problem_without_a_schema_and_the_api_says_why(
 ) -> None:
     settings = Settings(home=tmp_path / "home", database_url=empty_db.url)
     ctx = Context(db=empty_db, settings=settings, principal=SYSTEM, clock=clock)
-    with running_server(ctx) as base, httpx.Client(base_url=base) as client:
+    with (
+        running_server(ctx) as base,
+        httpx.Client(base_url=base, timeout=LOOPBACK_TIMEOUT) as client,
+    ):
         assert client.get("/healthz").status_code == 200
         doc = assert_problem(client.get("/readyz"), 503)
         assert doc["type"] == "https://andon.dev/problems/schema-mismatch"
@@ -64,7 +67,10 @@ def test_readyz_and_the_api_are_503_when_the_database_is_unreachable(
     url = f"postgresql+psycopg://andon@127.0.0.1:{free_port()}/andon"  # nothing listens there
     settings = Settings(home=tmp_path / "home", database_url=url)
     ctx = Context(db=Database(url), settings=settings, principal=SYSTEM, clock=clock)
-    with running_server(ctx) as base, httpx.Client(base_url=base) as client:
+    with (
+        running_server(ctx) as base,
+        httpx.Client(base_url=base, timeout=LOOPBACK_TIMEOUT) as client,
+    ):
         doc = assert_problem(client.get("/readyz"), 503)
         assert doc["type"] == "https://andon.dev/problems/unavailable"
         assert "cannot reach the database" in doc["detail"]

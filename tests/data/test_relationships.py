@@ -117,7 +117,11 @@ def test_bad_references_are_errors_before_any_query_and_other_files_not_checked(
     )
     assert any("the same number of columns (2 and 1)" in e for e in errors)
     assert "schema[1].relationships[1].to: no schema object named 'nowhere'" in errors
-    other = HEAD + CUSTOMERS + _orders(", relationships: [{to: 'crm.yaml#/schema/cust/properties/cid'}]")
+    other = (
+        HEAD
+        + CUSTOMERS
+        + _orders(", relationships: [{to: 'crm.yaml#/schema/cust/properties/cid'}]")
+    )
     found = _run(folder, other)
     unchecked = found["orders.customer_id.foreignKey"]
     assert unchecked.status == "not_checked" and "another contract file" in unchecked.message

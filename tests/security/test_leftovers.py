@@ -22,7 +22,7 @@ from andon.core.context import Context
 from andon.registry import service as registry
 from tests.cli.conftest import Run
 from tests.conftest import as_principal
-from tests.server import running_server
+from tests.server import LOOPBACK_TIMEOUT, running_server
 
 
 def _python(code: str, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -179,8 +179,10 @@ def test_the_rest_listing_of_runs_carries_datasets_and_artifacts(
     _, secret = auth.create_token(admin, "admin")
     with running_server(admin) as base:
         headers = {"Authorization": f"Bearer {secret}"}
-        page = httpx.get(f"{base}/api/v1/runs", headers=headers).json()
-        one = httpx.get(f"{base}/api/v1/runs/{r.id}", headers=headers).json()
+        page = httpx.get(f"{base}/api/v1/runs", headers=headers, timeout=LOOPBACK_TIMEOUT).json()
+        one = httpx.get(
+            f"{base}/api/v1/runs/{r.id}", headers=headers, timeout=LOOPBACK_TIMEOUT
+        ).json()
     (entry,) = page["items"]
     assert entry == one
     assert entry["datasets"] == ["dsv_01REST"] and list(entry["artifacts"]) == ["weights.bin"]

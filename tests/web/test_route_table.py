@@ -9,6 +9,7 @@ import pkgutil
 import httpx
 
 from andon.web import pages, routes
+from tests.server import LOOPBACK_TIMEOUT
 
 
 def test_every_page_module_is_in_the_route_table_once() -> None:
@@ -31,7 +32,7 @@ def test_the_route_table_is_what_the_console_serves(server: str) -> None:
     }
     assert ("/", "GET") in listed and ("/console/login", "POST") in listed
     assert not any(r.include_in_schema for router in routes.PAGES for r in router.routes)  # type: ignore[attr-defined]
-    with httpx.Client(base_url=server) as client:
+    with httpx.Client(base_url=server, timeout=LOOPBACK_TIMEOUT) as client:
         for path, method in sorted(listed):
             url = path.replace("{evaluation_id}", "ev_1").replace("{ref:path}", "m@1")
             # Signed out, a page sends the visitor to sign in (or refuses): never 404 or 405.

@@ -142,7 +142,7 @@ def plan(contract: Contract) -> list[Check]:
         for prop in obj.properties:
             declared = {r.metric for r in prop.quality}
             # A primary key is required and unique; a composite one is unique as a whole.
-            unique = prop.unique or (prop.primary_key and len(keys) == 1)
+            is_unique = prop.unique or (prop.primary_key and len(keys) == 1)
             if (prop.required or prop.primary_key) and not declared & {
                 "nullValues",
                 "missingValues",
@@ -151,7 +151,7 @@ def plan(contract: Contract) -> list[Check]:
                     Check(f"{obj.name}.{prop.name}.required", obj.name, prop.name, "nullValues",
                           "error", "mustBe", 0, implied=True)
                 )  # fmt: skip
-            if unique and "duplicateValues" not in declared:
+            if is_unique and "duplicateValues" not in declared:
                 checks.append(
                     Check(f"{obj.name}.{prop.name}.unique", obj.name, prop.name, "duplicateValues",
                           "error", "mustBe", 0, implied=True)
