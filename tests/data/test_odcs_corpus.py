@@ -4,7 +4,7 @@ Every file of ``tests/data/odcs_corpus/`` is valid under the standard's own JSON
 its ``apiVersion``, is read by andon as written (no dialect upgrade), survives a round trip
 through YAML, and, run on the data its generator writes, gives the verdicts below: per check
 name, ``(status, failed_rows)``. SLA properties other than latency and ``not_checked`` results
-are asserted in their own test functions, marked xfail until those checks exist.
+are asserted in their own test functions.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def _schema(*tables: str) -> Verdicts:
 EXPECTED: dict[str, Verdicts] = {
     "duckdb_orders": {
         **_schema("customers", "orders"),
+        "customers.customer_id.required": ("pass", 0),  # primaryKey: required and unique
+        "customers.customer_id.unique": ("pass", 0),
         "customers.email.no_nulls": ("fail", 2),
         "customers.email.shape": ("pass", 0),
         "customers.tier.known": ("fail", 1),
@@ -128,9 +130,6 @@ NOT_CHECKED: dict[str, Verdicts] = {
 }
 """What the contracts declare and andon reports ``not_checked`` (``contract.unchecked``)."""
 
-NEEDS_CHECK_VERDICTS = pytest.mark.xfail(
-    strict=True, reason="needs SLA checks and not_checked results (check-verdicts branch)"
-)
 FILES = sorted(p.name.removesuffix(".odcs.yaml") for p in CORPUS.glob("*.odcs.yaml"))
 DUCKDB_ONLY = [n for n in FILES if n not in ("postgres_accounts", "spark_lake")]
 
@@ -192,7 +191,6 @@ def test_the_checks_give_the_expected_verdicts(name: str, tmp_path: Path) -> Non
     assert _part(verdicts, LATENCY.get(name, {})) == LATENCY.get(name, {})
 
 
-@NEEDS_CHECK_VERDICTS
 @pytest.mark.parametrize("name", sorted(SLAS))
 def test_retention_frequency_and_time_of_availability_verdicts(name: str, tmp_path: Path) -> None:
     path = _generated(name, tmp_path)
@@ -200,7 +198,6 @@ def test_retention_frequency_and_time_of_availability_verdicts(name: str, tmp_pa
     assert _part(_verdicts(scan), SLAS[name]) == SLAS[name]
 
 
-@NEEDS_CHECK_VERDICTS
 @pytest.mark.parametrize("name", sorted(NOT_CHECKED))
 def test_text_rules_and_service_slas_are_reported_not_checked(name: str, tmp_path: Path) -> None:
     path = _generated(name, tmp_path)
