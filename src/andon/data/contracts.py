@@ -50,7 +50,7 @@ from andon.core.errors import Invalid, NotFound
 from andon.core.notices import notify
 from andon.core.yaml_limits import load_bounded
 from andon.data.credentials import uri_passwords
-from andon.data.dialect import upgrade
+from andon.data.dialect import OPERATORS, upgrade
 from andon.data.problems import Problems, is_number, list_field, one_of, text_field
 from andon.data.relationships import (
     Declared,
@@ -96,16 +96,6 @@ V30_RULES = {
     "duplicateValues": "duplicateValues",
 }
 """ODCS v3.0.x library ``rule`` names and the v3.1 ``metric`` each is."""
-OPERATORS = (
-    "mustBe",
-    "mustNotBe",
-    "mustBeGreaterThan",
-    "mustBeGreaterOrEqualTo",
-    "mustBeLessThan",
-    "mustBeLessOrEqualTo",
-    "mustBeBetween",
-    "mustNotBeBetween",
-)
 BLOCKING_SEVERITIES = ("error", "critical", "fatal", "high", "blocker")
 """Severities whose failure fails the run; any other (``warning``, ``info``, ...) is reported."""
 UNITS = ("rows", "percent")

@@ -18,6 +18,7 @@ is an error before any query runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -72,21 +73,26 @@ def _refs(value: Any) -> tuple[str, ...] | None:
     return None
 
 
+def _entries(raw: Any, path: str, problems: Problems) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(path, entry)`` of each mapping in a ``relationships`` list; problems for the rest."""
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        problems.add(path, "must be a list")
+        return
+    for i, entry in enumerate(raw):
+        if isinstance(entry, dict):
+            yield f"{path}[{i}]", entry
+        else:
+            problems.add(f"{path}[{i}]", "must be a mapping")
+
+
 def declared_on_property(
     raw: Any, path: str, table: str, column: str, problems: Problems
 ) -> list[Declared]:
     """A property's ``relationships`` (``to`` only: the property is the ``from``)."""
     found: list[Declared] = []
-    if raw is None:
-        return found
-    if not isinstance(raw, list):
-        problems.add(path, "must be a list")
-        return found
-    for i, entry in enumerate(raw):
-        where = f"{path}[{i}]"
-        if not isinstance(entry, dict):
-            problems.add(where, "must be a mapping")
-            continue
+    for where, entry in _entries(raw, path, problems):
         if "from" in entry:
             problems.add(
                 f"{where}.from", "a property's relationship takes only `to` (it is the from)"
@@ -103,16 +109,7 @@ def declared_on_property(
 def declared_on_object(raw: Any, path: str, problems: Problems) -> list[Declared]:
     """A schema object's ``relationships`` (``from`` and ``to``, strings or equal-length lists)."""
     found: list[Declared] = []
-    if raw is None:
-        return found
-    if not isinstance(raw, list):
-        problems.add(path, "must be a list")
-        return found
-    for i, entry in enumerate(raw):
-        where = f"{path}[{i}]"
-        if not isinstance(entry, dict):
-            problems.add(where, "must be a mapping")
-            continue
+    for where, entry in _entries(raw, path, problems):
         source, to = _refs(entry.get("from")), _refs(entry.get("to"))
         if source is None:
             problems.add(f"{where}.from", "must name the key as table.column (or a list of them)")
