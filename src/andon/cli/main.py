@@ -25,6 +25,7 @@ from andon.cli import evaluate as evaluate_cli
 from andon.cli import policy as policy_cli
 from andon.cli import registry as registry_cli
 from andon.cli import roots as roots_cli
+from andon.cli import serve as serve_cli
 from andon.cli._shared import (
     COLORS,
     Format,
@@ -71,6 +72,7 @@ app.add_typer(policy_cli.policy_app, name="policy")
 app.add_typer(policy_cli.gate_app, name="gate")
 app.add_typer(policy_cli.approval_app, name="approval")
 app.add_typer(policy_cli.cord_app, name="cord")
+app.add_typer(serve_cli.endpoint_app, name="endpoint")
 app.add_typer(catalog_cli.app, name="catalog")
 
 

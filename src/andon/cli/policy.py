@@ -29,7 +29,10 @@ policy_app = typer.Typer(
 )
 gate_app = typer.Typer(help="Gate decisions, explained clause by clause.", no_args_is_help=True)
 approval_app = typer.Typer(help="Four-eyes approvals of promotions.", no_args_is_help=True)
-cord_app = typer.Typer(help="The andon cord: stop a model's promotions.", no_args_is_help=True)
+cord_app = typer.Typer(
+    help="The andon cord: stop a model, an endpoint, a team or the whole line.",
+    no_args_is_help=True,
+)
 
 StageOption = typer.Option("production", "--stage", help="The policy stage, e.g. production.")
 
@@ -338,47 +341,102 @@ def model_promotions(
 # --------------------------------------------------------------------------- the cord
 
 
+TargetOption = typer.Argument(None, help="The model name (or use --endpoint, --team, --all).")
+EndpointOption = typer.Option(None, "--endpoint", help="An endpoint's cord: its traffic stops.")
+TeamOption = typer.Option(None, "--team", help="A team's cord: its models and endpoints stop.")
+AllOption = typer.Option(False, "--all", help="The whole line: every team, model and endpoint.")
+
+
+def _scope(name: str | None, endpoint: str | None, team: str | None, every: bool) -> str:
+    from andon.core.errors import Invalid
+
+    given = [s for s, v in (("model", name), ("endpoint", endpoint), ("team", team)) if v]
+    given += ["all"] if every else []
+    if len(given) != 1:
+        raise Invalid("name one of: a model, --endpoint NAME, --team NAME or --all", field="scope")
+    return given[0]
+
+
+def _where(state: Any) -> str:
+    return "the whole line" if state.scope == "all" else f"{state.scope} {state.target}"
+
+
 @cord_app.command("pull")
 def cord_pull(
-    name: str = typer.Argument(..., help="The model name."),
+    name: str | None = TargetOption,
+    endpoint: str | None = EndpointOption,
+    team: str | None = TeamOption,
+    every: bool = AllOption,
     reason: str = typer.Option(..., "--reason", help="Why (required, audited)."),
 ) -> None:
-    """Pull a model's andon cord: its promotions stop."""
+    """Pull an andon cord: a model's promotions and serving, an endpoint's traffic, a team's
+    line or the whole line stop (gateway workers refuse within a second)."""
     from andon.policy import cord
+    from andon.serve import service as serve
 
-    state = cord.pull_cord(context(), name, reason=reason)
-    say(f"[red]andon cord pulled[/] for {state.model}: {state.reason}")
+    scope = _scope(name, endpoint, team, every)
+    ctx = context()
+    if scope == "model":
+        state = cord.pull_cord(ctx, str(name), reason=reason)
+    elif scope == "endpoint":
+        state = serve.pull_endpoint_cord(ctx, str(endpoint), reason=reason)
+    else:
+        state = cord.pull_line_cord(ctx, team, reason=reason)
+    say(f"[red]andon cord pulled[/] for {_where(state)}: {state.reason}")
 
 
 @cord_app.command("release")
 def cord_release(
-    name: str = typer.Argument(..., help="The model name."),
+    name: str | None = TargetOption,
+    endpoint: str | None = EndpointOption,
+    team: str | None = TeamOption,
+    every: bool = AllOption,
     reason: str = typer.Option(..., "--reason", help="Why (required, audited)."),
 ) -> None:
-    """Release a model's andon cord: promotions may resume."""
+    """Release an andon cord (releasing --all takes a second principal's release)."""
     from andon.policy import cord
+    from andon.serve import service as serve
 
-    state = cord.release_cord(context(), name, reason=reason)
-    say(f"[green]andon cord released[/] for {state.model}: {state.reason}")
+    scope = _scope(name, endpoint, team, every)
+    ctx = context()
+    if scope == "model":
+        state = cord.release_cord(ctx, str(name), reason=reason)
+    elif scope == "endpoint":
+        state = serve.release_endpoint_cord(ctx, str(endpoint), reason=reason)
+    else:
+        state = cord.release_line_cord(ctx, team, reason=reason)
+    if state.pulled:
+        say(
+            f"[yellow]release of {_where(state)} requested[/] by {state.release_requested_by}: "
+            "a second principal's `andon cord release --all` completes it"
+        )
+        return
+    say(f"[green]andon cord released[/] for {_where(state)}: {state.reason}")
 
 
 @cord_app.command("status")
 def cord_status(fmt: Format = FormatOption) -> None:
-    """Every model cord ever pulled, pulled ones first."""
+    """Every cord ever pulled (models, endpoints, teams, the whole line), pulled ones first."""
     from andon.policy import cord
+    from andon.serve import service as serve
 
+    ctx = context()
+    cords = cord.cord_status(ctx) + serve.endpoint_cords(ctx)
+    cords.sort(key=lambda c: (not c.pulled, c.scope, c.target))
     report(
         fmt,
-        cord.cord_status(context()),
+        cords,
         "andon cords",
-        ["model", "team", "state", "by", "at", "reason"],
+        ["scope", "target", "team", "state", "by", "at", "reason"],
         lambda c: (
-            c.model,
-            c.team,
+            c.scope,
+            c.target,
+            c.team or "-",
             "[red]pulled[/]" if c.pulled else "[green]released[/]",
             c.changed_by,
             c.changed_at.strftime("%Y-%m-%d %H:%M"),
-            c.reason,
+            c.reason
+            + (f" (release asked by {c.release_requested_by})" if c.release_requested_by else ""),
         ),
     )
 

@@ -32,7 +32,8 @@ do their job", never "what might be handy"):
     checks gates (``gate.check``: stores a decision, changes nothing else), asks for approvals
     (``approval.request``), promotes (``model.promote``: only once the gate passes and other
     people approved) and rolls back (``model.rollback``: back to a version that was approved
-    before). It may pull the andon cord (``cord.pull``) but not release it.
+    before). It declares the gateway endpoints its team serves (``endpoint.apply``) and calls
+    them (``endpoint.invoke``). It may pull the andon cord (``cord.pull``) but not release it.
 ``data-steward``
     Registers assets, approves data contracts (``contract.approve``: decides a contract
     version whose schema change breaks, pending until then; never one it applied itself),
@@ -60,6 +61,10 @@ do their job", never "what might be handy"):
     policies (``policy.apply``: gates, required approvals, rollback rules), checks gates,
     rolls back (``model.rollback``), and pulls and releases the andon cord (``cord.pull``,
     ``cord.release``). It does not promote: the team promotes, the risk-owner approves.
+``caller``
+    An application's service principal that sends traffic through the gateway: reads the
+    endpoints in its scope (``endpoint.read``) and calls them (``endpoint.invoke``). Nothing
+    else: a key an application holds must not be able to change what it calls.
 ``platform-admin``
     Runs the platform: principals, teams, rotations, ladders, role bindings, tokens, audit
     verification and anchoring, the data roots teams' contracts may read (``data_root.manage``),
@@ -111,6 +116,7 @@ ROLES: tuple[str, ...] = (
     "approver",
     "risk-owner",
     "agent",
+    "caller",
     "platform-admin",
 )
 """The roles a binding can grant."""
@@ -129,7 +135,11 @@ _READ = frozenset(
         "status.read",
     }
 )
-_REGISTRY_READ = frozenset({"run.read", "model.read", "lineage.read", "policy.read"})
+_REGISTRY_READ = frozenset(
+    {"run.read", "model.read", "lineage.read", "policy.read", "endpoint.read"}
+)
+# Declaring the endpoints a team serves (gateway YAML) and calling them.
+_SERVE = frozenset({"endpoint.apply", "endpoint.invoke"})
 _REGISTRY_WRITE = frozenset({"run.create", "model.register", "model.alias", "model.card"})
 # Scoring a model version (and its champion) with a suite and storing the report.
 _EVAL_RUN = frozenset({"eval.run"})
@@ -151,6 +161,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     | _DATA_READ
     | _DATA_WRITE
     | _SHIP
+    | _SERVE
     | {"asset.register", "cord.pull"},
     "data-steward": _READ
     | _REGISTRY_READ
@@ -183,6 +194,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     | _DATA_READ
     | _DATA_WRITE
     | _SHIP
+    | _SERVE
     | {
         "policy.apply",
         "cord.pull",
@@ -204,6 +216,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "events.consume",
         "connection.manage",
     },
+    "caller": frozenset({"endpoint.read", "endpoint.invoke"}),
     TEAM_OWNER: frozenset(
         {"team.read", "asset.read", "binding.read", "team.update", "team.oncall"}
     ),
@@ -266,8 +279,9 @@ def scoped_actions(role: str, scope: ScopeKind) -> frozenset[str]:
     return actions - GLOBAL_ONLY - TEAM_WIDE
 
 
-RESERVED_ACTIONS: frozenset[str] = frozenset()
-"""Actions roles carry for operations no service checks yet (none today). A later issue that
+RESERVED_ACTIONS: frozenset[str] = frozenset({"endpoint.invoke"})
+"""Actions roles carry for operations no service checks yet (``endpoint.invoke``: the
+gateway's hot path checks it per request, outside the service operations). A later issue that
 grants an action before its operation exists lists it here until a service checks it (the
 permission matrix test insists every action is either checked by an operation or listed)."""
 

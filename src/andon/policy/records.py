@@ -195,22 +195,30 @@ class PromotionRecord:
 
 @dataclass(frozen=True)
 class CordRecord:
-    """The andon cord of one model."""
+    """One andon cord: of a model, an endpoint, a team, or of every team (``all``)."""
 
-    model: str
-    team: str
+    scope: str
+    """``model``, ``endpoint``, ``team`` or ``all``."""
+    target: str
+    """The model, endpoint or team name; ``*`` for ``all``."""
+    team: str | None
+    """The team that owns the target; None for ``all``."""
     pulled: bool
     reason: str
     changed_by: str
     changed_at: datetime
+    release_requested_by: str | None = None
+    """Who asked to release ``all`` (a second principal completes the release)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {
-            "model": self.model,
+            "scope": self.scope,
+            "target": self.target,
             "team": self.team,
             "pulled": self.pulled,
             "reason": self.reason,
             "changed_by": self.changed_by,
             "changed_at": self.changed_at.isoformat(),
+            "release_requested_by": self.release_requested_by,
         }

@@ -144,3 +144,40 @@ def version_record(
         created_by=row.created_by,
         created_at=as_utc(row.created_at),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AliasTarget:
+    """The model version a stage alias points to, as a server needs it."""
+
+    model_id: str
+    model_version_id: str
+    version: int
+    digest: str
+    format: str
+    signature: dict[str, object]
+
+
+def alias_targets(
+    session: Session, wanted: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], AliasTarget]:
+    """For each ``(team_id, model name, alias)``, the version the alias points to; pairs whose
+    model or alias does not exist are absent."""
+    out: dict[tuple[str, str, str], AliasTarget] = {}
+    for team_id, name, alias in set(wanted):
+        row = session.execute(
+            select(r.Model.id, r.ModelVersion)
+            .join(r.ModelAlias, r.ModelAlias.model_id == r.Model.id)
+            .join(
+                r.ModelVersion,
+                (r.ModelVersion.model_id == r.Model.id)
+                & (r.ModelVersion.version == r.ModelAlias.version),
+            )
+            .where(r.Model.team_id == team_id, r.Model.name == name, r.ModelAlias.alias == alias)
+        ).first()
+        if row is not None:
+            model_id, mv = row
+            out[(team_id, name, alias)] = AliasTarget(
+                model_id, mv.id, mv.version, mv.digest, mv.format, dict(mv.signature)
+            )
+    return out

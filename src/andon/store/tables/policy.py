@@ -120,4 +120,24 @@ class AndonCord(Base):
     changed_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
+class LineCord(Base):
+    """The cord of a whole team (``scope='team'``) or of every team (``scope='all'``).
+
+    While pulled, nothing in the scope is promoted or served. Releasing ``all`` takes two
+    principals: the first release is recorded in ``release_requested_by`` and a different
+    principal completes it.
+    """
+
+    __tablename__ = "line_cords"
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)
+    team_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    """The team's id, or ``""`` for scope ``all``."""
+    pulled: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(Timestamp)
+    release_requested_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    release_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 Index("ix_promotions_model_stage", Promotion.model_id, Promotion.stage, Promotion.promoted_at)

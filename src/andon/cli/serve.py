@@ -1,0 +1,97 @@
+"""`andon endpoint apply|list|show`: the endpoints the gateway serves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from andon.cli._shared import Format, FormatOption, ReasonOption, context, print_json, report, say
+
+endpoint_app = typer.Typer(
+    help="Gateway endpoints: LLM proxies and registry models, declared in YAML.",
+    no_args_is_help=True,
+)
+
+
+def _serves(spec: dict[str, Any]) -> str:
+    if spec["kind"] == "model":
+        return f"{spec['model']}@{spec['alias']}"
+    return ", ".join(u["url"] for u in spec["upstreams"])
+
+
+@endpoint_app.command("apply")
+def endpoint_apply(
+    file: Path = typer.Argument(..., help="An endpoint YAML file."),
+    reason: str = ReasonOption,
+) -> None:
+    """Check and store an endpoint (a new version when it changed; exit 2 when invalid)."""
+    from andon.core.errors import NotFound
+    from andon.serve import service
+
+    if not file.is_file():
+        raise NotFound(f"no file at {file}", field="file")
+    record = service.apply_endpoint(context(), file.read_text(encoding="utf-8"), reason=reason)
+    state = "applied" if record.changed else "unchanged"
+    say(
+        f"endpoint {record.name} v{record.version} of team {record.team} {state}: "
+        f"{record.kind}, serves {_serves(record.spec)}"
+    )
+
+
+@endpoint_app.command("list")
+def endpoint_list(
+    team: str = typer.Option(None, "--team", help="Only this team's endpoints."),
+    fmt: Format = FormatOption,
+) -> None:
+    """The endpoints you may read."""
+    from andon.serve import service
+
+    report(
+        fmt,
+        service.list_endpoints(context(), team),
+        "endpoints",
+        ["name", "team", "kind", "version", "serves", "applied by", "at"],
+        lambda e: (
+            e.name,
+            e.team,
+            e.kind,
+            str(e.version),
+            _serves(e.spec),
+            e.applied_by,
+            e.applied_at.strftime("%Y-%m-%d %H:%M"),
+        ),
+    )
+
+
+@endpoint_app.command("show")
+def endpoint_show(
+    name: str = typer.Argument(..., help="The endpoint name."),
+    fmt: Format = FormatOption,
+) -> None:
+    """One endpoint: what it serves, its limits, timeout, retries and fallback."""
+    from andon.serve import service
+
+    record = service.get_endpoint(context(), name)
+    if fmt is Format.json:
+        print_json(record.as_dict())
+        return
+    spec = record.spec
+    say(f"[bold]{record.name}[/] v{record.version} ({record.kind}) of team {record.team}")
+    if spec["description"]:
+        say(f"  {spec['description']}")
+    if record.kind == "model":
+        say(f"  serves {spec['model']}@{spec['alias']}")
+    for i, upstream in enumerate(spec["upstreams"]):
+        key = f", key from ${upstream['api_key_env']}" if upstream["api_key_env"] else ""
+        model = f" as {upstream['model']}" if upstream["model"] else ""
+        say(f"  upstream {i + 1}: {upstream['url']}{model}{key}")
+    limits = spec["limits"]
+    say(
+        f"  timeout {spec['timeout_ms']} ms, at most {spec['retries']} retries; "
+        f"{limits['max_in_flight']} in flight, {limits['max_queue']} queued, "
+        f"bodies up to {limits['max_body']} bytes"
+    )
+    say(f"  fallback: {spec['fallback'] if spec['fallback'] else 'none (503 when stopped)'}")
+    say(f"  applied by {record.applied_by} at {record.applied_at:%Y-%m-%d %H:%M}")

@@ -1,0 +1,93 @@
+"""What gateway workers read: the change counter and the snapshot they serve from.
+
+A worker polls :func:`change_seq` (one indexed read) every 200 ms and reloads
+:func:`load_snapshot` when it moved, so a cord pulled, an endpoint applied or an alias moved
+reaches every worker well within a second without a restart (DESIGN.md, concurrency notes).
+These reads carry no permission check: the gateway checks each caller against the snapshot.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from andon.audit.queries import head_seq
+from andon.core.context import Database
+from andon.policy.cord import PulledCord, pulled
+from andon.registry.queries import alias_targets
+from andon.serve.cords import pulled_endpoints
+from andon.serve.records import Binding, Snapshot, Stop
+from andon.serve.spec import EndpointSpec
+from andon.store.tables import auth as t
+from andon.store.tables import serve as s
+
+
+def change_seq(db: Database) -> int:
+    """The audit head's sequence: it moves with every state change."""
+    with db.read() as session:
+        return head_seq(session)
+
+
+def load_snapshot(db: Database) -> Snapshot:
+    """Endpoints, the cords that stop them and the model versions they serve, in one read."""
+    with db.read() as session:
+        seq = head_seq(session)
+        rows = list(session.scalars(select(s.Endpoint).order_by(s.Endpoint.name)))
+        teams = dict(session.execute(select(t.Team.id, t.Team.name)).tuples())
+        specs = {row.name: EndpointSpec.from_dict(row.spec) for row in rows}
+        cords = pulled(session)
+        ends = pulled_endpoints(session)
+        wanted = [
+            (row.team_id, specs[row.name].model or "", specs[row.name].alias or "")
+            for row in rows
+            if row.kind == "model"
+        ]
+        targets = alias_targets(session, wanted)
+    stops: dict[str, Stop] = {}
+    bindings: dict[str, Binding] = {}
+    for row in rows:
+        spec = specs[row.name]
+        stop = _stop(row, spec, cords, ends)
+        if stop is not None:
+            stops[row.name] = stop
+        if spec.kind == "model" and spec.model and spec.alias:
+            target = targets.get((row.team_id, spec.model, spec.alias))
+            if target is not None:
+                bindings[row.name] = Binding(
+                    spec.model,
+                    spec.alias,
+                    target.version,
+                    target.model_version_id,
+                    target.digest,
+                    target.format,
+                )
+    return Snapshot(
+        seq=seq,
+        endpoints=specs,
+        endpoint_ids={row.name: row.id for row in rows},
+        team_ids={name: team_id for team_id, name in teams.items()},
+        asset_ids={row.name: row.asset_id for row in rows},
+        stops=stops,
+        bindings=bindings,
+    )
+
+
+def _stop(
+    row: s.Endpoint,
+    spec: EndpointSpec,
+    cords: list[PulledCord],
+    ends: dict[str, tuple[str, datetime, str]],
+) -> Stop | None:
+    if row.name in ends:
+        by, at, reason = ends[row.name]
+        return Stop("endpoint", row.name, by, at, reason)
+    for cord in cords:
+        covers = (
+            (cord.scope == "model" and spec.model == cord.target and cord.team_id == row.team_id)
+            or (cord.scope == "team" and cord.team_id == row.team_id)
+            or cord.scope == "all"
+        )
+        if covers:
+            return Stop(cord.scope, cord.target, cord.by, cord.at, cord.reason)
+    return None

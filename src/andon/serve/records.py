@@ -1,0 +1,96 @@
+"""Typed records the serve services return, and the snapshot each gateway worker serves from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from andon.core.records import published
+from andon.serve.spec import EndpointSpec
+
+
+@published
+@dataclass(frozen=True)
+class EndpointRecord:
+    """One endpoint as last applied."""
+
+    id: str
+    name: str
+    team: str
+    kind: str
+    version: int
+    spec: dict[str, Any]
+    """The checked endpoint (``EndpointSpec.as_dict``): upstreams, limits, fallback."""
+    digest: str
+    """sha256 of the YAML as applied."""
+    applied_by: str
+    applied_at: datetime
+    changed: bool = True
+    """False when the content applied was the stored version's (nothing changed)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "team": self.team,
+            "kind": self.kind,
+            "version": self.version,
+            "spec": self.spec,
+            "digest": self.digest,
+            "applied_by": self.applied_by,
+            "applied_at": self.applied_at.isoformat(),
+            "changed": self.changed,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A pulled cord that stops an endpoint's traffic."""
+
+    scope: str
+    """``endpoint``, ``model``, ``team`` or ``all``."""
+    target: str
+    """The endpoint, model or team name; ``*`` for ``all``."""
+    by: str
+    at: datetime
+    reason: str
+
+    def message(self) -> str:
+        """What a refused caller reads: ``stopped by P at T: reason``."""
+        where = "every endpoint" if self.scope == "all" else f"{self.scope} '{self.target}'"
+        return f"{where} is stopped by {self.by} at {self.at.isoformat()}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """The model version a model endpoint serves right now (its alias's target)."""
+
+    model: str
+    alias: str
+    version: int
+    model_version_id: str
+    artifact_digest: str
+    artifact_format: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a gateway worker needs to route and refuse, read in one transaction.
+
+    ``seq`` is the audit head's sequence when it was read: every state change writes an audit
+    entry, so a worker that sees a larger ``seq`` knows its snapshot is stale.
+    """
+
+    seq: int
+    endpoints: dict[str, EndpointSpec]
+    endpoint_ids: dict[str, str]
+    team_ids: dict[str, str]
+    """Team name -> id, for the permission check of each endpoint's team."""
+    asset_ids: dict[str, str]
+    """Endpoint name -> its asset id."""
+    stops: dict[str, Stop] = field(default_factory=dict)
+    """Endpoint name -> the cord that stops it (the first of endpoint, model, team, all)."""
+    bindings: dict[str, Binding] = field(default_factory=dict)
+    """Model endpoint name -> the version its alias points to (absent: alias not set)."""

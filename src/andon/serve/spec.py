@@ -1,0 +1,374 @@
+"""Gateway endpoints as written (YAML) and as stored (a checked, plain-data spec).
+
+An endpoint is owned by a team and serves one kind of traffic: ``llm`` proxies the OpenAI
+protocol to a chain of upstreams (tried in order: the fallback chain); ``model`` serves the
+registry model version a stage alias points to::
+
+    name: support-bot               # unique on the gateway; the `model` an OpenAI client sends
+    team: support
+    kind: llm
+    description: Answers customer questions.
+    upstreams:                      # tried in order when one fails (after its retries)
+      - url: http://127.0.0.1:8001/v1
+        model: llama-3.1-8b         # the model name sent upstream (default: the endpoint's name)
+        api_key_env: SUPPORT_LLM_KEY  # the environment variable holding the key (never stored)
+    timeout: 30s                    # per attempt: ms, s or m
+    retries: 2                      # at most 2 more attempts per upstream, never on a 4xx
+    limits:
+      max_in_flight: 64             # requests served at once by one worker
+      max_queue: 64                 # waiting beyond that; past it, 503 with Retry-After
+      max_body: 1MB                 # B, KB, MB
+    fallback:                       # what a stopped endpoint answers instead of a 503
+      content: The assistant is paused; a person will reply shortly.
+
+    name: fraud-scorer
+    team: fraud-ml
+    kind: model
+    model: fraud-detector
+    alias: champion                 # default champion
+    fallback:
+      prediction: 0
+
+:func:`parse_endpoint` reports every problem at once, each naming its path
+(``upstreams[0].url: ...``), and refuses keys it does not know: nothing written is ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from andon.core.errors import Invalid
+from andon.core.yaml_limits import load_bounded
+
+KINDS = ("llm", "model")
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
+_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_MILLIS = re.compile(r"^(\d{1,9})\s*(ms|s|m)$")
+_BYTES = re.compile(r"^(\d{1,12})\s*(B|KB|MB)$")
+_MS = {"ms": 1, "s": 1000, "m": 60_000}
+_SIZE = {"B": 1, "KB": 1024, "MB": 1024 * 1024}
+_TOP = {
+    "name",
+    "team",
+    "kind",
+    "description",
+    "upstreams",
+    "model",
+    "alias",
+    "timeout",
+    "retries",
+    "limits",
+    "fallback",
+}
+_UPSTREAM = {"url", "model", "api_key_env"}
+_LIMITS = {"max_in_flight", "max_queue", "max_body"}
+DEFAULT_TIMEOUT_MS = 30_000
+DEFAULT_RETRIES = 2
+MAX_RETRIES = 10
+DEFAULT_LIMITS = {"max_in_flight": 64, "max_queue": 64, "max_body": 1024 * 1024}
+MAX_BODY = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """One OpenAI-compatible server an ``llm`` endpoint forwards to."""
+
+    url: str
+    """Base URL up to and including the API prefix, e.g. ``http://127.0.0.1:8001/v1``."""
+    model: str | None
+    """The model name sent upstream; None keeps the endpoint's name."""
+    api_key_env: str | None
+    """The environment variable holding the upstream's API key (read by each worker)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Load bounds of one endpoint, per worker process."""
+
+    max_in_flight: int
+    max_queue: int
+    max_body: int
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """One endpoint, checked."""
+
+    name: str
+    team: str
+    kind: str
+    description: str = ""
+    upstreams: tuple[Upstream, ...] = ()
+    model: str | None = None
+    alias: str | None = None
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    retries: int = DEFAULT_RETRIES
+    limits: Limits = field(default_factory=lambda: Limits(**DEFAULT_LIMITS))
+    fallback: dict[str, Any] | None = None
+    """The safe answer a stopped endpoint gives: ``{"content": ...}`` for ``llm``, the
+    prediction body for ``model``; None answers 503."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what is stored)."""
+        return {
+            "name": self.name,
+            "team": self.team,
+            "kind": self.kind,
+            "description": self.description,
+            "upstreams": [
+                {"url": u.url, "model": u.model, "api_key_env": u.api_key_env}
+                for u in self.upstreams
+            ],
+            "model": self.model,
+            "alias": self.alias,
+            "timeout_ms": self.timeout_ms,
+            "retries": self.retries,
+            "limits": {
+                "max_in_flight": self.limits.max_in_flight,
+                "max_queue": self.limits.max_queue,
+                "max_body": self.limits.max_body,
+            },
+            "fallback": self.fallback,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> EndpointSpec:
+        """An endpoint as stored by :meth:`as_dict`."""
+        return cls(
+            name=raw["name"],
+            team=raw["team"],
+            kind=raw["kind"],
+            description=raw.get("description", ""),
+            upstreams=tuple(Upstream(**u) for u in raw.get("upstreams", [])),
+            model=raw.get("model"),
+            alias=raw.get("alias"),
+            timeout_ms=int(raw["timeout_ms"]),
+            retries=int(raw["retries"]),
+            limits=Limits(**raw["limits"]),
+            fallback=raw.get("fallback"),
+        )
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, path: str, reason: str) -> None:
+        self.items.append(f"{path}: {reason}")
+
+
+def parse_endpoint(text: str, *, source: str = "endpoint") -> EndpointSpec:
+    """Parse and check an endpoint YAML document; :class:`Invalid` lists every problem."""
+    import yaml  # type: ignore[import-untyped]
+
+    try:
+        raw = load_bounded(text, source=source)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise Invalid(f"{source} is not valid YAML{where}", field="endpoint") from None
+    if not isinstance(raw, dict):
+        raise Invalid(f"{source} must be a mapping with name, team and kind", field="endpoint")
+    problems = _Problems()
+    spec = _endpoint(raw, problems)
+    if problems.items or spec is None:
+        count = len(problems.items)
+        raise Invalid(
+            f"{source} is not a valid endpoint ({count} "
+            f"{'problem' if count == 1 else 'problems'}):\n  " + "\n  ".join(problems.items),
+            field="endpoint",
+            errors=problems.items,
+        )
+    return spec
+
+
+def _endpoint(raw: dict[str, Any], problems: _Problems) -> EndpointSpec | None:
+    for key in sorted(set(map(str, raw)) - _TOP):
+        problems.add(key, f"is not a key of an endpoint (keys: {', '.join(sorted(_TOP))})")
+    name = _name(raw.get("name"), "name", problems)
+    team = _name(raw.get("team"), "team", problems)
+    kind = raw.get("kind")
+    if kind not in KINDS:
+        problems.add("kind", f"must be one of {', '.join(KINDS)}, not {kind!r}")
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        problems.add("description", "must be text")
+        description = ""
+    upstreams = _upstreams(raw.get("upstreams"), kind, problems)
+    model, alias = _model(raw, kind, problems)
+    timeout = _millis(raw.get("timeout", f"{DEFAULT_TIMEOUT_MS}ms"), "timeout", problems)
+    retries = raw.get("retries", DEFAULT_RETRIES)
+    if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
+        problems.add("retries", f"must be a whole number from 0 to {MAX_RETRIES}")
+        retries = DEFAULT_RETRIES
+    limits = _limits(raw.get("limits"), problems)
+    fallback = _fallback(raw.get("fallback"), kind, problems)
+    if problems.items or name is None or team is None or kind not in KINDS:
+        return None
+    return EndpointSpec(
+        name=name,
+        team=team,
+        kind=str(kind),
+        description=description.strip(),
+        upstreams=upstreams,
+        model=model,
+        alias=alias,
+        timeout_ms=timeout or DEFAULT_TIMEOUT_MS,
+        retries=retries,
+        limits=limits,
+        fallback=fallback,
+    )
+
+
+def _name(value: Any, path: str, problems: _Problems) -> str | None:
+    if value is None:
+        problems.add(path, "is required")
+        return None
+    if not isinstance(value, str) or not NAME.match(value):
+        problems.add(path, f"{value!r} is not a name (a-z 0-9 . _ -, at most 100)")
+        return None
+    return value
+
+
+def _upstreams(raw: Any, kind: Any, problems: _Problems) -> tuple[Upstream, ...]:
+    if kind != "llm":
+        if raw is not None:
+            problems.add("upstreams", "only an llm endpoint has upstreams")
+        return ()
+    if not isinstance(raw, list) or not raw:
+        problems.add("upstreams", "an llm endpoint needs a list of at least one upstream")
+        return ()
+    found = []
+    for i, item in enumerate(raw):
+        path = f"upstreams[{i}]"
+        if isinstance(item, str):
+            item = {"url": item}
+        if not isinstance(item, dict):
+            problems.add(path, "must be a URL or a mapping with url, model, api_key_env")
+            continue
+        for key in sorted(set(map(str, item)) - _UPSTREAM):
+            problems.add(
+                f"{path}.{key}", f"is not a key of an upstream ({', '.join(sorted(_UPSTREAM))})"
+            )
+        url = _url(item.get("url"), f"{path}.url", problems)
+        model = item.get("model")
+        if model is not None and (not isinstance(model, str) or not model.strip()):
+            problems.add(f"{path}.model", "must be a model name")
+            model = None
+        env = item.get("api_key_env")
+        if env is not None and (not isinstance(env, str) or not _ENV.match(env)):
+            problems.add(
+                f"{path}.api_key_env", "must name an environment variable, such as LLM_API_KEY"
+            )
+            env = None
+        if url is not None:
+            found.append(Upstream(url, model, env))
+    return tuple(found)
+
+
+def _url(value: Any, path: str, problems: _Problems) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        problems.add(path, "is required: the upstream's base URL, such as http://127.0.0.1:8001/v1")
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.add(path, f"{value!r} is not an http or https URL")
+        return None
+    if parts.username or parts.password:
+        # Never echo the value: it holds a credential.
+        problems.add(path, "must not hold credentials; name them with api_key_env")
+        return None
+    if parts.query or parts.fragment:
+        problems.add(path, "must be a base URL without a query or fragment")
+        return None
+    return value.strip().rstrip("/")
+
+
+def _model(raw: dict[str, Any], kind: Any, problems: _Problems) -> tuple[str | None, str | None]:
+    model, alias = raw.get("model"), raw.get("alias")
+    if kind != "model":
+        for key in ("model", "alias"):
+            if raw.get(key) is not None:
+                problems.add(key, "only a model endpoint names a registry model")
+        return None, None
+    if model is None:
+        problems.add("model", "is required: the registry model this endpoint serves")
+    elif not isinstance(model, str) or not NAME.match(model):
+        problems.add("model", f"{model!r} is not a model name")
+        model = None
+    if alias is None:
+        alias = "champion"
+    elif not isinstance(alias, str) or not re.match(r"^[a-z][a-z0-9_-]{0,99}$", alias):
+        problems.add("alias", f"{alias!r} is not an alias name")
+        alias = None
+    return model, alias
+
+
+def _millis(value: Any, path: str, problems: _Problems) -> int | None:
+    match = _MILLIS.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        problems.add(path, f"{value!r} is not a duration such as 500ms, 30s or 2m")
+        return None
+    millis = int(match.group(1)) * _MS[match.group(2)]
+    if not 1 <= millis <= 3_600_000:
+        problems.add(path, "must be from 1ms to 60m")
+        return None
+    return millis
+
+
+def _limits(raw: Any, problems: _Problems) -> Limits:
+    values = dict(DEFAULT_LIMITS)
+    if raw is None:
+        return Limits(**values)
+    if not isinstance(raw, dict):
+        problems.add("limits", f"must be a mapping with {', '.join(sorted(_LIMITS))}")
+        return Limits(**values)
+    for key in sorted(set(map(str, raw)) - _LIMITS):
+        problems.add(f"limits.{key}", f"is not a limit ({', '.join(sorted(_LIMITS))})")
+    for key in ("max_in_flight", "max_queue"):
+        if key in raw:
+            value = raw[key]
+            low = 1 if key == "max_in_flight" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 100_000:
+                problems.add(f"limits.{key}", f"must be a whole number from {low} to 100000")
+            else:
+                values[key] = value
+    if "max_body" in raw:
+        size = _size(raw["max_body"], "limits.max_body", problems)
+        if size is not None:
+            values["max_body"] = size
+    return Limits(**values)
+
+
+def _size(value: Any, path: str, problems: _Problems) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = f"{value}B"
+    match = _BYTES.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        problems.add(path, f"{value!r} is not a size such as 512KB or 1MB")
+        return None
+    size = int(match.group(1)) * _SIZE[match.group(2)]
+    if not 1024 <= size <= MAX_BODY:
+        problems.add(path, "must be from 1KB to 64MB")
+        return None
+    return size
+
+
+def _fallback(raw: Any, kind: Any, problems: _Problems) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not raw:
+        problems.add("fallback", "must be a mapping: the answer a stopped endpoint gives")
+        return None
+    if kind == "llm":
+        extra = sorted(set(map(str, raw)) - {"content"})
+        for key in extra:
+            problems.add(f"fallback.{key}", "an llm fallback has only content")
+        if not isinstance(raw.get("content"), str) or not raw["content"].strip():
+            problems.add("fallback.content", "is required: the text a stopped endpoint answers")
+            return None
+        return {"content": raw["content"].strip()}
+    return {str(key): value for key, value in raw.items()}
