@@ -73,6 +73,8 @@ from andon.registry import aliases as registry_aliases
 from andon.registry import leases, tracking
 from andon.registry import models as registry_models
 from andon.registry import service as registry
+from andon.serve import cords as serve_cords
+from andon.serve import endpoints as serve_endpoints
 from andon.store import migrate
 from andon.store.db import Database
 from andon.store.tables import audit as audit_tables
@@ -115,6 +117,8 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     overview,
     roots,
     connections,
+    serve_endpoints,
+    serve_cords,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -491,6 +495,48 @@ def _pulled(w: World, tgt: str) -> str:
     return name
 
 
+def _endpoint_text(team: str, name: str) -> str:
+    return f"name: {name}\nteam: {team}\nkind: llm\nupstreams: [http://127.0.0.1:9/v1]\n"
+
+
+def _endpoint(w: World, tgt: str) -> str:
+    """A fresh endpoint in the target's team; in an asset-scoped scenario, target "A1" is
+    bound on the endpoint's own asset (as :func:`_model` does for models)."""
+    team = TARGETS[tgt][0] or "home"
+    name = w.fresh("e")
+    record = serve_endpoints.apply_endpoint(w.admin, _endpoint_text(team, name))
+    if w.scenario.scope == "asset" and tgt == "A1" and w.scenario.role is not None:
+        asset_id = next(a.id for a in auth.list_assets(w.admin, team) if a.name == name)
+        auth.bind_role(w.admin, w.actor, w.scenario.role, scope="asset", target=asset_id)
+    return record.name
+
+
+def _pulled_endpoint(w: World, tgt: str) -> str:
+    name = _endpoint(w, tgt)
+    serve_cords.pull_endpoint_cord(w.admin, name, reason="matrix")
+    return name
+
+
+def _line(w: World, team: str | None, *, pulled: bool) -> None:
+    """Put the cord of ``team`` (None: of every team) in the given state, as admins (a
+    second admin completes a release of the whole line)."""
+    scope = "all" if team is None else "team"
+    for _ in range(3):
+        current = next(
+            (c for c in policy_cord.cord_status(w.admin) if c.scope == scope and c.team == team),
+            None,
+        )
+        if (current is not None and current.pulled) is pulled:
+            return
+        if pulled:
+            policy_cord.pull_line_cord(w.admin, team, reason="matrix")
+            continue
+        releaser = w.principal()
+        auth.bind_role(w.admin, releaser, "platform-admin")
+        policy_cord.release_line_cord(as_principal(w.admin, releaser), team, reason="matrix")
+    raise AssertionError(f"the {scope} cord did not reach pulled={pulled}")
+
+
 def _proposal(w: World, tgt: str) -> str:
     """A fresh pending description proposal on the dataset of asset ``tgt``."""
     from andon.core.ids import new_id
@@ -810,6 +856,39 @@ OPERATIONS: list[Op] = [
        audited=True),
     Op("cord.cord_status", policy_cord.cord_status, "model.read", "somewhere",
        lambda w, _: partial(policy_cord.cord_status)),
+    Op("cord.pull_line_cord[team]", policy_cord.pull_line_cord, "cord.pull", "team",
+       lambda w, tgt: (_line(w, tgt, pulled=False),
+                       partial(policy_cord.pull_line_cord, team=tgt, reason="stop"))[1],
+       audited=True),
+    Op("cord.release_line_cord[team]", policy_cord.release_line_cord, "cord.release", "team",
+       lambda w, tgt: (_line(w, tgt, pulled=True),
+                       partial(policy_cord.release_line_cord, team=tgt, reason="fixed"))[1],
+       audited=True),
+    Op("cord.pull_line_cord[all]", policy_cord.pull_line_cord, "cord.pull", "global",
+       lambda w, _: (_line(w, None, pulled=False),
+                     partial(policy_cord.pull_line_cord, team=None, reason="stop"))[1],
+       audited=True),
+    Op("cord.release_line_cord[all]", policy_cord.release_line_cord, "cord.release", "global",
+       lambda w, _: (_line(w, None, pulled=True),
+                     partial(policy_cord.release_line_cord, team=None, reason="fixed"))[1],
+       audited=True),
+    # serve: gateway endpoints and their cords
+    Op("serve.apply_endpoint", serve_endpoints.apply_endpoint, "endpoint.apply", "team",
+       lambda w, tgt: partial(serve_endpoints.apply_endpoint,
+                              content=_endpoint_text(tgt, w.fresh("e"))), audited=True),
+    Op("serve.get_endpoint", serve_endpoints.get_endpoint, "endpoint.read", "asset",
+       lambda w, tgt: partial(serve_endpoints.get_endpoint, name=_endpoint(w, tgt))),
+    Op("serve.list_endpoints", serve_endpoints.list_endpoints, "endpoint.read", "somewhere",
+       lambda w, _: partial(serve_endpoints.list_endpoints)),
+    Op("serve.pull_endpoint_cord", serve_cords.pull_endpoint_cord, "cord.pull", "asset",
+       lambda w, tgt: partial(serve_cords.pull_endpoint_cord, name=_endpoint(w, tgt),
+                              reason="bad answers"), audited=True),
+    Op("serve.release_endpoint_cord", serve_cords.release_endpoint_cord, "cord.release",
+       "asset", lambda w, tgt: partial(serve_cords.release_endpoint_cord,
+                                       name=_pulled_endpoint(w, tgt), reason="fixed"),
+       audited=True),
+    Op("serve.endpoint_cords", serve_cords.endpoint_cords, "endpoint.read", "somewhere",
+       lambda w, _: partial(serve_cords.endpoint_cords)),
     # the board
     Op("board.board", board.board, "status.read", "somewhere",
        lambda w, _: partial(board.board)),

@@ -112,3 +112,28 @@ def test_policy_gate_approval_promote_cord_rollback(
     assert promoted.returncode == 0 and "champion nothing -> fraud@1" in promoted.stdout
     nothing = run("model", "rollback", "fraud", "--stage", "production", "--reason", "x", env=alice)
     assert nothing.returncode == 1 and "nothing to roll back to" in nothing.stderr
+
+
+def test_cord_scopes_on_the_command_line(run: Run, andon_env: dict[str, str]) -> None:
+    assert run("init").returncode == 0
+    assert run("demo-seed").returncode == 0
+    both = run("cord", "pull", "fraud", "--team", "fraud-ml", "--reason", "x")
+    assert both.returncode == 2
+    assert both.stderr.strip() == (
+        "error: scope: name one of: a model, --endpoint NAME, --team NAME or --all"
+    )
+    pulled = run("cord", "pull", "--team", "fraud-ml", "--reason", "feature store down")
+    assert pulled.returncode == 0, pulled.stderr
+    assert "andon cord pulled for team fraud-ml: feature store down" in pulled.stdout
+    every = run("cord", "pull", "--all", "--reason", "incident 9")
+    assert every.returncode == 0 and "for the whole line: incident 9" in every.stdout
+    asked = run("cord", "release", "--all", "--reason", "mitigated")
+    assert asked.returncode == 0 and "release of the whole line requested by admin" in asked.stdout
+    status = json.loads(run("cord", "status", "--format", "json").stdout)
+    assert [(c["scope"], c["target"], c["pulled"]) for c in status] == [
+        ("all", "*", True),
+        ("team", "fraud-ml", True),
+    ]
+    assert status[0]["release_requested_by"] == "admin"
+    missing = run("cord", "pull", "--endpoint", "nope", "--reason", "x")
+    assert missing.returncode == 1 and "no endpoint 'nope'" in missing.stderr

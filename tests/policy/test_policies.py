@@ -116,3 +116,61 @@ def test_the_andon_cord_stops_promotion(line: Line) -> None:
     assert [c.pulled for c in cord.cord_status(line["vera"])] == [False]
     assert {light.area: light.color for light in board(line["vera"])}["andon cords"] == "green"
     assert promotion.promote(line["alice"], ref, "production").to_version == 1
+
+
+def test_a_team_cord_stops_every_model_of_the_team(line: Line) -> None:
+    ref = line.ready()
+    req = approvals.request_approval(line["alice"], ref, "production")
+    approvals.decide_approval(line["gita"], req.id, "approve", role="approver", reason="ok")
+    approvals.decide_approval(line["hugo"], req.id, "approve", role="risk-owner", reason="ok")
+    pulled = cord.pull_line_cord(line["gita"], "fraud-ml", reason="feature store outage")
+    assert (pulled.scope, pulled.target, pulled.pulled) == ("team", "fraud-ml", True)
+    detail = {light.area: light for light in board(line["vera"])}["andon cords"].detail
+    assert "team fraud-ml (feature store outage)" in detail
+    with pytest.raises(Stopped, match="of team 'fraud-ml' is pulled by gita") as stopped:
+        promotion.promote(line["alice"], ref, "production")
+    assert stopped.value.details["hint"] == "release it with `andon cord release --team fraud-ml`"
+    with pytest.raises(Conflict, match="already pulled"):
+        cord.pull_line_cord(line["alice"], "fraud-ml", reason="me too")
+    with pytest.raises(Forbidden, match=r"cord\.release"):
+        cord.release_line_cord(line["alice"], "fraud-ml", reason="I want to ship")
+    # A team-scoped binding cannot stop the whole line: that takes a global one.
+    with pytest.raises(Forbidden, match=r"cord\.pull"):
+        cord.pull_line_cord(line["gita"], None, reason="everything")
+    released = cord.release_line_cord(line["hugo"], "fraud-ml", reason="outage over")
+    assert not released.pulled
+    assert promotion.promote(line["alice"], ref, "production").to_version == 1
+    actions = [e.action for e in audit.list_entries(line.admin) if e.action.startswith("cord.")]
+    assert actions[:2] == ["cord.release", "cord.pull"]
+
+
+def test_releasing_the_whole_line_takes_two_principals(line: Line) -> None:
+    from andon.auth import service as auth
+    from tests.conftest import as_principal
+
+    for name in ("rita", "omar"):
+        auth.create_principal(line.admin, name)
+        auth.bind_role(line.admin, name, "risk-owner")
+    rita, omar = as_principal(line.admin, "rita"), as_principal(line.admin, "omar")
+    ref = line.ready()
+    cord.pull_line_cord(rita, None, reason="incident 42")
+    with pytest.raises(Stopped, match="of every team is pulled by rita: incident 42"):
+        promotion.promote(line["alice"], ref, "staging")
+    asked = cord.release_line_cord(rita, None, reason="mitigated")
+    assert asked.pulled and asked.release_requested_by == "rita"
+    again = cord.release_line_cord(rita, None, reason="really mitigated")
+    assert again.pulled, "the same principal asking twice does not release the line"
+    with pytest.raises(Stopped):
+        promotion.promote(line["alice"], ref, "staging")
+    done = cord.release_line_cord(omar, None, reason="confirmed with the on-call")
+    assert not done.pulled and done.release_requested_by is None
+    assert promotion.promote(line["alice"], ref, "staging").to_version == 1
+    entries = [e for e in audit.list_entries(line.admin) if e.object_id == "cord:all:*"]
+    assert [(e.action, e.actor) for e in reversed(entries)] == [
+        ("cord.pull", "rita"),
+        ("cord.release_request", "rita"),
+        ("cord.release_request", "rita"),
+        ("cord.release", "omar"),
+    ]
+    status = [c for c in cord.cord_status(line["vera"]) if c.scope == "all"]
+    assert [(c.target, c.pulled) for c in status] == [("*", False)]

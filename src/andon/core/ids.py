@@ -39,6 +39,7 @@ PREFIXES = {
     "proposal": "prop",
     "schema_change": "sc",
     "data_root": "dr",
+    "endpoint": "ep",
 }
 
 

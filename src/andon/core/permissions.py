@@ -259,6 +259,7 @@ TEAM_WIDE: frozenset[str] = frozenset(
         "run.create",
         "run.read",
         "policy.apply",
+        "endpoint.apply",
     }
 )
 """Actions on what a team owns as a whole (its members, rotations, contracts, runs, stage

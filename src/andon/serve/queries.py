@@ -34,7 +34,7 @@ def load_snapshot(db: Database) -> Snapshot:
     with db.read() as session:
         seq = head_seq(session)
         rows = list(session.scalars(select(s.Endpoint).order_by(s.Endpoint.name)))
-        teams = dict(session.execute(select(t.Team.id, t.Team.name)).tuples())
+        teams = {tid: name for tid, name in session.execute(select(t.Team.id, t.Team.name))}
         specs = {row.name: EndpointSpec.from_dict(row.spec) for row in rows}
         cords = pulled(session)
         ends = pulled_endpoints(session)

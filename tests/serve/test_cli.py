@@ -1,0 +1,48 @@
+"""`andon endpoint apply|list|show` through the real console script."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.conftest import Run, andon_env, run  # noqa: F401  (CLI fixtures)
+
+
+def test_apply_list_show(run: Run, tmp_path: Path) -> None:  # noqa: F811
+    assert run("init").returncode == 0
+    assert run("demo-seed").returncode == 0
+    path = tmp_path / "bot.yaml"
+    path.write_text(
+        "name: fraud-explainer\nteam: fraud-ml\nkind: llm\n"
+        "upstreams:\n  - {url: 'http://127.0.0.1:8001/v1', model: small, api_key_env: LLM_KEY}\n"
+        "timeout: 2s\nfallback: {content: paused}\n"
+    )
+    applied = run("endpoint", "apply", str(path), "--reason", "first")
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout.strip() == (
+        "endpoint fraud-explainer v1 of team fraud-ml applied: llm, serves http://127.0.0.1:8001/v1"
+    )
+    again = run("endpoint", "apply", str(path))
+    assert "v1 of team fraud-ml unchanged" in again.stdout
+    listed = json.loads(run("endpoint", "list", "--format", "json").stdout)
+    assert [(e["name"], e["version"], e["kind"]) for e in listed] == [("fraud-explainer", 1, "llm")]
+    shown = run("endpoint", "show", "fraud-explainer")
+    assert shown.returncode == 0
+    assert "upstream 1: http://127.0.0.1:8001/v1 as small, key from $LLM_KEY" in shown.stdout
+    assert "timeout 2000 ms, at most 2 retries" in shown.stdout and "fallback: {'content'" in (
+        shown.stdout
+    )
+    as_json = json.loads(run("endpoint", "show", "fraud-explainer", "--format", "json").stdout)
+    assert as_json["spec"]["upstreams"][0]["api_key_env"] == "LLM_KEY"
+
+    path.write_text("name: fraud-explainer\nteam: fraud-ml\nkind: llm\nretries: -1\nbudget: 3\n")
+    bad = run("endpoint", "apply", str(path))
+    assert bad.returncode == 2
+    assert "budget: is not a key of an endpoint" in bad.stderr
+    assert "retries: must be a whole number from 0 to 10" in bad.stderr
+    assert "upstreams: an llm endpoint needs a list" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    missing = run("endpoint", "apply", str(tmp_path / "none.yaml"))
+    assert missing.returncode == 1 and "no file at" in missing.stderr
+    unknown = run("endpoint", "show", "nope")
+    assert unknown.returncode == 1 and "no endpoint 'nope'" in unknown.stderr
