@@ -92,6 +92,15 @@ demo: env
 	@echo "--- Rollback: one command puts the previous champion back, with the reason recorded"
 	$(BIN)/andon model rollback fraud-detector --stage production --reason "demo: p95 regression seen after release"
 	$(BIN)/andon model promotions fraud-detector
+	@echo "--- Inference: the endpoints the gateway serves (the champion fraud model, an LLM explainer)"
+	$(BIN)/andon endpoint sample --out $${ANDON_HOME:-.andon}/endpoints
+	$(BIN)/andon endpoint apply $${ANDON_HOME:-.andon}/endpoints/fraud-scorer.endpoint.yaml
+	$(BIN)/andon endpoint apply $${ANDON_HOME:-.andon}/endpoints/fraud-explainer.endpoint.yaml
+	$(BIN)/andon endpoint list
+	@echo "--- The cord stops an endpoint, a model, a team or the whole line; a risk-owner restarts it"
+	$(BIN)/andon cord pull --endpoint fraud-explainer --reason "demo: a draft quoted a card number"
+	$(BIN)/andon cord status
+	ANDON_PRINCIPAL=hugo $(BIN)/andon cord release --endpoint fraud-explainer --reason "output guard added"
 	@echo "--- Lineage coverage: which production models can be explained end to end"
 	$(BIN)/andon lineage coverage
 	@echo "--- The andon board"

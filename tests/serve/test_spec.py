@@ -148,3 +148,17 @@ def test_any_yaml_value_is_accepted_or_refused_with_invalid(value: object) -> No
     doc = {"name": "a", "team": "t", "kind": "llm", "upstreams": value, "limits": value}
     with contextlib.suppress(Invalid):
         parse_endpoint(yaml.safe_dump(doc))
+
+
+def test_the_sample_endpoints_are_valid() -> None:
+    from andon.serve.sample import sample_endpoints
+
+    specs = [parse_endpoint(text) for text in sample_endpoints().values()]
+    assert [(s.name, s.kind) for s in specs] == [
+        ("fraud-scorer", "model"),
+        ("fraud-explainer", "llm"),
+    ]
+    assert specs[0].fallback == {
+        "predictions": [1],
+        "note": "stopped; every payment goes to manual review",
+    }

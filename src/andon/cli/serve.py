@@ -40,6 +40,23 @@ def endpoint_apply(
     )
 
 
+@endpoint_app.command("sample")
+def endpoint_sample(
+    out: Path = typer.Option(..., "--out", help="The folder to write the YAML files into."),
+    team: str = typer.Option("fraud-ml", "--team", help="The team the endpoints belong to."),
+    llm_url: str = typer.Option(
+        "http://127.0.0.1:8781/v1", "--llm-url", help="The LLM endpoint's upstream base URL."
+    ),
+) -> None:
+    """Write the demo line's sample endpoints: the fraud model and an LLM explainer."""
+    from andon.serve.sample import sample_endpoints
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in sample_endpoints(team, llm_url).items():
+        (out / name).write_text(text, encoding="utf-8")
+        say(f"wrote {out / name}")
+
+
 @endpoint_app.command("list")
 def endpoint_list(
     team: str = typer.Option(None, "--team", help="Only this team's endpoints."),

@@ -1,0 +1,48 @@
+"""The sample endpoints of the demo line (fraud-ml): the promoted fraud model and an LLM."""
+
+from __future__ import annotations
+
+
+def sample_endpoints(
+    team: str = "fraud-ml", llm_url: str = "http://127.0.0.1:8781/v1"
+) -> dict[str, str]:
+    """Endpoint YAML documents by file name: ``fraud-scorer`` serves the model version the
+    ``champion`` alias points to; ``fraud-explainer`` proxies an OpenAI-compatible server at
+    ``llm_url`` (the demo starts one on loopback) with a safe fallback while stopped."""
+    return {
+        "fraud-scorer.endpoint.yaml": f"""# A registry model behind the gateway (andon endpoint apply)
+name: fraud-scorer
+team: {team}
+kind: model
+description: Scores card-not-present payments for the fraud review queue.
+model: fraud-detector
+alias: champion            # a promotion or rollback moves what this serves, without a restart
+timeout: 500ms
+retries: 0
+limits:
+  max_in_flight: 32
+  max_queue: 32
+  max_body: 256KB
+fallback:                  # what callers get while a cord stops it: send to manual review
+  predictions: [1]
+  note: stopped; every payment goes to manual review
+""",
+        "fraud-explainer.endpoint.yaml": f"""# An OpenAI-compatible LLM behind the gateway (andon endpoint apply)
+name: fraud-explainer
+team: {team}
+kind: llm
+description: Drafts the analyst's note explaining why a payment was flagged.
+upstreams:                 # the fallback chain: tried in order
+  - url: {llm_url}
+    model: demo-llm
+    api_key_env: FRAUD_LLM_KEY   # read by each gateway worker; never stored
+timeout: 10s
+retries: 2                 # never on a 4xx; exponential backoff with jitter
+limits:
+  max_in_flight: 16
+  max_queue: 16
+  max_body: 1MB
+fallback:
+  content: The explainer is paused; write the note by hand.
+""",
+    }
