@@ -18,9 +18,10 @@ rounds after one warm-up round, each as a subprocess:
 
 Ratios are of medians, against the hand query. After the rounds, one probe run per tool
 records the queries it sent and the time from process start to its first SQL statement: the
-tool's own query entry point is wrapped (Ibis's query log for andon, Soda's
-``DataSourceConnection`` methods for Soda, the one ``execute`` for the hand query), and the
-time is taken against the parent's clock just before the spawn. See RESULTS.md.
+tool's own query entry point is wrapped (andon: ``duckdb_direct.log_query``, and Ibis's query
+log should andon import Ibis; Soda: its ``DataSourceConnection`` methods; hand: its one
+``execute``), and the time is taken against the parent's clock just before the spawn. See
+RESULTS.md.
 """
 
 from __future__ import annotations
@@ -58,14 +59,24 @@ else:
     import json; print(json.dumps(list(row), default=str))
 """
 
+# andon on DuckDB sends its statements through ``andon.data.duckdb_direct.log_query`` (Ibis is
+# not imported); through Ibis (PostgreSQL, Spark, or a DuckDB contract Ibis must write) they
+# reach Ibis's query log, which is wrapped when andon imports Ibis.
 ANDON_PROBE = """
-import atexit, json, os, sys, time
-import ibis
+import atexit, builtins, json, os, sys, time
+import andon.data.duckdb_direct as direct
 seen = []
 def log(sql):
     seen.append(time.time())
-ibis.options.verbose = True
-ibis.options.verbose_log = log
+direct.log_query = log
+real_import = builtins.__import__
+def hooked(name, *args, **kwargs):
+    module = real_import(name, *args, **kwargs)
+    ibis = sys.modules.get("ibis")
+    if ibis is not None and hasattr(ibis, "options") and not ibis.options.verbose:
+        ibis.options.verbose, ibis.options.verbose_log = True, log
+    return module
+builtins.__import__ = hooked
 atexit.register(lambda: print(json.dumps({"first_sql": seen[0] - float(os.environ["BENCH_T0"]),
                                           "logged": len(seen)}), file=sys.stderr))
 from andon.cli.main import main

@@ -19,7 +19,10 @@ data and identifies the version it read. Then:
 Schema conformance (missing, extra and mistyped columns) needs no query: it compares the
 contract with the table's schema. The expressions are plain Ibis, so the same plan runs on
 every engine of :mod:`andon.data.engines` (DuckDB, PostgreSQL, Spark) with the same query
-count. Heavy libraries (Ibis, DuckDB) are imported here only, inside functions.
+count. On a DuckDB server the same statements are written as DuckDB SQL directly
+(:mod:`andon.data.duckdb_sql`, run by :class:`~andon.data.duckdb_direct.DirectDuckDB`), so a
+check run does not import Ibis; what that writer cannot render exactly goes through Ibis.
+Heavy libraries (Ibis, DuckDB) are imported here only, inside functions.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from andon.core.errors import Invalid, NotFound
+from andon.data import duckdb_sql
 from andon.data.checks import (
     REFERENCE_KINDS,
     ROW_METRICS,
@@ -42,9 +46,14 @@ from andon.data.checks import (
     plan,
 )
 from andon.data.contracts import Contract, SchemaObject, Server
+from andon.data.duckdb_direct import DirectDuckDB
+from andon.data.duckdb_sql import Unsupported
 from andon.data.engines import Engine, open_engine
 from andon.data.sql_guard import SqlLimits, fill, number
 from andon.data.units import UNIT_FACTORS
+
+Source = Engine | DirectDuckDB
+"""What a check run reads through: an Ibis engine, or DuckDB without Ibis."""
 
 SAMPLE_LIMIT = 10
 DUPLICATE_SEARCH_ROWS = 1_000_000
@@ -131,7 +140,7 @@ def _bad(t: Any, check: Check) -> Any:
     raise ValueError(f"{check.kind} has no row predicate")
 
 
-def _check_columns(checks: list[Check], schemas: dict[str, Any], source: Engine) -> list[Check]:
+def _check_columns(checks: list[Check], schemas: dict[str, Any], source: Source) -> list[Check]:
     """Refuse explicit checks on columns the table lacks; drop implied ones (schema reports)."""
     kept = []
     for check in checks:
@@ -224,9 +233,8 @@ def _as_utc(value: Any) -> datetime | None:
     raise Invalid(f"freshness needs a timestamp, got {type(value).__name__}")
 
 
-def _scan_table(
-    source: Engine, obj: SchemaObject, t: Any, checks: list[Check], now: datetime
-) -> tuple[TableScan, list[Result]]:
+def _aggregate(source: Engine, obj: SchemaObject, t: Any, checks: list[Check]) -> dict[str, Any]:
+    """The one aggregate row of a table (Ibis's expression of what duckdb_sql writes)."""
     import ibis
 
     schema = t.schema()
@@ -250,6 +258,18 @@ def _scan_table(
             column = t[check.column]
             aggs[key] = column.min() if check.kind == "retention" else column.max()
     [row] = source.execute(t.aggregate(**aggs), f"{obj.name} ({source.locations[obj.name]})")
+    return row
+
+
+def _scan_table(
+    source: Source, obj: SchemaObject, t: Any, checks: list[Check], now: datetime
+) -> tuple[TableScan, list[Result]]:
+    schema = t.schema()
+    what = f"{obj.name} ({source.locations[obj.name]})"
+    if isinstance(source, DirectDuckDB):
+        [row] = source.sql_rows(duckdb_sql.aggregate(t, checks), what)
+    else:
+        row = _aggregate(source, obj, t, checks)
     rows = int(row["__andon_rows"])
     scan = TableScan(
         obj.name,
@@ -328,9 +348,24 @@ def _service_level(check: Check, value: datetime | None, now: datetime) -> tuple
 
 
 def _fetch_samples(
-    source: Engine, obj: SchemaObject, t: Any, sampled: list[tuple[Check, Result]]
+    source: Source, obj: SchemaObject, t: Any, sampled: list[tuple[Check, Result]]
 ) -> None:
     """One query: up to SAMPLE_LIMIT failing rows per failed check, as a UNION ALL."""
+    pii = {p.name for p in obj.properties if p.pii}
+    if isinstance(source, DirectDuckDB):
+        checks = [check for check, _ in sampled]
+        sql = duckdb_sql.samples(t, checks, SAMPLE_LIMIT, DUPLICATE_SEARCH_ROWS)
+        found = source.sql_rows(sql, f"{obj.name} samples")
+    else:
+        found = _ibis_samples(source, t, sampled, f"{obj.name} samples")
+    for row in found:
+        _, result = sampled[row["__andon_check"]]
+        result.samples.append(_sample_row(row, pii))
+
+
+def _ibis_samples(
+    source: Engine, t: Any, sampled: list[tuple[Check, Result]], what: str
+) -> list[Any]:
     import ibis
 
     parts = []
@@ -353,29 +388,19 @@ def _fetch_samples(
             part = t.filter(_bad(t, check))
         parts.append(part.limit(SAMPLE_LIMIT).mutate(__andon_check=ibis.literal(i)))
     expr = parts[0] if len(parts) == 1 else ibis.union(*parts)
-    pii = {p.name for p in obj.properties if p.pii}
-    for row in source.execute(expr, f"{obj.name} samples"):
-        _, result = sampled[row["__andon_check"]]
-        result.samples.append(_sample_row(row, pii))
+    return source.execute(expr, what)
 
 
-def _references(source: Engine, check: Check, tables: dict[str, Any], rows: int) -> Result:
+def _references(source: Source, check: Check, tables: dict[str, Any], rows: int) -> Result:
     """One query: the rows whose non-null key has no match in the referenced key, with their
     total count as a window column (a composite key with any NULL part is not compared)."""
     a, b = tables[check.table], tables[check.arguments["to_table"]]
     mine, theirs = check.arguments["from_columns"], check.arguments["to_columns"]
-    keys = b.select(**{f"__andon_k{i}": b[c] for i, c in enumerate(theirs)})
-    for i in range(len(theirs)):
-        keys = keys.filter(keys[f"__andon_k{i}"].notnull())
-    keys = keys.distinct()
-    present = a
-    for column in mine:
-        present = present.filter(present[column].notnull())
-    orphans = present.anti_join(
-        keys, [present[c] == keys[f"__andon_k{i}"] for i, c in enumerate(mine)]
-    )
-    orphans = orphans.mutate(__andon_n=orphans.count().over(ibis_window()))
-    found = source.execute(orphans.limit(SAMPLE_LIMIT), check.name)
+    if isinstance(source, DirectDuckDB):
+        sql = duckdb_sql.orphans(a, b, mine, theirs, SAMPLE_LIMIT)
+        found = source.sql_rows(sql, check.name)
+    else:
+        found = _ibis_orphans(source, a, b, mine, theirs, check.name)
     failed = int(found[0]["__andon_n"]) if found else 0
     observed = _observed(check, failed, rows)
     ok = check.passes(observed)
@@ -389,6 +414,23 @@ def _references(source: Engine, check: Check, tables: dict[str, Any], rows: int)
     )  # fmt: skip
 
 
+def _ibis_orphans(
+    source: Engine, a: Any, b: Any, mine: list[str], theirs: list[str], what: str
+) -> list[Any]:
+    keys = b.select(**{f"__andon_k{i}": b[c] for i, c in enumerate(theirs)})
+    for i in range(len(theirs)):
+        keys = keys.filter(keys[f"__andon_k{i}"].notnull())
+    keys = keys.distinct()
+    present = a
+    for column in mine:
+        present = present.filter(present[column].notnull())
+    orphans = present.anti_join(
+        keys, [present[c] == keys[f"__andon_k{i}"] for i, c in enumerate(mine)]
+    )
+    orphans = orphans.mutate(__andon_n=orphans.count().over(ibis_window()))
+    return source.execute(orphans.limit(SAMPLE_LIMIT), what)
+
+
 def ibis_window() -> Any:
     """The whole-partition window (count over all rows)."""
     import ibis
@@ -396,12 +438,12 @@ def ibis_window() -> Any:
     return ibis.window()
 
 
-def _sql_of(source: Engine, check: Check) -> str:
+def _sql_of(source: Source, check: Check) -> str:
     column = source.quote(check.column) if check.column else None
     return fill(str(check.query), source.sql_table(check.table), column, f"check {check.name}")
 
 
-def _custom_sql(source: Engine, check: Check) -> Result:
+def _custom_sql(source: Source, check: Check) -> Result:
     row = source.first_row(_sql_of(source, check), f"check {check.name}")
     value, problem = number(next(iter(row.values()), None) if row else None)
     if value is None:
@@ -416,21 +458,22 @@ def _custom_sql(source: Engine, check: Check) -> Result:
     )  # fmt: skip
 
 
-def run(
-    contract: Contract,
-    base_dir: Path,
-    *,
-    now: datetime,
-    server: str | None = None,
-    limits: SqlLimits | None = None,
-) -> Scan:
-    """Run every check of ``contract`` against ``server``; nothing is stored here. Custom SQL
-    is vetted before the first scan and held to ``limits``."""
-    import time
+def _single_table(checks: list[Check], obj: SchemaObject) -> list[Check]:
+    return [c for c in checks if c.table == obj.name and c.kind not in ("sql", *REFERENCE_KINDS)]
 
-    started = time.perf_counter()
-    chosen = contract.server(server)
-    source = open_engine(contract, chosen, base_dir, limits=limits)
+
+def _open(
+    contract: Contract, chosen: Server, base_dir: Path, limits: SqlLimits | None, direct: bool
+) -> tuple[Source, list[Check], dict[str, Any], dict[str, Any], list[Check]]:
+    """The engine, the plan, the tables and their schemas, and the checks that apply: no
+    query has run yet. A DuckDB server is opened without Ibis when ``direct`` and everything
+    in it can be written as DuckDB SQL exactly as Ibis would (:mod:`andon.data.duckdb_sql`);
+    otherwise through Ibis."""
+    source: Source
+    if direct and chosen.engine == "duckdb":
+        source = DirectDuckDB(contract, chosen, base_dir, limits or SqlLimits())
+    else:
+        source = open_engine(contract, chosen, base_dir, limits=limits)
     try:
         planned = plan(contract)
         for check in planned:
@@ -439,13 +482,41 @@ def run(
         tables = {obj.name: source.table(obj.name) for obj in contract.schema}
         schemas = {name: t.schema() for name, t in tables.items()}
         checks = _check_columns(planned, schemas, source)
+        if isinstance(source, DirectDuckDB):
+            for obj in contract.schema:  # raises Unsupported before the first query
+                duckdb_sql.aggregate(tables[obj.name], _single_table(checks, obj))
+    except Unsupported:
+        source.close()
+        return _open(contract, chosen, base_dir, limits, direct=False)
+    except BaseException:
+        source.close()
+        raise
+    return source, planned, tables, schemas, checks
+
+
+def run(
+    contract: Contract,
+    base_dir: Path,
+    *,
+    now: datetime,
+    server: str | None = None,
+    limits: SqlLimits | None = None,
+    via_ibis: bool = False,
+) -> Scan:
+    """Run every check of ``contract`` against ``server``; nothing is stored here. Custom SQL
+    is vetted before the first scan and held to ``limits``. A DuckDB server is checked with
+    DuckDB SQL written here unless ``via_ibis`` (the same results; tests compare the two)."""
+    import time
+
+    started = time.perf_counter()
+    chosen = contract.server(server)
+    source, _, tables, schemas, checks = _open(contract, chosen, base_dir, limits, not via_ibis)
+    try:
         results: list[Result] = []
         scans: dict[str, TableScan] = {}
         for obj in contract.schema:
             results += _schema_results(obj, schemas[obj.name])
-            mine = [
-                c for c in checks if c.table == obj.name and c.kind not in ("sql", *REFERENCE_KINDS)
-            ]
+            mine = _single_table(checks, obj)
             scan, found = _scan_table(source, obj, tables[obj.name], mine, now)
             scans[obj.name] = scan
             results += found

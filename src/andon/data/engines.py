@@ -47,7 +47,6 @@ from andon.data.sql_guard import (
     SqlLimits,
     deadline,
     duckdb_failure,
-    lock,
     one_select,
     postgres_first_row,
     postgres_vet,
@@ -239,44 +238,11 @@ class DuckDBEngine(Engine):
     ) -> None:
         import ibis
 
+        from andon.data.duckdb_direct import open_views
+
         super().__init__(contract, server, limits)
         self.con = ibis.duckdb.connect()
-        # DuckDB draws a progress bar on stdout for long queries: it would corrupt JSON output.
-        self.con.raw_sql("SET enable_progress_bar = false")
-        attached = False
-        for obj in contract.schema:
-            where = locate(server, obj, base_dir)
-            self.locations[obj.name] = str(where)
-            if server.type == "duckdb":
-                if not attached:
-                    self._ddl(f"ATTACH {_literal(str(where))} AS src (READ_ONLY)", obj.name)
-                    attached = True
-                body = f"SELECT * FROM src.{_quote(server.schema)}.{_quote(obj.physical_name)}"
-            elif server.format == "csv":
-                body = f"SELECT * FROM read_csv({_literal(str(where))})"
-            elif server.format == "json":
-                body = f"SELECT * FROM read_json({_literal(str(where))})"
-            else:
-                body = f"SELECT * FROM read_parquet({_literal(str(where))})"
-            self._ddl(f"CREATE OR REPLACE TEMP VIEW {_quote(obj.name)} AS {body}", obj.name)
-        # From here on the connection reads the dataset's own files only (and writes only
-        # the snapshot ``output``), and no statement can change that.
-        files = set(self.locations.values())
-        if server.type == "duckdb":
-            files |= {f"{f}.wal" for f in files}
-        lock(self.con.con, files | ({str(output)} if output else set()), limits)
-
-    def _ddl(self, statement: str, table: str) -> None:
-        import duckdb
-
-        where = self.locations.get(table, self.server.path)
-        try:
-            self.con.raw_sql(statement)
-        except duckdb.CatalogException as exc:  # a DuckDB file without the table
-            first = str(exc).strip().splitlines()[0]
-            raise NotFound(f"{table} ({where}): no such table: {first}") from None
-        except duckdb.Error as exc:
-            raise engine_error(exc, f"{table} ({where})") from None
+        self.locations = open_views(self.con.con, contract, server, base_dir, limits, output)
 
     def errors(self) -> tuple[type[BaseException], ...]:
         import duckdb
