@@ -537,6 +537,17 @@ def _line(w: World, team: str | None, *, pulled: bool) -> None:
     raise AssertionError(f"the {scope} cord did not reach pulled={pulled}")
 
 
+def _release_requested(w: World) -> None:
+    """The whole line's cord pulled and its release asked for by another admin: the release
+    under test is the second principal's, the one that restarts the line."""
+    _line(w, None, pulled=True)
+    current = next(c for c in policy_cord.cord_status(w.admin) if c.scope == "all")
+    if current.release_requested_by is None:
+        asker = w.principal()
+        auth.bind_role(w.admin, asker, "platform-admin")
+        policy_cord.release_line_cord(as_principal(w.admin, asker), None, reason="asked")
+
+
 def _proposal(w: World, tgt: str) -> str:
     """A fresh pending description proposal on the dataset of asset ``tgt``."""
     from andon.core.ids import new_id
@@ -869,7 +880,7 @@ OPERATIONS: list[Op] = [
                      partial(policy_cord.pull_line_cord, team=None, reason="stop"))[1],
        audited=True),
     Op("cord.release_line_cord[all]", policy_cord.release_line_cord, "cord.release", "global",
-       lambda w, _: (_line(w, None, pulled=True),
+       lambda w, _: (_release_requested(w),
                      partial(policy_cord.release_line_cord, team=None, reason="fixed"))[1],
        audited=True),
     # serve: gateway endpoints and their cords

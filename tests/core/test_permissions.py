@@ -34,6 +34,7 @@ READS = {
     "contract.read",
     "dataset.read",
     "policy.read",
+    "endpoint.read",
 }
 REGISTRY_WRITES = {"run.create", "model.register", "model.alias", "model.card"}
 # Shipping what the team owns: evaluate, check the gate, ask for approvals, promote, roll back.
@@ -59,13 +60,16 @@ def test_the_issue_roles_exist() -> None:
         "platform-admin",
         "risk-owner",
         "agent",
+        "caller",
     }
     assert set(PERMISSIONS) == set(ROLES) | {TEAM_OWNER}
     assert TEAM_OWNER not in ROLES
 
 
 def test_every_bound_role_reads_and_only_the_admin_administers() -> None:
-    for role in ROLES:
+    # A caller is an application's key: it sees the endpoints it calls and nothing else.
+    assert PERMISSIONS["caller"] == {"endpoint.read", "endpoint.invoke"}
+    for role in set(ROLES) - {"caller"}:
         assert PERMISSIONS[role] >= READS, role
         if role != "platform-admin":
             assert not PERMISSIONS[role] & ADMINISTRATION, role
@@ -73,12 +77,24 @@ def test_every_bound_role_reads_and_only_the_admin_administers() -> None:
 
 
 def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
-    extra = {role: set(PERMISSIONS[role]) - READS for role in ROLES}
+    extra = {role: set(PERMISSIONS[role]) - READS for role in set(ROLES) - {"caller"}}
     assert extra["viewer"] == set()
     assert extra["agent"] == set(), "an agent writes only through approval-gated tools"
     assert extra["contributor"] - REGISTRY_WRITES - DATA_WRITES - SHIPPING == {
         "asset.register",
         "cord.pull",
+        "endpoint.apply",
+        "endpoint.invoke",
+    }
+    # Declaring and calling endpoints: the team's contributors and the admin, plus callers.
+    assert {r for r in ROLES if "endpoint.apply" in PERMISSIONS[r]} == {
+        "contributor",
+        "platform-admin",
+    }
+    assert {r for r in ROLES if "endpoint.invoke" in PERMISSIONS[r]} == {
+        "contributor",
+        "platform-admin",
+        "caller",
     }
     assert extra["data-steward"] - DATA_WRITES == {
         "asset.register",

@@ -172,5 +172,22 @@ def test_releasing_the_whole_line_takes_two_principals(line: Line) -> None:
         ("cord.release_request", "rita"),
         ("cord.release", "omar"),
     ]
+    # Whoever must complete a release hears of the request: each one is an event.
+    from sqlalchemy import select
+
+    from andon.store.tables import events as events_tables
+
+    with line.admin.db.read() as session:
+        emitted = session.scalars(
+            select(events_tables.OutboxEvent.type)
+            .where(events_tables.OutboxEvent.object_id == "cord:all:*")
+            .order_by(events_tables.OutboxEvent.seq)
+        ).all()
+    assert emitted == [
+        "andon.pulled",
+        "andon.release_requested",
+        "andon.release_requested",
+        "andon.released",
+    ]
     status = [c for c in cord.cord_status(line["vera"]) if c.scope == "all"]
     assert [(c.target, c.pulled) for c in status] == [("*", False)]

@@ -175,7 +175,10 @@ def _set_line(ctx: Context, team: str | None, *, pull: bool, reason: str) -> Cor
             object_id=f"cord:{scope}:{team or ALL}",
             change={"scope": scope, "team": team, "pulled": line.pulled},
             reason=reason,
-            event=None if pending else ("andon.pulled" if pull else "andon.released"),
+            # A request pages nobody by itself, but whoever must complete it has to hear of it.
+            event="andon.release_requested"
+            if pending
+            else ("andon.pulled" if pull else "andon.released"),
         )
         return CordRecord(
             scope,
