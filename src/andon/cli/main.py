@@ -169,6 +169,26 @@ def serve(
     uvicorn.run(create_app(cfg), host=cfg.host, port=cfg.port, log_level="warning")
 
 
+@app.command()
+def gateway(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind."),
+    port: int = typer.Option(8780, "--port", help="Port to bind.", min=1, max=65535),
+    workers: int = typer.Option(2, "--workers", help="Worker processes.", min=1, max=64),
+) -> None:
+    """Serve the endpoints (predict and the OpenAI protocol) until Ctrl-C."""
+    from andon.core.errors import Unavailable
+    from andon.gateway.server import Supervisor, bind
+
+    cfg = settings()
+    database(cfg)
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror}", field="port") from None
+    say(f"andon gateway on [bold]http://{host}:{port}/v1[/] with {workers} worker(s); Ctrl-C stops")
+    Supervisor(sock, workers, cfg.home / "gateway" / str(port)).run()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply pending migrations."""
@@ -206,6 +226,22 @@ def demo_seed() -> None:
 
     made = demo.seed(context())
     say(f"sample line: {len(made)} objects created" + (f" ({', '.join(made)})" if made else ""))
+
+
+@app.command("demo-llm", hidden=True)
+def demo_llm(
+    port: int = typer.Option(8781, "--port", help="Port to bind on 127.0.0.1.", min=1, max=65535),
+    key_env: str = typer.Option(
+        "", "--key-env", help="Environment variable holding the key callers must send."
+    ),
+) -> None:
+    """Serve an OpenAI-compatible loopback LLM until Ctrl-C (used by `make demo`)."""
+    import os
+
+    from andon.gateway.loopback import serve_forever
+
+    say(f"loopback LLM on http://127.0.0.1:{port}/v1")
+    serve_forever(port, os.environ.get(key_env) if key_env else None)
 
 
 def main(argv: list[str] | None = None) -> None:

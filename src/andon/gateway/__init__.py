@@ -1,0 +1,1 @@
+"""The andon gateway: worker processes serving predictions and proxying the OpenAI protocol."""

@@ -1,0 +1,109 @@
+"""``andon gateway``: one supervisor process, N worker processes on one listening socket.
+
+The supervisor binds the socket (127.0.0.1 unless told otherwise), starts the workers with
+Python's ``spawn`` (each a uvicorn server on the shared socket, uvloop and httptools), starts
+again a worker that dies, and stops them all on SIGINT or SIGTERM. Workers only read the
+store; the supervisor is where periodic writes would go, so no worker races another.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+
+DEFAULT_PORT = 8780
+RESTART_PAUSE_S = 0.5
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket every worker accepts on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _worker(sock: socket.socket, metrics_dir: str) -> None:
+    import uvicorn
+
+    os.environ["ANDON_GATEWAY_METRICS_DIR"] = metrics_dir
+    config = uvicorn.Config(
+        "andon.gateway.app:create_app",
+        factory=True,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class Supervisor:
+    """Starts, watches and stops the workers."""
+
+    def __init__(
+        self,
+        sock: socket.socket,
+        workers: int,
+        metrics_dir: Path,
+        *,
+        tick: Callable[[], None] | None = None,
+    ) -> None:
+        self.sock, self.count, self.metrics_dir = sock, workers, metrics_dir
+        self.tick = tick
+        self.processes: list[BaseProcess] = []
+        self._stopping = False
+        self._ctx = multiprocessing.get_context("spawn")
+
+    def _spawn(self) -> BaseProcess:
+        process = self._ctx.Process(
+            target=_worker, args=(self.sock, str(self.metrics_dir)), daemon=False
+        )
+        process.start()
+        return process
+
+    def run(self) -> None:
+        """Serve until a signal stops the gateway."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._stop)
+        self.metrics_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.metrics_dir.glob("*.json"):
+            stale.unlink(missing_ok=True)
+        self.processes = [self._spawn() for _ in range(self.count)]
+        try:
+            while not self._stopping:
+                time.sleep(RESTART_PAUSE_S)
+                for i, process in enumerate(self.processes):
+                    if not process.is_alive() and not self._stopping:
+                        self.processes[i] = self._spawn()
+                if self.tick is not None:
+                    self.tick()
+        finally:
+            self.shutdown()
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self._stopping = True
+
+    def shutdown(self) -> None:
+        """Ask every worker to finish (SIGTERM), then make sure they have."""
+        for process in self.processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 8
+        for process in self.processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+        self.sock.close()
