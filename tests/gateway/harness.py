@@ -132,7 +132,9 @@ def _env(settings: Settings) -> dict[str, str]:
 
 
 @contextmanager
-def gateway(settings: Settings, workers: int = 2) -> Iterator[tuple[str, subprocess.Popen[bytes], set[str]]]:
+def gateway(
+    settings: Settings, workers: int = 2
+) -> Iterator[tuple[str, subprocess.Popen[bytes], set[str]]]:
     """``andon gateway`` on a free port until the block ends; yields its base URL."""
     port = free_port()
     log = settings.home / f"gateway-{port}.log"
@@ -153,7 +155,11 @@ def gateway(settings: Settings, workers: int = 2) -> Iterator[tuple[str, subproc
                 raise RuntimeError(f"andon gateway exited: {log.read_text()[-2000:]}")
             try:
                 with httpx.Client(timeout=2) as http:
-                    seen.add(http.get(f"{base}/healthz", headers={"connection": "close"}).json()["worker"])
+                    seen.add(
+                        http.get(f"{base}/healthz", headers={"connection": "close"}).json()[
+                            "worker"
+                        ]
+                    )
             except httpx.HTTPError:
                 time.sleep(0.1)
         if not seen:

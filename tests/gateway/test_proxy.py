@@ -114,21 +114,31 @@ def test_bad_requests_are_problems_and_the_worker_keeps_serving(gw: Line) -> Non
     name = gw.llm(limits="{max_body: 2KB}")
     with gw.http() as http:
         assert_problem(
-            http.post("/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"}),
+            http.post(
+                "/v1/chat/completions",
+                content=b"{not json",
+                headers={"content-type": "application/json"},
+            ),
             400,
             field="body",
         )
         assert_problem(
-            http.post("/v1/chat/completions", content=b"model=x", headers={"content-type": "text/plain"}),
+            http.post(
+                "/v1/chat/completions", content=b"model=x", headers={"content-type": "text/plain"}
+            ),
             415,
         )
         assert_problem(http.post("/v1/chat/completions", json=[1, 2]), 422, field="body")
-        assert_problem(http.post("/v1/chat/completions", json={"messages": ASK}), 422, field="model")
+        assert_problem(
+            http.post("/v1/chat/completions", json={"messages": ASK}), 422, field="model"
+        )
         big = {"model": name, "messages": [{"role": "user", "content": "x" * 4096}]}
         assert assert_problem(http.post("/v1/chat/completions", json=big), 413)["limit"] == 2048
         huge = b"{" + b" " * (70 * 1024 * 1024)
         assert_problem(
-            http.post("/v1/chat/completions", content=huge, headers={"content-type": "application/json"}),
+            http.post(
+                "/v1/chat/completions", content=huge, headers={"content-type": "application/json"}
+            ),
             413,
         )
         wrong_method = http.get("/v1/chat/completions")

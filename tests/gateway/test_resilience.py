@@ -7,6 +7,7 @@ import time
 import openai
 import pytest
 
+from andon.gateway.upstream import BREAKER_FAILURES
 from tests.api.live import assert_problem
 from tests.gateway.harness import Line
 
@@ -24,7 +25,9 @@ def test_a_failing_upstream_is_retried_up_to_the_cap(gw: Line) -> None:
 def test_never_more_attempts_than_the_cap(gw: Line) -> None:
     name = gw.llm("fail=100", retries=3)
     with gw.http() as http:
-        doc = assert_problem(http.post("/v1/chat/completions", json={"model": name, "messages": ASK}), 502)
+        doc = assert_problem(
+            http.post("/v1/chat/completions", json={"model": name, "messages": ASK}), 502
+        )
     assert (doc["attempts"], doc["retries"]) == (4, 3)
     assert gw.calls(name) == 4
 
@@ -61,7 +64,9 @@ def test_the_fallback_chain_takes_the_next_upstream(gw: Line) -> None:
 def test_broken_upstreams_are_502_or_504(gw: Line, directive: str, status: int, slug: str) -> None:
     name = gw.llm(directive, retries=1, timeout="300ms")
     with gw.http() as http:
-        doc = assert_problem(http.post("/v1/chat/completions", json={"model": name, "messages": ASK}), status)
+        doc = assert_problem(
+            http.post("/v1/chat/completions", json={"model": name, "messages": ASK}), status
+        )
     assert doc["type"].endswith("/" + slug)
     assert doc["attempts"] == 2
     healthy = gw.llm()
@@ -77,5 +82,27 @@ def test_unreachable_upstream_is_502(gw: Line) -> None:
         f"upstreams: [{{url: 'http://127.0.0.1:{free_port()}/v1'}}]\n"
     )
     with gw.http() as http:
-        doc = assert_problem(http.post("/v1/chat/completions", json={"model": name, "messages": ASK}), 502)
+        doc = assert_problem(
+            http.post("/v1/chat/completions", json={"model": name, "messages": ASK}), 502
+        )
     assert "ClientConnectorError" in doc["detail"] or "Connect" in doc["detail"]
+
+
+def test_a_breaker_stops_calling_an_upstream_that_keeps_failing(gw: Line) -> None:
+    name = gw.llm("fail=1000", retries=0)
+    answers = []
+    for _ in range(30):
+        with gw.http() as http:
+            answers.append(
+                http.post(
+                    "/v1/chat/completions",
+                    json={"model": name, "messages": ASK},
+                    headers={"connection": "close"},
+                )
+            )
+    # Each worker calls at most BREAKER_FAILURES times in a row, then answers at once.
+    assert gw.calls(name) <= BREAKER_FAILURES * len(gw.workers)
+    shed = [a for a in answers if a.status_code == 503]
+    assert shed, [a.status_code for a in answers]
+    assert assert_problem(shed[-1], 503)["type"].endswith("/upstream-unavailable")
+    assert shed[-1].headers["retry-after"] == "10"

@@ -88,9 +88,9 @@ class Gateway:
             await send_problem(send, problem, path)
         except AndonError as exc:
             token_sent = any(k == b"authorization" for k, _ in scope["headers"])
-            problem = from_error(exc, token_sent=token_sent)
-            problem.headers["x-andon-worker"] = self.worker
-            await send_problem(send, problem, path)
+            refusal = from_error(exc, token_sent=token_sent)
+            refusal.headers["x-andon-worker"] = self.worker
+            await send_problem(send, refusal, path)
 
     # -- lifespan ---------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ backoff and full jitter, the fallback chain, a circuit breaker per upstream.
 An attempt fails on a connection error or reset, a timeout, a 5xx or a body that is not JSON;
 it is retried on the same upstream at most ``retries`` times, then the next upstream of the
 chain is tried. A 4xx is the caller's problem: it is returned as the upstream sent it, never
-retried. An upstream that failed ``BREAKER_FAILURES`` times in a row is skipped for
+retried. An upstream (server and model) that failed ``BREAKER_FAILURES`` times in a row is skipped for
 ``BREAKER_OPEN_S`` seconds, then one request tries it again (half-open).
 """
 
@@ -77,7 +77,7 @@ class Upstreams:
     """One worker's client pool and breakers."""
 
     session: aiohttp.ClientSession | None = None
-    breakers: dict[str, Breaker] = field(default_factory=dict)
+    breakers: dict[tuple[str, str | None], Breaker] = field(default_factory=dict)
 
     async def open(self) -> None:
         """Create the pool (inside the worker's event loop)."""
@@ -128,8 +128,8 @@ class Upstreams:
                 if attempt:
                     retries += 1
                     await asyncio.sleep(
-                        random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
-                    )  # noqa: S311
+                        random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))  # noqa: S311
+                    )
                 attempts += 1
                 result = await self._attempt(upstream, path, body, headers, timeout, stream)
                 self._breaker(upstream).record(not isinstance(result, _Failure), time.monotonic())
@@ -155,7 +155,8 @@ class Upstreams:
         )
 
     def _breaker(self, upstream: Upstream) -> Breaker:
-        return self.breakers.setdefault(upstream.url, Breaker())
+        # Per server and model: one model failing on a server does not stop its others.
+        return self.breakers.setdefault((upstream.url, upstream.model), Breaker())
 
     async def _attempt(
         self,
