@@ -428,7 +428,8 @@ def extend(
 ) -> bool:
     """Hold ``extra_nanos`` more for a flowing stream, and renew the lease.
 
-    False (nothing more held) when a window cannot cover it or the lease already passed:
+    False (nothing more held) when a window cannot cover it or the reservation is gone
+    (its lease passed and :func:`expire_leases` freed it):
     the gateway then stops the stream and settles. ``extra_nanos=0`` only renews the lease.
     """
     if extra_nanos < 0:
