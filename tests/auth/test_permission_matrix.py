@@ -75,6 +75,7 @@ from andon.registry import models as registry_models
 from andon.registry import service as registry
 from andon.serve import cords as serve_cords
 from andon.serve import endpoints as serve_endpoints
+from andon.serve import spending as serve_spending
 from andon.store import migrate
 from andon.store.db import Database
 from andon.store.tables import audit as audit_tables
@@ -118,6 +119,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     roots,
     connections,
     serve_endpoints,
+    serve_spending,
     serve_cords,
 )
 
@@ -900,6 +902,8 @@ OPERATIONS: list[Op] = [
        audited=True),
     Op("serve.endpoint_cords", serve_cords.endpoint_cords, "endpoint.read", "somewhere",
        lambda w, _: partial(serve_cords.endpoint_cords)),
+    Op("serve.budget_status", serve_spending.budget_status, "endpoint.read", "asset",
+       lambda w, tgt: partial(serve_spending.budget_status, endpoint=_endpoint(w, tgt))),
     # the board
     Op("board.board", board.board, "status.read", "somewhere",
        lambda w, _: partial(board.board)),

@@ -46,3 +46,48 @@ def test_apply_list_show(run: Run, tmp_path: Path) -> None:  # noqa: F811
     assert missing.returncode == 1 and "no file at" in missing.stderr
     unknown = run("endpoint", "show", "nope")
     assert unknown.returncode == 1 and "no endpoint 'nope'" in unknown.stderr
+
+
+def test_budget_show(run: Run, tmp_path: Path, andon_env: dict[str, str]) -> None:  # noqa: F811
+    from andon.core.clock import SystemClock
+    from andon.core.config import Settings
+    from andon.serve import budgets as ledger
+    from andon.serve.spec import parse_endpoint
+    from andon.store.db import Database
+
+    assert run("init").returncode == 0
+    assert run("demo-seed").returncode == 0
+    text = (
+        "name: fraud-explainer\nteam: fraud-ml\nkind: llm\n"
+        "upstreams: ['http://127.0.0.1:8001/v1']\n"
+        "cost: {per_request: 0.01}\n"
+        "budgets:\n  - {scope: endpoint, period: day, limit: 0.05}\n"
+        "  - {scope: team, period: month, limit: 100}\n"
+    )
+    path = tmp_path / "bot.yaml"
+    path.write_text(text)
+    assert run("endpoint", "apply", str(path)).returncode == 0
+    assert json.loads(run("budget", "show", "--format", "json").stdout) == []
+    db = Database(Settings(home=Path(andon_env["ANDON_HOME"])).resolved_database_url)
+    spec = parse_endpoint(text)
+    for _ in range(4):
+        held = ledger.reserve(
+            db, SystemClock(), endpoint=spec.name, team=spec.team, principal="alice",
+            budgets=spec.budgets, amount_nanos=ledger.estimate(spec, {}),
+        )  # fmt: skip
+        ledger.settle(db, SystemClock(), held, ledger.cost_of(spec, None))
+    db.dispose()
+    shown = json.loads(
+        run("budget", "show", "--endpoint", "fraud-explainer", "--format", "json").stdout
+    )
+    assert [(b["scope"], b["key"], b["spent"], b["left"], b["percent"]) for b in shown] == [
+        ("endpoint", "fraud-explainer", "0.04", "0.01", 80.0),
+        ("team", "fraud-ml", "0.04", "99.96", 0.0),
+    ]
+    table = run("budget", "show", "--team", "fraud-ml")
+    assert table.returncode == 0
+    assert "fraud-explainer" in table.stdout and "80 %" in table.stdout and "0.05" in table.stdout
+    status = run("status")
+    assert "budgets" in status.stdout and "at 80 % or more" in status.stdout
+    missing = run("budget", "show", "--endpoint", "nope")
+    assert missing.returncode == 1 and "no endpoint 'nope'" in missing.stderr

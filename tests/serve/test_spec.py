@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from andon.core.errors import Invalid
-from andon.serve.spec import DEFAULT_LIMITS, EndpointSpec, parse_endpoint
+from andon.serve.spec import DEFAULT_LIMITS, NANOS, Budget, Cost, EndpointSpec, parse_endpoint
 
 LLM = """
 name: support-bot
@@ -84,8 +84,8 @@ budget: 5
         parse_endpoint(text)
     errors = caught.value.details["errors"]
     assert errors == [
-        "budget: is not a key of an endpoint (keys: alias, description, fallback, kind, limits, "
-        "model, name, retries, team, timeout, upstreams)",
+        "budget: is not a key of an endpoint (keys: alias, budgets, cost, description, fallback, "
+        "kind, limits, model, name, retries, team, timeout, upstreams)",
         "name: 'Support Bot' is not a name (a-z 0-9 . _ -, at most 100)",
         "team: is required",
         "upstreams[0].temperature: is not a key of an upstream (api_key_env, model, url)",
@@ -162,3 +162,90 @@ def test_the_sample_endpoints_are_valid() -> None:
         "predictions": [1],
         "note": "stopped; every payment goes to manual review",
     }
+
+
+COSTED = """
+name: support-bot
+team: support
+kind: llm
+upstreams: [http://127.0.0.1:8001/v1]
+cost:
+  per_request: 0.0001
+  per_input_token: '0.0000005'
+  per_output_token: 0.0000015
+  max_output_tokens: 512
+budgets:
+  - {scope: endpoint, period: day, limit: 5.00}
+  - {scope: team, period: month, limit: 100}
+  - {scope: principal, period: day, limit: '0.50'}
+"""
+
+
+def test_cost_and_budgets_are_exact_nanodollars_and_round_trip() -> None:
+    spec = parse_endpoint(COSTED)
+    assert spec.cost == Cost(
+        per_request=100_000, per_input_token=500, per_output_token=1500, max_output_tokens=512
+    )
+    assert spec.budgets == (
+        Budget("endpoint", "day", 5 * NANOS),
+        Budget("team", "month", 100 * NANOS),
+        Budget("principal", "day", NANOS // 2),
+    )
+    assert EndpointSpec.from_dict(spec.as_dict()) == spec
+    assert spec.as_dict()["cost"]["per_input_token"] == 500
+    plain = parse_endpoint(LLM)
+    assert plain.cost == Cost() and plain.budgets == ()
+    # A spec stored before costs existed still loads.
+    old = {k: v for k, v in plain.as_dict().items() if k not in ("cost", "budgets")}
+    assert EndpointSpec.from_dict(old) == plain
+
+
+def test_cost_and_budget_problems_are_reported_at_once() -> None:
+    text = """
+name: fraud
+team: fraud-ml
+kind: model
+model: fraud-detector
+cost: {per_request: 0.0000000001, per_input_token: 0.1, max_output_tokens: 5, tip: 1}
+budgets:
+  - {scope: endpoint, period: day, limit: 1}
+  - {scope: endpoint, period: week, limit: -2}
+  - {scope: galaxy, period: day}
+  - {scope: endpoint, period: day, limit: 0.5}
+  - {scope: team, period: month, limit: 0}
+  - 7
+"""
+    with pytest.raises(Invalid) as caught:
+        parse_endpoint(text)
+    assert caught.value.details["errors"] == [
+        "cost.tip: is not a key of cost (max_output_tokens, per_input_token, per_output_token, "
+        "per_request)",
+        "cost.per_request: 1e-10 has more than 9 decimals (the ledger counts nanodollars)",
+        "cost.per_input_token: a model endpoint has only per_request (no tokens)",
+        "cost.max_output_tokens: a model endpoint has only per_request",
+        "budgets[1].period: must be one of day, month, not 'week'",
+        "budgets[1].limit: must be a finite amount of at least 0",
+        "budgets[2].scope: must be one of endpoint, team, principal, not 'galaxy'",
+        "budgets[2].limit: is required: the most spent per period, in USD",
+        "budgets[3]: repeats the endpoint budget per day",
+        "budgets[4].limit: must be more than 0 (pull the cord to stop traffic)",
+        "budgets[5]: must be a mapping with scope, period and limit",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cost", "problem"),
+    [
+        ("{per_input_token: abc}", "cost.per_input_token: 'abc' is not an amount in USD"),
+        ("{per_output_token: true}", "cost.per_output_token: True is not an amount in USD"),
+        ("{per_request: .nan}", "cost.per_request: must be a finite amount"),
+        ("{per_request: 5000}", "cost.per_request: must be at most 1000 USD"),
+        ("[1]", "cost: must be a mapping"),
+        ("{max_output_tokens: 0}", "cost.max_output_tokens: must be a whole number from 1"),
+    ],
+)
+def test_bad_costs_name_the_key(cost: str, problem: str) -> None:
+    text = f"name: a\nteam: t\nkind: llm\nupstreams: [http://h/v1]\ncost: {cost}\n"
+    with pytest.raises(Invalid) as caught:
+        parse_endpoint(text)
+    assert any(e.startswith(problem) for e in caught.value.details["errors"]), caught.value

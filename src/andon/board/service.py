@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 # Each domain registers its lights when its ``lights`` module is imported.
 import andon.data.lights
 import andon.policy.lights
-import andon.registry.lights  # noqa: F401
+import andon.registry.lights
+import andon.serve.lights  # noqa: F401
 from andon.audit import queries as audit_chain
 from andon.core.context import Context
 from andon.core.errors import AndonError

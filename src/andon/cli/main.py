@@ -17,6 +17,7 @@ from andon.cli import (
     contract_documents,  # noqa: F401 - registers contract upgrade and show
     teams,
 )
+from andon.cli import budget as budget_cli
 from andon.cli import cards as cards_cli
 from andon.cli import catalog as catalog_cli
 from andon.cli import connections as connections_cli
@@ -73,6 +74,7 @@ app.add_typer(policy_cli.gate_app, name="gate")
 app.add_typer(policy_cli.approval_app, name="approval")
 app.add_typer(policy_cli.cord_app, name="cord")
 app.add_typer(serve_cli.endpoint_app, name="endpoint")
+app.add_typer(budget_cli.app, name="budget")
 app.add_typer(catalog_cli.app, name="catalog")
 
 

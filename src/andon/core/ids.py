@@ -40,6 +40,8 @@ PREFIXES = {
     "schema_change": "sc",
     "data_root": "dr",
     "endpoint": "ep",
+    "budget_window": "bw",
+    "reservation": "rsv",
 }
 
 

@@ -94,3 +94,52 @@ class Snapshot:
     """Endpoint name -> the cord that stops it (the first of endpoint, model, team, all)."""
     bindings: dict[str, Binding] = field(default_factory=dict)
     """Model endpoint name -> the version its alias points to (absent: alias not set)."""
+
+
+@published
+@dataclass(frozen=True)
+class BudgetRecord:
+    """One budget's current window: limit, settled spend, money held, what is left."""
+
+    endpoint: str
+    team: str
+    """The endpoint's team."""
+    scope: str
+    """``endpoint``, ``team`` or ``principal``."""
+    key: str
+    """The endpoint, team or principal name the budget counts for."""
+    period: str
+    """``day`` or ``month`` (UTC)."""
+    window_start: datetime
+    limit_nanos: int
+    spent_nanos: int
+    """Settled: what served requests cost."""
+    reserved_nanos: int
+    """Held for requests in flight."""
+    left_nanos: int
+    resets_at: datetime
+    percent: float
+    """(spent + reserved) / limit, in percent."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form: nanodollars as integers, and exact USD text beside them."""
+        from andon.serve.budgets import usd
+
+        return {
+            "endpoint": self.endpoint,
+            "team": self.team,
+            "scope": self.scope,
+            "key": self.key,
+            "period": self.period,
+            "window_start": self.window_start.isoformat(),
+            "limit_nanos": self.limit_nanos,
+            "spent_nanos": self.spent_nanos,
+            "reserved_nanos": self.reserved_nanos,
+            "left_nanos": self.left_nanos,
+            "limit": usd(self.limit_nanos),
+            "spent": usd(self.spent_nanos),
+            "reserved": usd(self.reserved_nanos),
+            "left": usd(self.left_nanos),
+            "resets_at": self.resets_at.isoformat(),
+            "percent": self.percent,
+        }

@@ -20,6 +20,15 @@ registry model version a stage alias points to::
       max_body: 1MB                 # B, KB, MB
     fallback:                       # what a stopped endpoint answers instead of a 503
       content: The assistant is paused; a person will reply shortly.
+    cost:                           # USD, as numbers or decimal strings (at most 9 decimals)
+      per_request: 0.0001
+      per_input_token: 0.0000005
+      per_output_token: 0.0000015
+      max_output_tokens: 4096       # the worst case reserved when a request sets no max_tokens
+    budgets:                        # never overspent (docs/budgets.md)
+      - {scope: endpoint, period: day, limit: 5.00}     # all traffic of this endpoint
+      - {scope: team, period: month, limit: 100}        # the team charged, on this endpoint
+      - {scope: principal, period: day, limit: 0.50}    # each caller, on this endpoint
 
     name: fraud-scorer
     team: fraud-ml
@@ -28,7 +37,9 @@ registry model version a stage alias points to::
     alias: champion                 # default champion
     fallback:
       prediction: 0
+    cost: {per_request: 0.00002}    # a model endpoint has only per_request
 
+Money is stored as integer nanodollars (1 USD = 10^9): ``Cost`` and ``Budget`` hold no floats.
 :func:`parse_endpoint` reports every problem at once, each naming its path
 (``upstreams[0].url: ...``), and refuses keys it does not know: nothing written is ignored.
 """
@@ -37,6 +48,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -62,7 +74,18 @@ _TOP = {
     "retries",
     "limits",
     "fallback",
+    "cost",
+    "budgets",
 }
+_COST = {"per_request", "per_input_token", "per_output_token", "max_output_tokens"}
+_BUDGET = {"scope", "period", "limit"}
+SCOPES = ("endpoint", "team", "principal")
+PERIODS = ("day", "month")
+NANOS = 1_000_000_000
+"""Nanodollars per US dollar."""
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
+MAX_PRICE = 1000 * NANOS
+MAX_LIMIT = 10**9 * NANOS
 _UPSTREAM = {"url", "model", "api_key_env"}
 _LIMITS = {"max_in_flight", "max_queue", "max_body"}
 DEFAULT_TIMEOUT_MS = 30_000
@@ -94,6 +117,39 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class Cost:
+    """What one request costs, in nanodollars (integers: no float ever reaches a ledger)."""
+
+    per_request: int = 0
+    per_input_token: int = 0
+    per_output_token: int = 0
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
+    """The output tokens reserved for a request that sets no ``max_tokens``."""
+
+    def as_dict(self) -> dict[str, int]:
+        """JSON-ready form (nanodollars)."""
+        return {
+            "per_request": self.per_request,
+            "per_input_token": self.per_input_token,
+            "per_output_token": self.per_output_token,
+            "max_output_tokens": self.max_output_tokens,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A spending limit: for ``scope`` (endpoint, team or principal) per UTC ``period``."""
+
+    scope: str
+    period: str
+    limit_nanos: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (nanodollars)."""
+        return {"scope": self.scope, "period": self.period, "limit_nanos": self.limit_nanos}
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointSpec:
     """One endpoint, checked."""
 
@@ -110,6 +166,8 @@ class EndpointSpec:
     fallback: dict[str, Any] | None = None
     """The safe answer a stopped endpoint gives: ``{"content": ...}`` for ``llm``, the
     prediction body for ``model``; None answers 503."""
+    cost: Cost = field(default_factory=Cost)
+    budgets: tuple[Budget, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (what is stored)."""
@@ -132,6 +190,8 @@ class EndpointSpec:
                 "max_body": self.limits.max_body,
             },
             "fallback": self.fallback,
+            "cost": self.cost.as_dict(),
+            "budgets": [b.as_dict() for b in self.budgets],
         }
 
     @classmethod
@@ -149,6 +209,8 @@ class EndpointSpec:
             retries=int(raw["retries"]),
             limits=Limits(**raw["limits"]),
             fallback=raw.get("fallback"),
+            cost=Cost(**raw["cost"]) if raw.get("cost") else Cost(),
+            budgets=tuple(Budget(**b) for b in raw.get("budgets", [])),
         )
 
 
@@ -206,6 +268,8 @@ def _endpoint(raw: dict[str, Any], problems: _Problems) -> EndpointSpec | None:
         retries = DEFAULT_RETRIES
     limits = _limits(raw.get("limits"), problems)
     fallback = _fallback(raw.get("fallback"), kind, problems)
+    cost = _cost(raw.get("cost"), kind, problems)
+    budgets = _budgets(raw.get("budgets"), problems)
     if problems.items or name is None or team is None or kind not in KINDS:
         return None
     return EndpointSpec(
@@ -220,6 +284,8 @@ def _endpoint(raw: dict[str, Any], problems: _Problems) -> EndpointSpec | None:
         retries=retries,
         limits=limits,
         fallback=fallback,
+        cost=cost,
+        budgets=budgets,
     )
 
 
@@ -372,3 +438,98 @@ def _fallback(raw: Any, kind: Any, problems: _Problems) -> dict[str, Any] | None
             return None
         return {"content": raw["content"].strip()}
     return {str(key): value for key, value in raw.items()}
+
+
+def _nanos(value: Any, path: str, problems: _Problems, *, most: int) -> int | None:
+    """A USD amount (number or decimal text) as integer nanodollars, exactly."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        problems.add(path, f"{value!r} is not an amount in USD, such as 0.0005 or '0.0005'")
+        return None
+    try:
+        # str() of a float is its shortest round-tripping text: 0.1 -> '0.1', not 0.1000000000000000055
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        problems.add(path, f"{value!r} is not an amount in USD, such as 0.0005 or '0.0005'")
+        return None
+    if not amount.is_finite() or amount < 0:
+        problems.add(path, "must be a finite amount of at least 0")
+        return None
+    nanos = amount * NANOS
+    if nanos != nanos.to_integral_value():
+        problems.add(path, f"{value} has more than 9 decimals (the ledger counts nanodollars)")
+        return None
+    if nanos > most:
+        problems.add(path, f"must be at most {Decimal(most) / NANOS:f} USD")
+        return None
+    return int(nanos)
+
+
+def _cost(raw: Any, kind: Any, problems: _Problems) -> Cost:
+    if raw is None:
+        return Cost()
+    if not isinstance(raw, dict):
+        problems.add("cost", f"must be a mapping with {', '.join(sorted(_COST))}")
+        return Cost()
+    for key in sorted(set(map(str, raw)) - _COST):
+        problems.add(f"cost.{key}", f"is not a key of cost ({', '.join(sorted(_COST))})")
+    values: dict[str, int] = {}
+    for key in ("per_request", "per_input_token", "per_output_token"):
+        if key not in raw:
+            continue
+        if kind == "model" and key != "per_request":
+            problems.add(f"cost.{key}", "a model endpoint has only per_request (no tokens)")
+            continue
+        nanos = _nanos(raw[key], f"cost.{key}", problems, most=MAX_PRICE)
+        if nanos is not None:
+            values[key] = nanos
+    if "max_output_tokens" in raw:
+        cap = raw["max_output_tokens"]
+        if kind == "model":
+            problems.add("cost.max_output_tokens", "a model endpoint has only per_request")
+        elif isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10_000_000:
+            problems.add("cost.max_output_tokens", "must be a whole number from 1 to 10000000")
+        else:
+            values["max_output_tokens"] = cap
+    return Cost(**values)
+
+
+def _budgets(raw: Any, problems: _Problems) -> tuple[Budget, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.add("budgets", "must be a list of {scope, period, limit}")
+        return ()
+    found: list[Budget] = []
+    seen: set[tuple[str, str]] = set()
+    for i, item in enumerate(raw):
+        path = f"budgets[{i}]"
+        if not isinstance(item, dict):
+            problems.add(path, "must be a mapping with scope, period and limit")
+            continue
+        for key in sorted(set(map(str, item)) - _BUDGET):
+            problems.add(
+                f"{path}.{key}", f"is not a key of a budget ({', '.join(sorted(_BUDGET))})"
+            )
+        scope, period = item.get("scope"), item.get("period")
+        ok = True
+        if scope not in SCOPES:
+            problems.add(f"{path}.scope", f"must be one of {', '.join(SCOPES)}, not {scope!r}")
+            ok = False
+        if period not in PERIODS:
+            problems.add(f"{path}.period", f"must be one of {', '.join(PERIODS)}, not {period!r}")
+            ok = False
+        if "limit" not in item:
+            problems.add(f"{path}.limit", "is required: the most spent per period, in USD")
+            limit = None
+        else:
+            limit = _nanos(item["limit"], f"{path}.limit", problems, most=MAX_LIMIT)
+            if limit == 0:
+                problems.add(f"{path}.limit", "must be more than 0 (pull the cord to stop traffic)")
+                limit = None
+        if ok and (scope, period) in seen:
+            problems.add(path, f"repeats the {scope} budget per {period}")
+            ok = False
+        if ok and limit is not None:
+            seen.add((str(scope), str(period)))
+            found.append(Budget(str(scope), str(period), limit))
+    return tuple(found)

@@ -1,4 +1,4 @@
-"""Tables of the serve domain: gateway endpoints and their cords.
+"""Tables of the serve domain: gateway endpoints, their cords and their budget ledger.
 
 Only :mod:`andon.serve` services touch these.
 """
@@ -8,7 +8,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from andon.store.tables.base import Base, Timestamp
@@ -40,3 +49,44 @@ class EndpointCord(Base):
     reason: Mapped[str] = mapped_column(Text)
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class BudgetWindow(Base):
+    """One budget's ledger for one UTC window: settled spend and open reservations.
+
+    Money is integer nanodollars. Reservations move ``reserved_nanos`` up with one
+    conditional UPDATE (``spent + reserved + amount <= limit``), so no window is overspent.
+    """
+
+    __tablename__ = "budget_windows"
+    __table_args__ = (UniqueConstraint("endpoint", "scope", "key", "period", "window"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(200))
+    """The endpoint, team or principal name the budget counts for."""
+    period: Mapped[str] = mapped_column(String(8))
+    window: Mapped[str] = mapped_column(String(10))
+    """The window as text: ``2026-11-23`` (day) or ``2026-11`` (month)."""
+    window_start: Mapped[datetime] = mapped_column(Timestamp)
+    limit_nanos: Mapped[int] = mapped_column(BigInteger)
+    spent_nanos: Mapped[int] = mapped_column(BigInteger)
+    reserved_nanos: Mapped[int] = mapped_column(BigInteger)
+    warned: Mapped[bool] = mapped_column(Boolean)
+    """``budget.warning`` was emitted for this window (80 %)."""
+    exhausted: Mapped[bool] = mapped_column(Boolean)
+    """``budget.exhausted`` was emitted for this window (100 %)."""
+
+
+class BudgetReservation(Base):
+    """Money held for one request in flight, on every window it counts against, until
+    settled, released, or its lease passes (then :func:`expire_leases` frees it)."""
+
+    __tablename__ = "budget_reservations"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(100))
+    windows: Mapped[list[str]] = mapped_column(JSON)
+    """Ids of the :class:`BudgetWindow` rows holding ``amount_nanos`` each."""
+    amount_nanos: Mapped[int] = mapped_column(BigInteger)
+    lease_until: Mapped[datetime] = mapped_column(Timestamp, index=True)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
