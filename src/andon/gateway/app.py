@@ -29,10 +29,13 @@ from andon.core.context import Context, Database
 from andon.core.errors import AndonError, Unauthenticated
 from andon.gateway import fallback
 from andon.gateway.live import LiveState
+from andon.gateway.metering import RENEW_S, Meter, StreamTally, charged_team, usage_of
 from andon.gateway.metrics import Metrics, gather, label, render
 from andon.gateway.problems import GatewayProblem, from_error, send_json, send_problem
 from andon.gateway.shedding import Gates
-from andon.gateway.upstream import Upstreams
+from andon.gateway.upstream import Outcome, Upstreams
+from andon.serve import budgets
+from andon.serve.budgets import Reservation
 from andon.serve.spec import EndpointSpec
 
 log = logging.getLogger("andon.gateway")
@@ -59,6 +62,7 @@ class Gateway:
         self.upstreams = Upstreams()
         self.gates = Gates()
         self.metrics = Metrics()
+        self.meter = Meter(db, self.clock)
         self.worker = str(os.getpid())
         self._dumper: asyncio.Task[None] | None = None
 
@@ -259,8 +263,12 @@ class Gateway:
             self._done(labels, 200, started)
             return
         status = 500
+        reservation: Reservation | None = None
+        closed = False
         try:
             async with self.gates.of(name, spec.limits):
+                team = charged_team(ctx, snap, spec)
+                reservation = await self.meter.reserve(spec, ctx, team, payload)
                 outcome = await self.upstreams.call(
                     spec,
                     "/chat/completions" if kind == "chat" else "/embeddings",
@@ -275,19 +283,109 @@ class Gateway:
                     "x-andon-worker": self.worker,
                     "x-andon-attempts": str(outcome.attempts),
                 }
-                if outcome.response is None:
-                    await send_json_bytes(
-                        send, outcome.status, outcome.body, {**outcome.headers, **extra}
+                if outcome.response is not None:
+                    tally = StreamTally(
+                        spec, payload, reservation.amount_nanos if reservation else 0
                     )
-                else:
-                    await _relay_stream(send, outcome, extra)
+                    closed = True  # the stream settles its own charge
+                    await self._relay_stream(send, outcome, extra, tally, reservation)
+                    return
+                if outcome.status < 400:
+                    closed = True
+                    cost = budgets.cost_of(spec, usage_of(outcome.body))
+                    self._spent(labels, await self.meter.settle(reservation, cost))
+                await send_json_bytes(
+                    send, outcome.status, outcome.body, {**outcome.headers, **extra}
+                )
         except GatewayProblem as problem:
             status = problem.status
             if problem.slug == "overloaded":
                 self.metrics.count("andon_gateway_shed_total", labels)
             raise
+        except AndonError as exc:
+            status = exc.http_status
+            raise
         finally:
+            if not closed:
+                # Nothing was served (refused, failed, or a 4xx from upstream): nothing charged.
+                await self.meter.release(reservation)
             self._done(labels, status, started)
+
+    def _spent(self, labels: str, nanos: int) -> None:
+        if nanos:
+            self.metrics.count("andon_gateway_spend_nanodollars_total", labels, nanos)
+
+    async def _relay_stream(
+        self,
+        send: Send,
+        outcome: Outcome,
+        extra: dict[str, str],
+        tally: StreamTally,
+        reservation: Reservation | None,
+    ) -> None:
+        """Pass server-sent events through as they arrive (never buffered), charging them as
+        they flow: a stream the budget cannot cover any more is ended with an error event."""
+        response = outcome.response
+        assert response is not None
+        headers = {
+            "content-type": "text/event-stream",
+            **outcome.headers,
+            **extra,
+            "cache-control": "no-cache",
+        }
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
+            }
+        )
+        try:
+            async for chunk in response.content.iter_any():
+                if reservation is None or not reservation.id:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    continue
+                # Metered: forward event by event, each only once the budget holds it.
+                for event in tally.events(chunk):
+                    if not await self._covered(tally, reservation):
+                        await send(
+                            _error_event(
+                                "the budget cannot cover more of this stream", "budget_exceeded"
+                            )
+                        )
+                        return
+                    await send({"type": "http.response.body", "body": event, "more_body": True})
+            if reservation is not None and reservation.id:
+                rest = tally.flush()
+                if rest:
+                    await send({"type": "http.response.body", "body": rest, "more_body": True})
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            # The status line is sent: the only honest thing left is to end the stream with an
+            # error event the client can read, then close it.
+            log.warning(
+                "upstream stream of %s broke: %s", extra["x-andon-endpoint"], type(exc).__name__
+            )
+            await send(_error_event("the upstream stream broke off", "bad_upstream"))
+        finally:
+            response.release()
+            if reservation is not None:
+                self._spent(labels_of(extra), await self.meter.settle(reservation, tally.used()))
+            # The charge is settled before the stream ends: a read after it sees the spend.
+            await send({"type": "http.response.body", "body": b""})
+
+    async def _covered(self, tally: StreamTally, reservation: Reservation) -> bool:
+        """Whether what the stream used so far is held, holding more (doubling) if needed."""
+        used = tally.used()
+        if used > tally.held:
+            step = max(used - tally.held, tally.held, 1)
+            if not await self.meter.extend(reservation, step):
+                return False
+            tally.held += step
+            tally.renewed = time.monotonic()
+        elif time.monotonic() - tally.renewed > RENEW_S:
+            await self.meter.extend(reservation, 0)
+            tally.renewed = time.monotonic()
+        return True
 
     def _done(self, labels: str, status: int, started: float) -> None:
         self.metrics.count("andon_gateway_requests_total", f'{labels},code="{status}"')
@@ -304,37 +402,15 @@ async def send_json_bytes(send: Send, status: int, body: bytes, headers: dict[st
     await send({"type": "http.response.body", "body": body})
 
 
-async def _relay_stream(send: Send, outcome: Any, extra: dict[str, str]) -> None:
-    """Pass server-sent events through as they arrive (never buffered)."""
-    response = outcome.response
-    headers = {
-        "content-type": "text/event-stream",
-        **outcome.headers,
-        **extra,
-        "cache-control": "no-cache",
-    }
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
-        }
-    )
-    try:
-        async for chunk in response.content.iter_any():
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-    except (TimeoutError, OSError, aiohttp.ClientError) as exc:
-        # The status line is sent: the only honest thing left is to end the stream with an
-        # error event the client can read, then close it.
-        log.warning(
-            "upstream stream of %s broke: %s", extra["x-andon-endpoint"], type(exc).__name__
-        )
-        event = {"error": {"message": "the upstream stream broke off", "type": "bad_upstream"}}
-        data = f"data: {json.dumps(event)}\n\n".encode()
-        await send({"type": "http.response.body", "body": data, "more_body": True})
-    finally:
-        response.release()
-    await send({"type": "http.response.body", "body": b""})
+def labels_of(extra: dict[str, str]) -> str:
+    """The metric labels of the endpoint a response came from."""
+    return label(endpoint=extra["x-andon-endpoint"])
+
+
+def _error_event(message: str, kind: str) -> Message:
+    event = {"error": {"message": message, "type": kind}}
+    data = f"data: {json.dumps(event)}\n\n".encode()
+    return {"type": "http.response.body", "body": data, "more_body": True}
 
 
 def _only(scope: Scope, method: str) -> None:

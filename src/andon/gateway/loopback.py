@@ -11,6 +11,7 @@ model name it receives carries directives joined by ``+``::
     demo-llm+garbage          200 with a body that is not JSON
     demo-llm+reset            close the connection without answering
     demo-llm+chunk=20         when streaming, wait 20 ms between chunks
+    demo-llm+long=500         500 more words, whatever max_tokens says
 
 ``GET /_stats`` returns the calls counted per model name and how many carried the expected
 key (when the server was started with one, a request without it gets 401).
@@ -153,7 +154,9 @@ class LoopbackLLM:
             // 4,
         )
         max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
-        if isinstance(max_tokens, int) and max_tokens > 0:
+        if "long" in says:  # an upstream that ignores max_tokens
+            words += [f"w{i}" for i in range(int(says["long"]))]
+        elif isinstance(max_tokens, int) and max_tokens > 0:
             words = words[:max_tokens]
         model = str(body.get("model"))
         created = int(time.time())

@@ -21,6 +21,7 @@ COUNTERS = {
     "andon_gateway_retries_total": "Upstream attempts retried, by endpoint.",
     "andon_gateway_shed_total": "Requests refused at once because the endpoint was full.",
     "andon_gateway_stopped_total": "Requests refused or answered by the fallback: a cord.",
+    "andon_gateway_spend_nanodollars_total": "What served requests were charged (1e-9 USD).",
 }
 GAUGES = {
     "andon_gateway_in_flight": "Requests being served now, by endpoint.",

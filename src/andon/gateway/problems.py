@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.types import Send
 
-from andon.core.errors import AndonError, Unauthenticated
+from andon.core.errors import AndonError, BudgetExceeded, Unauthenticated
 
 MEDIA_TYPE = b"application/problem+json"
 BASE = "https://andon.dev/problems/"
@@ -46,6 +48,10 @@ class GatewayProblem(Exception):
 def from_error(exc: AndonError, *, token_sent: bool) -> GatewayProblem:
     """A service error as the gateway answers it (401s carry ``WWW-Authenticate``)."""
     headers = {}
+    resets = exc.details.get("resets_at") if isinstance(exc, BudgetExceeded) else None
+    if isinstance(resets, str):
+        wait = (datetime.fromisoformat(resets) - datetime.now(UTC)).total_seconds()
+        headers["retry-after"] = str(max(1, math.ceil(wait)))
     if isinstance(exc, Unauthenticated):
         headers["www-authenticate"] = 'Bearer error="invalid_token"' if token_sent else "Bearer"
     extra = dict(exc.details)

@@ -8,6 +8,7 @@ store; the supervisor is where periodic writes would go, so no worker races anot
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import signal
@@ -16,6 +17,11 @@ import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
+
+from andon.core.clock import Clock
+from andon.core.context import Database
+
+log = logging.getLogger("andon.gateway")
 
 DEFAULT_PORT = 8780
 RESTART_PAUSE_S = 0.5
@@ -47,6 +53,29 @@ def _worker(sock: socket.socket, metrics_dir: str) -> None:
         timeout_graceful_shutdown=5,
     )
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def housekeeping(db: Database, clock: Clock, every_s: float = 5.0) -> Callable[[], None]:
+    """What the supervisor does between watching workers: free the budget reservations of
+    requests whose worker died (their lease passed)."""
+    from andon.serve import budgets
+
+    last = [0.0]
+
+    def tick() -> None:
+        now = time.monotonic()
+        if now - last[0] < every_s:
+            return
+        last[0] = now
+        try:
+            freed = budgets.expire_leases(db, clock)
+        except Exception:
+            log.warning("gateway housekeeping failed; trying again", exc_info=True)
+            return
+        if freed:
+            log.warning("freed %d budget reservation(s) whose lease passed", freed)
+
+    return tick
 
 
 class Supervisor:
