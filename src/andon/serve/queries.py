@@ -61,6 +61,7 @@ def load_snapshot(db: Database) -> Snapshot:
                     target.model_version_id,
                     target.digest,
                     target.format,
+                    dict(target.signature),
                 )
     return Snapshot(
         seq=seq,

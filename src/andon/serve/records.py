@@ -73,6 +73,9 @@ class Binding:
     model_version_id: str
     artifact_digest: str
     artifact_format: str
+    signature: dict[str, Any] = field(default_factory=dict)
+    """The version's registered signature (inputs, outputs, feature names, skops trusted
+    types), as the registry stored it."""
 
 
 @dataclass(frozen=True)
