@@ -40,6 +40,7 @@ PREFIXES = {
     "schema_change": "sc",
     "data_root": "dr",
     "endpoint": "ep",
+    "deployment": "dp",
 }
 
 
