@@ -21,6 +21,7 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
+from andon.serve.deployment_log import record_deployments
 from andon.serve.records import EndpointRecord
 from andon.serve.spec import parse_endpoint
 from andon.store.tables import auth as t
@@ -117,8 +118,6 @@ def apply_endpoint(ctx: Context, content: str, *, reason: str = "") -> EndpointR
         except IntegrityError:
             raise Conflict(f"endpoint '{spec.name}' was applied concurrently; retry") from None
         if row.kind == "model":  # serving starts now if the alias is set: its first deployment
-            from andon.serve.deployments import record_deployments  # imports this module
-
             record_deployments(session, ctx, [row], reason=reason)
         record_change(
             session,

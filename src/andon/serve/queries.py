@@ -17,7 +17,7 @@ from andon.core.context import Database
 from andon.policy.cord import PulledCord, pulled
 from andon.registry.queries import alias_targets
 from andon.serve.cords import pulled_endpoints
-from andon.serve.deployments import latest_deployments
+from andon.serve.deployment_log import latest_deployments
 from andon.serve.records import Binding, DeploymentRecord, Snapshot, Stop
 from andon.serve.spec import EndpointSpec
 from andon.store.tables import auth as t
