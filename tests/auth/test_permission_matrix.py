@@ -74,6 +74,7 @@ from andon.registry import leases, tracking
 from andon.registry import models as registry_models
 from andon.registry import service as registry
 from andon.serve import cords as serve_cords
+from andon.serve import deployments as serve_deployments
 from andon.serve import endpoints as serve_endpoints
 from andon.serve import spending as serve_spending
 from andon.store import migrate
@@ -121,6 +122,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     serve_endpoints,
     serve_spending,
     serve_cords,
+    serve_deployments,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -511,6 +513,28 @@ def _endpoint(w: World, tgt: str) -> str:
         asset_id = next(a.id for a in auth.list_assets(w.admin, team) if a.name == name)
         auth.bind_role(w.admin, w.actor, w.scenario.role, scope="asset", target=asset_id)
     return record.name
+
+
+def _model_endpoint(w: World, tgt: str, *, moved: bool) -> str:
+    """A fresh model endpoint serving a fresh model's ``shadow`` alias (its first deployment
+    recorded when applied); ``moved``: the alias then moved, so a sync records one more. In an
+    asset-scoped scenario, target "A1" is bound on the endpoint's asset."""
+    team = TARGETS[tgt][0] or "home"
+    model, name = w.fresh("m"), w.fresh("e")
+    for n in (1, 2):
+        registry.register_model(
+            w.admin, model, team=team, artifact=_file(w, f"{model}{n}".encode())
+        )
+    registry.set_alias(w.admin, f"{model}@1", "shadow")
+    serve_endpoints.apply_endpoint(
+        w.admin, f"name: {name}\nteam: {team}\nkind: model\nmodel: {model}\nalias: shadow\n"
+    )
+    if moved:
+        registry.set_alias(w.admin, f"{model}@2", "shadow")
+    if w.scenario.scope == "asset" and tgt == "A1" and w.scenario.role is not None:
+        asset_id = next(a.id for a in auth.list_assets(w.admin, team) if a.name == name)
+        auth.bind_role(w.admin, w.actor, w.scenario.role, scope="asset", target=asset_id)
+    return name
 
 
 def _pulled_endpoint(w: World, tgt: str) -> str:
@@ -904,6 +928,12 @@ OPERATIONS: list[Op] = [
        lambda w, _: partial(serve_cords.endpoint_cords)),
     Op("serve.budget_status", serve_spending.budget_status, "endpoint.read", "asset",
        lambda w, tgt: partial(serve_spending.budget_status, endpoint=_endpoint(w, tgt))),
+    Op("serve.sync_deployments", serve_deployments.sync_deployments, "endpoint.deploy", "team",
+       lambda w, tgt: partial(serve_deployments.sync_deployments,
+                              endpoint=_model_endpoint(w, tgt, moved=True)), audited=True),
+    Op("serve.list_deployments", serve_deployments.list_deployments, "endpoint.read", "asset",
+       lambda w, tgt: partial(serve_deployments.list_deployments,
+                              endpoint=_model_endpoint(w, tgt, moved=False))),
     # the board
     Op("board.board", board.board, "status.read", "somewhere",
        lambda w, _: partial(board.board)),

@@ -84,13 +84,16 @@ def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
         "asset.register",
         "cord.pull",
         "endpoint.apply",
+        "endpoint.deploy",
         "endpoint.invoke",
     }
-    # Declaring and calling endpoints: the team's contributors and the admin, plus callers.
-    assert {r for r in ROLES if "endpoint.apply" in PERMISSIONS[r]} == {
-        "contributor",
-        "platform-admin",
-    }
+    # Declaring and calling endpoints and recording what they serve: the team's contributors
+    # and the admin, plus callers (calling only).
+    for action in ("endpoint.apply", "endpoint.deploy"):
+        assert {r for r in ROLES if action in PERMISSIONS[r]} == {
+            "contributor",
+            "platform-admin",
+        }, action
     assert {r for r in ROLES if "endpoint.invoke" in PERMISSIONS[r]} == {
         "contributor",
         "platform-admin",

@@ -63,7 +63,9 @@ def test_nothing_is_charged_for_a_request_that_was_not_served(gw: Line) -> None:
         budgets="[{scope: endpoint, period: day, limit: 1}]",
     )
     with gw.http() as http:
-        assert_problem(http.post("/v1/chat/completions", json={"model": name, "messages": ASK}), 502)
+        assert_problem(
+            http.post("/v1/chat/completions", json={"model": name, "messages": ASK}), 502
+        )
     window = _window(gw, name)
     assert (window["spent"], window["reserved"]) == ("0.00", "0.00")
 
@@ -76,12 +78,11 @@ def test_a_stream_is_charged_as_it_flows_and_cut_at_the_budget(gw: Line) -> None
         budgets="[{scope: endpoint, period: day, limit: 1.00}]",
     )
     pieces: list[str] = []
+    stream = gw.client().chat.completions.create(
+        model=name, messages=ASK, stream=True, max_tokens=10
+    )
     with pytest.raises(openai.APIError, match="budget cannot cover more"):
-        stream = gw.client().chat.completions.create(
-            model=name, messages=ASK, stream=True, max_tokens=10
-        )
-        for chunk in stream:
-            pieces.append(chunk.choices[0].delta.content or "")
+        pieces.extend(chunk.choices[0].delta.content or "" for chunk in stream)
     assert 0 < len(pieces) < 400
     window = _window(gw, name)
     assert float(str(window["spent"])) <= 1.00

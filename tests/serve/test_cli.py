@@ -91,3 +91,34 @@ def test_budget_show(run: Run, tmp_path: Path, andon_env: dict[str, str]) -> Non
     assert "budgets" in status.stdout and "at 80 % or more" in status.stdout
     missing = run("budget", "show", "--endpoint", "nope")
     assert missing.returncode == 1 and "no endpoint 'nope'" in missing.stderr
+
+
+def test_a_model_endpoint_shows_its_deployments(run: Run, tmp_path: Path) -> None:  # noqa: F811
+    assert run("init").returncode == 0
+    assert run("demo-seed").returncode == 0
+    for n in (1, 2):
+        weights = tmp_path / f"w{n}.txt"
+        weights.write_text(f"weights {n}\n")
+        done = run("model", "register", "scorer", "--team", "fraud-ml", "--artifact", str(weights))
+        assert done.returncode == 0, done.stderr
+    assert run("model", "alias", "scorer@1", "shadow").returncode == 0
+    path = tmp_path / "scorer.yaml"
+    path.write_text("name: scorer\nteam: fraud-ml\nkind: model\nmodel: scorer\nalias: shadow\n")
+    assert run("endpoint", "apply", str(path)).returncode == 0
+    shown = run("endpoint", "show", "scorer")
+    assert "deployed scorer v1 at " in shown.stdout and "alias moved by hand" in shown.stdout
+    assert run("model", "alias", "scorer@2", "shadow").returncode == 0
+    synced = run("endpoint", "deployments", "scorer", "--sync", "--format", "json")
+    assert synced.returncode == 0, synced.stderr
+    rows = json.loads(synced.stdout)
+    assert [(d["version"], d["from_version"], d["cause"]) for d in rows] == [
+        (2, 1, "alias"),
+        (1, None, "alias"),
+    ]
+    again = json.loads(run("endpoint", "deployments", "scorer", "--sync", "-f", "json").stdout)
+    assert again == rows
+    table = run("endpoint", "deployments", "scorer")
+    assert table.returncode == 0 and "deployments" in table.stdout
+    as_json = json.loads(run("endpoint", "show", "scorer", "--format", "json").stdout)
+    assert [d["version"] for d in as_json["deployments"]] == [2, 1]
+    assert "deployed scorer v2 (was v1)" in run("endpoint", "show", "scorer").stdout

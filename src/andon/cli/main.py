@@ -178,18 +178,18 @@ def gateway(
     workers: int = typer.Option(2, "--workers", help="Worker processes.", min=1, max=64),
 ) -> None:
     """Serve the endpoints (predict and the OpenAI protocol) until Ctrl-C."""
-    from andon.core.clock import SystemClock
+    from andon.auth import service as auth
     from andon.core.errors import Unavailable
     from andon.gateway.server import Supervisor, bind, housekeeping
 
     cfg = settings()
-    db = database(cfg)
+    runner = auth.context_for(database(cfg), cfg, cfg.principal)
     try:
         sock = bind(host, port)
     except OSError as exc:
         raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror}", field="port") from None
     say(f"andon gateway on [bold]http://{host}:{port}/v1[/] with {workers} worker(s); Ctrl-C stops")
-    tick = housekeeping(db, SystemClock())
+    tick = housekeeping(runner)
     Supervisor(sock, workers, cfg.home / "gateway" / str(port), tick=tick).run()
 
 

@@ -1,13 +1,16 @@
-"""`andon endpoint apply|list|show`: the endpoints the gateway serves."""
+"""`andon endpoint apply|list|show|deployments`: the endpoints the gateway serves."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from andon.cli._shared import Format, FormatOption, ReasonOption, context, print_json, report, say
+
+if TYPE_CHECKING:
+    from andon.serve.records import DeploymentRecord
 
 endpoint_app = typer.Typer(
     help="Gateway endpoints: LLM proxies and registry models, declared in YAML.",
@@ -90,9 +93,11 @@ def endpoint_show(
     """One endpoint: what it serves, its limits, timeout, retries and fallback."""
     from andon.serve import service
 
-    record = service.get_endpoint(context(), name)
+    ctx = context()
+    record = service.get_endpoint(ctx, name)
+    deployments = service.list_deployments(ctx, name) if record.kind == "model" else []
     if fmt is Format.json:
-        print_json(record.as_dict())
+        print_json({**record.as_dict(), "deployments": [d.as_dict() for d in deployments]})
         return
     spec = record.spec
     say(f"[bold]{record.name}[/] v{record.version} ({record.kind}) of team {record.team}")
@@ -112,3 +117,53 @@ def endpoint_show(
     )
     say(f"  fallback: {spec['fallback'] if spec['fallback'] else 'none (503 when stopped)'}")
     say(f"  applied by {record.applied_by} at {record.applied_at:%Y-%m-%d %H:%M}")
+    if record.kind == "model":
+        if not deployments:
+            say(f"  deployments: none yet ({spec['model']}@{spec['alias']} is not set)")
+        for d in deployments[:5]:
+            say(f"  deployed {_deployment(d)}")
+        if len(deployments) > 5:
+            say(f"  ... {len(deployments) - 5} earlier: `andon endpoint deployments {name}`")
+
+
+def _cause(d: DeploymentRecord) -> str:
+    if d.cause in ("promote", "rollback"):
+        return f"{d.cause} {d.promotion_id}"
+    return "alias moved by hand" if d.cause == "alias" else "no move on record"
+
+
+def _deployment(d: DeploymentRecord) -> str:
+    was = f" (was v{d.from_version})" if d.from_version is not None else ""
+    return f"{d.model} v{d.version}{was} at {d.deployed_at:%Y-%m-%d %H:%M}: {_cause(d)}"
+
+
+@endpoint_app.command("deployments")
+def endpoint_deployments(
+    name: str = typer.Argument(..., help="The endpoint name."),
+    sync: bool = typer.Option(
+        False, "--sync", help="First record what moved since the last deployment."
+    ),
+    fmt: Format = FormatOption,
+) -> None:
+    """The model versions a model endpoint started serving, newest first, and why."""
+    from andon.serve import service
+
+    ctx = context()
+    if sync:
+        service.sync_deployments(ctx, name)
+    report(
+        fmt,
+        service.list_deployments(ctx, name),
+        "deployments",
+        ["version", "was", "model", "alias", "cause", "promotion", "recorded by", "at"],
+        lambda d: (
+            str(d.version),
+            "" if d.from_version is None else str(d.from_version),
+            d.model,
+            d.alias,
+            d.cause or "",
+            d.promotion_id or "",
+            d.recorded_by,
+            d.deployed_at.strftime("%Y-%m-%d %H:%M"),
+        ),
+    )

@@ -42,6 +42,7 @@ PREFIXES = {
     "endpoint": "ep",
     "budget_window": "bw",
     "reservation": "rsv",
+    "deployment": "dp",
 }
 
 

@@ -138,8 +138,9 @@ _READ = frozenset(
 _REGISTRY_READ = frozenset(
     {"run.read", "model.read", "lineage.read", "policy.read", "endpoint.read"}
 )
-# Declaring the endpoints a team serves (gateway YAML) and calling them.
-_SERVE = frozenset({"endpoint.apply", "endpoint.invoke"})
+# Declaring the endpoints a team serves (gateway YAML), recording the model versions they
+# start serving (deployments), and calling them.
+_SERVE = frozenset({"endpoint.apply", "endpoint.deploy", "endpoint.invoke"})
 _REGISTRY_WRITE = frozenset({"run.create", "model.register", "model.alias", "model.card"})
 # Scoring a model version (and its champion) with a suite and storing the report.
 _EVAL_RUN = frozenset({"eval.run"})
@@ -260,6 +261,7 @@ TEAM_WIDE: frozenset[str] = frozenset(
         "run.read",
         "policy.apply",
         "endpoint.apply",
+        "endpoint.deploy",
     }
 )
 """Actions on what a team owns as a whole (its members, rotations, contracts, runs, stage

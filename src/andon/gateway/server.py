@@ -18,8 +18,7 @@ from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from andon.core.clock import Clock
-from andon.core.context import Database
+from andon.core.context import Context
 
 log = logging.getLogger("andon.gateway")
 
@@ -55,12 +54,16 @@ def _worker(sock: socket.socket, metrics_dir: str) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def housekeeping(db: Database, clock: Clock, every_s: float = 5.0) -> Callable[[], None]:
-    """What the supervisor does between watching workers: free the budget reservations of
-    requests whose worker died (their lease passed)."""
+def housekeeping(ctx: Context, *, every_s: float = 1.0) -> Callable[[], None]:
+    """What the supervisor does between watching workers, as the principal running the
+    gateway: record a deployment when an alias a model endpoint serves has moved (promotion,
+    rollback), and free the budget reservations of requests whose worker died."""
+    from andon.core.errors import Forbidden
     from andon.serve import budgets
+    from andon.serve import service as serve
 
     last = [0.0]
+    warned: set[str] = set()
 
     def tick() -> None:
         now = time.monotonic()
@@ -68,7 +71,21 @@ def housekeeping(db: Database, clock: Clock, every_s: float = 5.0) -> Callable[[
             return
         last[0] = now
         try:
-            freed = budgets.expire_leases(db, clock)
+            for deployment in serve.sync_deployments(ctx, reason="the gateway saw the alias move"):
+                log.warning(
+                    "endpoint %s now serves %s v%s",
+                    deployment.endpoint,
+                    deployment.model,
+                    deployment.version,
+                )
+        except Forbidden as exc:
+            if "deploy" not in warned:
+                warned.add("deploy")
+                log.warning("deployments are not recorded: %s", exc)
+        except Exception:
+            log.warning("gateway housekeeping failed; trying again", exc_info=True)
+        try:
+            freed = budgets.expire_leases(ctx.db, ctx.clock)
         except Exception:
             log.warning("gateway housekeeping failed; trying again", exc_info=True)
             return

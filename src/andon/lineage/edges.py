@@ -24,9 +24,12 @@ KINDS = (
     "gate_decision",
     "approval",
     "promotion",
+    "deployment",
+    "endpoint",
 )
 """Object kinds on the line, upstream to downstream: data, training, model, evaluation, gate
-decision, approval, promotion (the chain ``lineage coverage`` checks)."""
+decision, approval, promotion (the chain ``lineage coverage`` checks), then serving: the
+deployment a promotion or alias move caused and the endpoint (its asset) that serves it."""
 RELATIONS = ("input", "produced")
 
 

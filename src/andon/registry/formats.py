@@ -64,7 +64,35 @@ def onnx_signature(data: bytes) -> dict[str, Any]:
             for a in args
         ]
 
-    return {"inputs": describe(session.get_inputs()), "outputs": describe(session.get_outputs())}
+    sig: dict[str, Any] = {
+        "inputs": describe(session.get_inputs()),
+        "outputs": describe(session.get_outputs()),
+    }
+    names = onnx_feature_names(session)
+    if names is not None:
+        sig["feature_names"] = names
+    return sig
+
+
+FEATURE_NAMES_KEY = "feature_names"
+"""The ONNX metadata key (a JSON list of names) that names the columns of a model's one matrix
+input, so a server can take rows keyed by feature (skl2onnx drops a DataFrame's names)."""
+
+
+def onnx_feature_names(session: Any) -> list[str] | None:
+    """The column names an ONNX model's metadata declares (:data:`FEATURE_NAMES_KEY`), if any."""
+    import json
+
+    raw = session.get_modelmeta().custom_metadata_map.get(FEATURE_NAMES_KEY)
+    if raw is None:
+        return None
+    try:
+        names = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return names
 
 
 def skops_untrusted(data: bytes) -> list[str]:
@@ -104,11 +132,16 @@ def load_skops(data: bytes, trusted: list[str]) -> Any:
     return sio.loads(data, trusted=trusted or None)
 
 
-def load_onnx(data: bytes) -> Any:
-    """An ONNX Runtime inference session over the model bytes."""
+def load_onnx(data: bytes, *, threads: int | None = None) -> Any:
+    """An ONNX Runtime inference session over the model bytes (CPU); ``threads`` caps the
+    intra- and inter-op thread pools (a server worker runs one request at a time: 1)."""
     import onnxruntime as ort  # type: ignore[import-untyped,unused-ignore]
 
-    return ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = threads
+    return ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
 
 
 def load_pickle(data: bytes) -> Any:

@@ -22,6 +22,7 @@ data for ``andon eval run``.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from andon.auth.queries import team_by_name
 from andon.core.context import Context
 from andon.data import service as data
 from andon.registry import service
+from andon.registry.formats import FEATURE_NAMES_KEY
 from andon.registry.runs import start_run
 from andon.store.lookups import stage_of_alias
 
@@ -256,6 +258,8 @@ def _train(ctx: Context, team: str, folder: Path) -> TrainResult:
             )
             onnx_path = models / f"{name}.onnx"
             onnx_model = to_onnx(model, Xtr[:1], target_opset=17, options={"zipmap": False})
+            # The matrix's column names, so the gateway takes rows keyed by feature.
+            onnx_model.metadata_props.add(key=FEATURE_NAMES_KEY, value=json.dumps(FEATURES))
             onnx_path.write_bytes(onnx_model.SerializeToString())
             skops_path = models / f"{name}.skops"
             sio.dump(model, skops_path)

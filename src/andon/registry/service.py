@@ -12,6 +12,7 @@ role bindings apply. Model references are ``[team/]name[@version|@alias]``.
 from __future__ import annotations
 
 from andon.registry.aliases import alias_version, move_alias, set_alias
+from andon.registry.formats import load_onnx, load_skops, onnx_feature_names
 from andon.registry.models import (
     get_model,
     get_version,
@@ -40,9 +41,12 @@ __all__ = [
     "list_models",
     "list_runs",
     "load_model",
+    "load_onnx",
+    "load_skops",
     "log_to_run",
     "metric_history",
     "move_alias",
+    "onnx_feature_names",
     "parse_ref",
     "register_model",
     "run_record",

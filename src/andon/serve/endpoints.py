@@ -2,7 +2,9 @@
 
 An endpoint belongs to a team and registers as one of its assets (kind ``endpoint``), so
 bindings on the asset scope who may call it. Each apply of changed content is the next
-version, audited with its digest and checked spec; unchanged content changes nothing.
+version, audited with its digest and checked spec; unchanged content changes nothing. Applying
+a model endpoint whose alias is set (or that now names another model or alias) also records
+the deployment it starts serving (:mod:`andon.serve.deployments`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from andon.core.clock import as_utc
 from andon.core.context import Context
 from andon.core.errors import Conflict, Invalid, NotFound
 from andon.core.ids import new_id
+from andon.serve.deployment_log import record_deployments
 from andon.serve.records import EndpointRecord
 from andon.serve.spec import parse_endpoint
 from andon.store.tables import auth as t
@@ -114,6 +117,8 @@ def apply_endpoint(ctx: Context, content: str, *, reason: str = "") -> EndpointR
                 session.flush()
         except IntegrityError:
             raise Conflict(f"endpoint '{spec.name}' was applied concurrently; retry") from None
+        if row.kind == "model":  # serving starts now if the alias is set: its first deployment
+            record_deployments(session, ctx, [row], reason=reason)
         record_change(
             session,
             ctx,

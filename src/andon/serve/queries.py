@@ -17,7 +17,8 @@ from andon.core.context import Database
 from andon.policy.cord import PulledCord, pulled
 from andon.registry.queries import alias_targets
 from andon.serve.cords import pulled_endpoints
-from andon.serve.records import Binding, Snapshot, Stop
+from andon.serve.deployment_log import latest_deployments
+from andon.serve.records import Binding, DeploymentRecord, Snapshot, Stop
 from andon.serve.spec import EndpointSpec
 from andon.store.tables import auth as t
 from andon.store.tables import serve as s
@@ -27,6 +28,13 @@ def change_seq(db: Database) -> int:
     """The audit head's sequence: it moves with every state change."""
     with db.read() as session:
         return head_seq(session)
+
+
+def current_deployments(db: Database) -> dict[str, DeploymentRecord]:
+    """Endpoint name -> the newest deployment recorded for it (what the gateway reports as
+    served; :func:`load_snapshot`'s bindings say what it serves right now)."""
+    with db.read() as session:
+        return latest_deployments(session)
 
 
 def load_snapshot(db: Database) -> Snapshot:
@@ -61,6 +69,7 @@ def load_snapshot(db: Database) -> Snapshot:
                     target.model_version_id,
                     target.digest,
                     target.format,
+                    dict(target.signature),
                 )
     return Snapshot(
         seq=seq,

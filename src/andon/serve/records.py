@@ -73,6 +73,9 @@ class Binding:
     model_version_id: str
     artifact_digest: str
     artifact_format: str
+    signature: dict[str, Any] = field(default_factory=dict)
+    """The version's registered signature (inputs, outputs, feature names, skops trusted
+    types), as the registry stored it."""
 
 
 @dataclass(frozen=True)
@@ -142,4 +145,50 @@ class BudgetRecord:
             "left": usd(self.left_nanos),
             "resets_at": self.resets_at.isoformat(),
             "percent": self.percent,
+        }
+
+
+@published
+@dataclass(frozen=True)
+class DeploymentRecord:
+    """A model version a model endpoint started serving, and the move that caused it."""
+
+    id: str
+    endpoint: str
+    endpoint_id: str
+    team: str
+    model: str
+    alias: str
+    version: int
+    from_version: int | None
+    """The version the endpoint served before (None: its first deployment)."""
+    model_version_id: str
+    artifact_digest: str
+    cause: str | None
+    """``promote``, ``rollback`` or ``alias`` (moved by hand); None when no move is on record."""
+    promotion_id: str | None
+    """The promotion or rollback that moved the alias (``cause`` promote or rollback)."""
+    cause_audit_id: str | None
+    """The audit entry of the alias move."""
+    deployed_at: datetime
+    recorded_by: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id,
+            "endpoint": self.endpoint,
+            "endpoint_id": self.endpoint_id,
+            "team": self.team,
+            "model": self.model,
+            "alias": self.alias,
+            "version": self.version,
+            "from_version": self.from_version,
+            "model_version_id": self.model_version_id,
+            "artifact_digest": self.artifact_digest,
+            "cause": self.cause,
+            "promotion_id": self.promotion_id,
+            "cause_audit_id": self.cause_audit_id,
+            "deployed_at": self.deployed_at.isoformat(),
+            "recorded_by": self.recorded_by,
         }

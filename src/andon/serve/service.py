@@ -1,9 +1,11 @@
-"""The serve domain's door: endpoints, their cords and budgets (the gateway reads
-:mod:`queries` and meters through :mod:`budgets`)."""
+"""The serve domain's door: endpoints, their cords, budgets and deployments (the gateway
+reads :mod:`queries`, meters through :mod:`budgets` and predicts through
+:mod:`andon.serve.runtimes`)."""
 
 from __future__ import annotations
 
 from andon.serve.cords import endpoint_cords, pull_endpoint_cord, release_endpoint_cord
+from andon.serve.deployments import list_deployments, sync_deployments
 from andon.serve.endpoints import apply_endpoint, get_endpoint, list_endpoints
 from andon.serve.spending import budget_status
 
@@ -12,7 +14,9 @@ __all__ = [
     "budget_status",
     "endpoint_cords",
     "get_endpoint",
+    "list_deployments",
     "list_endpoints",
     "pull_endpoint_cord",
     "release_endpoint_cord",
+    "sync_deployments",
 ]

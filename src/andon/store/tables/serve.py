@@ -1,4 +1,5 @@
-"""Tables of the serve domain: gateway endpoints, their cords and their budget ledger.
+"""Tables of the serve domain: gateway endpoints, their cords, their budget ledger and
+their deployments.
 
 Only :mod:`andon.serve` services touch these.
 """
@@ -90,3 +91,30 @@ class BudgetReservation(Base):
     amount_nanos: Mapped[int] = mapped_column(BigInteger)
     lease_until: Mapped[datetime] = mapped_column(Timestamp, index=True)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class EndpointDeployment(Base):
+    """A model version a model endpoint started serving (its alias moved, or it was applied).
+
+    ``cause`` is ``promote``, ``rollback`` or ``alias`` (moved by hand), with the promotion's
+    id for the first two and the audit entry of the move; both are None when no move is on
+    record (an alias set before audit entries named it).
+    """
+
+    __tablename__ = "endpoint_deployments"
+    __table_args__ = (UniqueConstraint("endpoint_id", "seq"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("endpoints.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    """1, 2, ... per endpoint: the order, and what makes two concurrent syncs record one."""
+    model_version_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"))
+    model: Mapped[str] = mapped_column(String(200))
+    alias: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    from_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    artifact_digest: Mapped[str] = mapped_column(String(64))
+    cause: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    promotion_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cause_audit_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    deployed_at: Mapped[datetime] = mapped_column(Timestamp)
+    recorded_by: Mapped[str] = mapped_column(String(100))

@@ -1,0 +1,161 @@
+"""``POST /v1/endpoints/{name}/predict``: the registry version a model endpoint's alias points
+to, loaded in process (:mod:`andon.serve.runtimes`), under the endpoint's cord, bounds and
+budgets. A promotion or rollback moves the alias; the next snapshot serves the new version."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import TYPE_CHECKING
+
+from starlette.types import Receive, Scope, Send
+
+from andon.core.errors import AndonError
+from andon.gateway.metering import charged_team
+from andon.gateway.metrics import label
+from andon.gateway.problems import GatewayProblem, send_json
+from andon.gateway.requests import is_json, json_object, only, read_body, too_large
+from andon.gateway.worker import Worker
+from andon.serve import budgets
+from andon.serve.records import Binding, Snapshot
+
+if TYPE_CHECKING:
+    from andon.serve.runtimes import ModelRuntime, RuntimeCache
+
+PREFIX, SUFFIX = "/v1/endpoints/", "/predict"
+INLINE_ROWS = 64
+"""Up to this many rows a prediction runs on the event loop (microseconds); more go to a
+thread so one large batch does not hold every other request of the worker."""
+
+
+def endpoint_of(path: str) -> str | None:
+    """The endpoint name of a predict path, or None."""
+    if path.startswith(PREFIX) and path.endswith(SUFFIX):
+        name = path[len(PREFIX) : -len(SUFFIX)]
+        return name if name and "/" not in name else None
+    return None
+
+
+class ModelServing(Worker):
+    """The predict route of a gateway worker."""
+
+    _runtimes: RuntimeCache | None = None
+
+    @property
+    def runtimes(self) -> RuntimeCache:
+        """Loaded model versions by digest (created on first use: ONNX Runtime is heavy)."""
+        if self._runtimes is None:
+            from andon.serve.runtimes import RuntimeCache
+
+            self._runtimes = RuntimeCache(self.settings)
+        return self._runtimes
+
+    def warm(self, snapshot: Snapshot) -> None:
+        """Load what a new snapshot serves before a request needs it (off the loop)."""
+        loop = asyncio.get_running_loop()
+        loaded = set(self.runtimes.digests())
+        for binding in snapshot.bindings.values():
+            if binding.artifact_digest not in loaded:
+                loop.run_in_executor(None, self._load_quietly, binding)
+
+    def _load_quietly(self, binding: Binding) -> None:
+        with contextlib.suppress(AndonError):  # the request that needs it reports the problem
+            self.runtimes.get(binding)
+
+    async def _runtime(self, binding: Binding) -> ModelRuntime:
+        if binding.artifact_digest in self.runtimes.digests():
+            return self.runtimes.get(binding)
+        return await asyncio.get_running_loop().run_in_executor(None, self.runtimes.get, binding)
+
+    async def _predict(self, scope: Scope, receive: Receive, send: Send, name: str) -> None:
+        started = time.perf_counter()
+        only(scope, "POST")
+        ctx = await self._caller(scope)
+        assert self.live is not None
+        snap = self.live.snapshot
+        spec = snap.endpoints.get(name)
+        if spec is None or spec.kind != "model":
+            raise GatewayProblem(
+                404, "not-found", "not found", f"no model endpoint '{name}' on this gateway"
+            )
+        if not self._may_invoke(ctx, name, spec):
+            raise GatewayProblem(
+                403,
+                "forbidden",
+                "forbidden",
+                f"{ctx.principal.name} lacks permission 'endpoint.invoke' on endpoint '{name}'",
+                action="endpoint.invoke",
+            )
+        if not is_json(scope):
+            raise GatewayProblem(
+                415,
+                "unsupported-media-type",
+                "unsupported media type",
+                "send the request body as application/json",
+            )
+        raw = await read_body(scope, receive, spec.limits.max_body)
+        if len(raw) > spec.limits.max_body:
+            raise too_large(spec.limits.max_body, f"endpoint '{name}'")
+        body = json_object(raw)
+        labels = label(endpoint=name)
+        status = 500
+        extra = {"x-andon-endpoint": name, "x-andon-worker": self.worker}
+        try:
+            stop = snap.stops.get(name)
+            if stop is not None:
+                self.metrics.count("andon_gateway_stopped_total", labels)
+                if spec.fallback is None:
+                    raise GatewayProblem(
+                        503,
+                        "stopped",
+                        "stopped",
+                        stop.message(),
+                        scope=stop.scope,
+                        target=stop.target,
+                        stopped_by=stop.by,
+                        stopped_at=stop.at.isoformat(),
+                    )
+                status = 200
+                fallback_headers = {**extra, "x-andon-fallback": f"stopped:{stop.scope}"}
+                await send_json(send, 200, spec.fallback, headers=fallback_headers)
+                return
+            binding = snap.bindings.get(name)
+            if binding is None:
+                raise GatewayProblem(
+                    503,
+                    "not-deployed",
+                    "not deployed",
+                    f"endpoint '{name}' serves {spec.model}@{spec.alias}, "
+                    "and that alias points to no version",
+                )
+            async with self.gates.of(name, spec.limits):
+                team = charged_team(ctx, snap, spec)
+                reservation = await self.meter.reserve(spec, ctx, team, body)
+                try:
+                    runtime = await self._runtime(binding)
+                    rows = body.get("inputs")
+                    if isinstance(rows, list) and len(rows) > INLINE_ROWS:
+                        loop = asyncio.get_running_loop()
+                        answer = await loop.run_in_executor(None, runtime.predict, body)
+                    else:
+                        answer = runtime.predict(body)
+                except BaseException:
+                    await self.meter.release(reservation)
+                    raise
+                self._spent(
+                    labels, await self.meter.settle(reservation, budgets.cost_of(spec, None))
+                )
+            status = 200
+            extra["x-andon-model-version"] = f"{binding.model}@{binding.version}"
+            await send_json(send, 200, answer, headers=extra)
+        except GatewayProblem as problem:
+            status = problem.status
+            if problem.slug == "overloaded":
+                self.metrics.count("andon_gateway_shed_total", labels)
+            raise
+        except AndonError as exc:
+            status = exc.http_status
+            raise
+        finally:
+            self._done(labels, status, started)
