@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 PG_BIN := /usr/lib/postgresql/15/bin
 CHROMIUM := /usr/bin/chromium
 CHECKED := src tests benchmarks
+DEMO_GATEWAY_PORT ?= 8780
+DEMO_LLM_PORT ?= 8781
 
 .PHONY: demo test env system-deps lint unit clean docs
 
@@ -93,14 +95,33 @@ demo: env
 	$(BIN)/andon model rollback fraud-detector --stage production --reason "demo: p95 regression seen after release"
 	$(BIN)/andon model promotions fraud-detector
 	@echo "--- Inference: the endpoints the gateway serves (the champion fraud model, an LLM explainer)"
-	$(BIN)/andon endpoint sample --out $${ANDON_HOME:-.andon}/endpoints
+	$(BIN)/andon endpoint sample --out $${ANDON_HOME:-.andon}/endpoints --llm-url http://127.0.0.1:$(DEMO_LLM_PORT)/v1
 	$(BIN)/andon endpoint apply $${ANDON_HOME:-.andon}/endpoints/fraud-scorer.endpoint.yaml
 	$(BIN)/andon endpoint apply $${ANDON_HOME:-.andon}/endpoints/fraud-explainer.endpoint.yaml
 	$(BIN)/andon endpoint list
-	@echo "--- The cord stops an endpoint, a model, a team or the whole line; a risk-owner restarts it"
-	$(BIN)/andon cord pull --endpoint fraud-explainer --reason "demo: a draft quoted a card number"
-	$(BIN)/andon cord status
-	ANDON_PRINCIPAL=hugo $(BIN)/andon cord release --endpoint fraud-explainer --reason "output guard added"
+	@echo "--- The gateway: 2 workers in front of the registry and a loopback LLM the demo starts"
+	@home=$${ANDON_HOME:-.andon}; gw=http://127.0.0.1:$(DEMO_GATEWAY_PORT); \
+	$(BIN)/andon demo-llm --port $(DEMO_LLM_PORT) > $$home/demo-llm.log 2>&1 & llm=$$!; \
+	$(BIN)/andon gateway --workers 2 --port $(DEMO_GATEWAY_PORT) > $$home/gateway.log 2>&1 & gateway=$$!; \
+	trap 'kill $$llm $$gateway 2>/dev/null; wait 2>/dev/null' EXIT; \
+	export ANDON_GATEWAY_TOKEN=$$($(BIN)/andon token create --name demo-traffic | tail -n 1); \
+	set -e; \
+	echo "\$$ andon demo-traffic serve   # a prediction from the champion, an explanation from the LLM"; \
+	$(BIN)/andon demo-traffic serve --gateway $$gw; \
+	echo "\$$ andon demo-traffic budget  # the explainer's 0.05 USD a day runs out: 429 naming the budget"; \
+	$(BIN)/andon demo-traffic budget --gateway $$gw; \
+	$(BIN)/andon budget show --endpoint fraud-explainer; \
+	echo "--- The cord stops serving on every worker: the explainer answers 503, the scorer its safe fallback"; \
+	$(BIN)/andon cord pull --endpoint fraud-explainer --reason "demo: a draft quoted a card number"; \
+	$(BIN)/andon cord pull fraud-detector --reason "demo: merchant_risk drifted"; \
+	sleep 0.5; \
+	$(BIN)/andon demo-traffic stopped --gateway $$gw; \
+	$(BIN)/andon cord status; \
+	ANDON_PRINCIPAL=hugo $(BIN)/andon cord release --endpoint fraud-explainer --reason "output guard added"; \
+	ANDON_PRINCIPAL=hugo $(BIN)/andon cord release fraud-detector --reason "drift explained: a new merchant segment"; \
+	sleep 0.5; \
+	$(BIN)/andon demo-traffic predict --gateway $$gw; \
+	curl -s $$gw/metrics 2>/dev/null | grep -E '^andon_gateway_requests_total' || true
 	@echo "--- Lineage coverage: which production models can be explained end to end"
 	$(BIN)/andon lineage coverage
 	@echo "--- The andon board"

@@ -248,6 +248,27 @@ def demo_llm(
     serve_forever(port, os.environ.get(key_env) if key_env else None)
 
 
+@app.command("demo-traffic", hidden=True)
+def demo_traffic(
+    step: str = typer.Argument(..., help="serve, budget, stopped or predict."),
+    gateway_url: str = typer.Option("http://127.0.0.1:8780", "--gateway", help="Gateway URL."),
+) -> None:
+    """Send the demo's requests through a running gateway (used by `make demo`); the token
+    is read from ANDON_GATEWAY_TOKEN."""
+    import os
+
+    from andon.core.errors import Invalid
+    from andon.gateway import tour
+
+    token = os.environ.get("ANDON_GATEWAY_TOKEN", "")
+    if not token:
+        raise Invalid("set ANDON_GATEWAY_TOKEN to a token of a caller", field="token")
+    if step not in ("serve", "budget", "stopped", "predict"):
+        raise Invalid(f"'{step}' is not one of serve, budget, stopped, predict", field="step")
+    tour.wait_until_up(gateway_url)
+    tour.run(step, gateway_url, token, say)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes."""
     args = sys.argv[1:] if argv is None else argv

@@ -8,7 +8,7 @@ def sample_endpoints(
 ) -> dict[str, str]:
     """Endpoint YAML documents by file name: ``fraud-scorer`` serves the model version the
     ``champion`` alias points to; ``fraud-explainer`` proxies an OpenAI-compatible server at
-    ``llm_url`` (the demo starts one on loopback) with a safe fallback while stopped."""
+    ``llm_url`` (the demo starts one on loopback) under a small daily budget."""
     return {
         "fraud-scorer.endpoint.yaml": f"""# A registry model behind the gateway (andon endpoint apply)
 name: fraud-scorer
@@ -42,7 +42,10 @@ limits:
   max_in_flight: 16
   max_queue: 16
   max_body: 1MB
-fallback:
-  content: The explainer is paused; write the note by hand.
+cost:
+  per_request: 0.01
+budgets:                   # small on purpose: the demo spends it and sees the 429
+  - {{scope: endpoint, period: day, limit: 0.05}}
+# No fallback: while a cord stops it, callers get 503 problem+json naming who and why.
 """,
     }
