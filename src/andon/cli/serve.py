@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,3 +168,64 @@ def endpoint_deployments(
             d.deployed_at.strftime("%Y-%m-%d %H:%M"),
         ),
     )
+
+
+@endpoint_app.command("scale-advice")
+def endpoint_scale_advice(
+    name: str = typer.Argument(..., help="The endpoint name."),
+    gateway_url: str = typer.Option("http://127.0.0.1:8780", "--gateway", help="Gateway URL."),
+    window: float = typer.Option(
+        10.0, "--window", help="Seconds between the two scrapes.", min=0.5
+    ),
+    workers: int = typer.Option(2, "--workers", help="Worker processes per replica.", min=1),
+    target: float = typer.Option(
+        0.7, "--target", help="Utilisation to run at (0-1].", min=0.05, max=1.0
+    ),
+    fmt: Format = FormatOption,
+) -> None:
+    """Replicas an endpoint needs, by Little's law on the gateway's own metrics, and the
+    Kubernetes HPA and KEDA objects that would scale on the same signal."""
+    import time
+    import urllib.request
+
+    from andon.core.errors import Unavailable
+    from andon.gateway import scaling
+    from andon.serve import service
+
+    record = service.get_endpoint(context(), name)
+
+    def scrape() -> str:
+        try:
+            with urllib.request.urlopen(gateway_url + "/metrics", timeout=10) as answer:  # noqa: S310
+                return str(answer.read().decode())
+        except OSError as exc:
+            raise Unavailable(
+                f"cannot read {gateway_url}/metrics: {exc}", field="gateway_url"
+            ) from None
+
+    before = scaling.sample(scrape(), name)
+    time.sleep(window)
+    after = scaling.sample(scrape(), name)
+    advice = scaling.advise(
+        name,
+        before,
+        after,
+        window,
+        max_in_flight=record.spec["limits"]["max_in_flight"],
+        workers=workers,
+        target=target,
+    )
+    if fmt is Format.json:
+        print_json({**advice.as_dict(), "hpa": scaling.hpa(advice), "keda": scaling.keda(advice)})
+        return
+    say(
+        f"[bold]{name}[/]: λ = {advice.arrival_rate:.1f} req/s, W = "
+        f"{advice.mean_latency_s * 1000:.1f} ms, so L = λ·W = {advice.concurrency:.2f} in flight "
+        f"on average ({advice.queue_depth:.0f} queued now)"
+    )
+    say(
+        f"one replica holds {advice.capacity_per_replica} ({workers} workers x max_in_flight "
+        f"{record.spec['limits']['max_in_flight']}); at {target:.0%} utilisation: "
+        f"[bold]{advice.replicas} replica(s)[/]"
+    )
+    sys.stdout.write("---\n" + scaling.hpa(advice) + "---\n" + scaling.keda(advice))
