@@ -121,19 +121,20 @@ class Line:
         raise AssertionError(f"condition not met within {timeout} s")
 
 
-def _env(settings: Settings) -> dict[str, str]:
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANDON_")}
     env.update(
         ANDON_HOME=str(settings.home),
         ANDON_DATABASE_URL=str(settings.database_url),
         LOOPBACK_KEY=UPSTREAM_KEY,
     )
+    env.update(extra)
     return env
 
 
 @contextmanager
 def gateway(
-    settings: Settings, workers: int = 2
+    settings: Settings, workers: int = 2, env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes], set[str]]]:
     """``andon gateway`` on a free port until the block ends; yields its base URL."""
     port = free_port()
@@ -142,7 +143,7 @@ def gateway(
     with log.open("wb") as out:
         process = subprocess.Popen(
             [str(ANDON), "gateway", "--workers", str(workers), "--port", str(port)],
-            env=_env(settings),
+            env=_env(settings, **(env or {})),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -175,7 +176,9 @@ def gateway(
 
 
 @contextmanager
-def line(db_url: str, home: Path, *, workers: int = 2) -> Iterator[Line]:
+def line(
+    db_url: str, home: Path, *, workers: int = 2, env: dict[str, str] | None = None
+) -> Iterator[Line]:
     """Teams support and fraud-ml; ada contributes to support, cal is a caller bound to one
     endpoint's asset later, ravi views; the loopback upstream wants ``UPSTREAM_KEY``."""
     settings = Settings(home=home, database_url=db_url)
@@ -192,7 +195,7 @@ def line(db_url: str, home: Path, *, workers: int = 2) -> Iterator[Line]:
     upstream = LoopbackLLM(key=UPSTREAM_KEY)
     upstream.start()
     try:
-        with gateway(settings, workers) as (base, process, seen):
+        with gateway(settings, workers, env) as (base, process, seen):
             yield Line(admin, settings, upstream, base, process=process, workers=seen)
     finally:
         upstream.stop()

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     audit_anchor_url: str | None = Field(
         default=None, description="URL `andon serve` also POSTs each anchor to."
     )
+    otlp_endpoint: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector the gateway also sends its request spans to "
+        "(e.g. http://127.0.0.1:4318); they are always spooled under HOME/telemetry/spool.",
+    )
     run_lease_seconds: float = Field(
         default=60.0,
         gt=0,

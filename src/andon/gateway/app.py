@@ -16,15 +16,16 @@ import logging
 import os
 from pathlib import Path
 
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from andon.core.errors import AndonError
+from andon.gateway import spans
 from andon.gateway.live import LiveState
 from andon.gateway.metrics import gather, label, render
 from andon.gateway.predict import ModelServing, endpoint_of
 from andon.gateway.problems import GatewayProblem, from_error, send_json, send_problem
 from andon.gateway.proxy import LlmProxy
-from andon.gateway.requests import only
+from andon.gateway.requests import header, only
 
 log = logging.getLogger("andon.gateway")
 PROXIED = {"/v1/chat/completions": "chat", "/v1/embeddings": "embeddings"}
@@ -40,6 +41,23 @@ class Gateway(LlmProxy, ModelServing):
         if scope["type"] != "http":
             return
         path = scope["path"]
+        if path in ("/metrics", "/healthz"):
+            await self._route(scope, receive, send, path)
+            return
+        span = spans.begin(scope["method"], path, header(scope, b"traceparent"))
+        status = [500]
+
+        async def observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self._route(scope, receive, observed, path)
+        finally:
+            self.spool.finish(span, status[0])
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         try:
             if path in PROXIED:
                 await self._proxy(scope, receive, send, PROXIED[path])
@@ -103,6 +121,7 @@ class Gateway(LlmProxy, ModelServing):
             self._dumper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dumper
+        await self._flush_spans()
         await self.upstreams.close()
         with contextlib.suppress(OSError):
             (self.metrics_dir / f"{self.worker}.json").unlink()
@@ -116,6 +135,17 @@ class Gateway(LlmProxy, ModelServing):
                 await loop.run_in_executor(None, self.metrics.dump, self.metrics_dir)
             except OSError:
                 log.warning("gateway could not write its metrics", exc_info=True)
+            await self._flush_spans()
+
+    async def _flush_spans(self) -> None:
+        batch = self.spool.take()
+        if self.spool.dropped:
+            self.metrics.count("andon_gateway_spans_dropped_total", "", self.spool.dropped)
+            self.spool.dropped = 0
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self.spool.write, batch)
+        except OSError:
+            log.warning("gateway could not spool %d spans", len(batch), exc_info=True)
 
     # -- routes -----------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ COUNTERS = {
     "andon_gateway_shed_total": "Requests refused at once because the endpoint was full.",
     "andon_gateway_stopped_total": "Requests refused or answered by the fallback: a cord.",
     "andon_gateway_spend_nanodollars_total": "What served requests were charged (1e-9 USD).",
+    "andon_gateway_spans_dropped_total": "Request spans dropped because the spool fell behind.",
 }
 GAUGES = {
     "andon_gateway_in_flight": "Requests being served now, by endpoint.",

@@ -16,6 +16,7 @@ from andon.gateway.metering import charged_team
 from andon.gateway.metrics import label
 from andon.gateway.problems import GatewayProblem, send_json
 from andon.gateway.requests import is_json, json_object, only, read_body, too_large
+from andon.gateway.spans import annotate
 from andon.gateway.worker import Worker
 from andon.serve import budgets
 from andon.serve.records import Binding, Snapshot
@@ -99,6 +100,7 @@ class ModelServing(Worker):
             raise too_large(spec.limits.max_body, f"endpoint '{name}'")
         body = json_object(raw)
         labels = label(endpoint=name)
+        annotate(**{"andon.endpoint": name, "andon.team": spec.team, "andon.kind": "model"})
         status = 500
         extra = {"x-andon-endpoint": name, "x-andon-worker": self.worker}
         try:
@@ -148,6 +150,7 @@ class ModelServing(Worker):
                 )
             status = 200
             extra["x-andon-model-version"] = f"{binding.model}@{binding.version}"
+            annotate(**{"andon.model_version": extra["x-andon-model-version"]})
             await send_json(send, 200, answer, headers=extra)
         except GatewayProblem as problem:
             status = problem.status

@@ -16,6 +16,7 @@ from andon.gateway.metering import RENEW_S, StreamTally, charged_team, usage_of
 from andon.gateway.metrics import label
 from andon.gateway.problems import GatewayProblem
 from andon.gateway.requests import is_json, json_object, only, read_body, send_json_bytes, too_large
+from andon.gateway.spans import annotate
 from andon.gateway.upstream import Outcome
 from andon.gateway.worker import Worker
 from andon.serve import budgets
@@ -72,6 +73,7 @@ class LlmProxy(Worker):
         if len(raw) > spec.limits.max_body:
             raise too_large(spec.limits.max_body, f"endpoint '{name}'")
         labels = label(endpoint=name)
+        annotate(**{"andon.endpoint": name, "andon.team": spec.team, "andon.kind": "llm"})
         stop = snap.stops.get(name)
         stream = payload.get("stream") is True
         if stop is not None:
@@ -107,6 +109,13 @@ class LlmProxy(Worker):
                 )
                 if outcome.retries:
                     self.metrics.count("andon_gateway_retries_total", labels, outcome.retries)
+                annotate(
+                    **{
+                        "andon.attempts": outcome.attempts,
+                        "andon.retries": outcome.retries,
+                        "server.address": outcome.upstream,
+                    }
+                )
                 status = outcome.status
                 extra = {
                     "x-andon-endpoint": name,
@@ -122,7 +131,9 @@ class LlmProxy(Worker):
                     return
                 if outcome.status < 400:
                     closed = True
-                    cost = budgets.cost_of(spec, usage_of(outcome.body))
+                    usage = usage_of(outcome.body)
+                    _annotate_usage(usage)
+                    cost = budgets.cost_of(spec, usage)
                     self._spent(labels, await self.meter.settle(reservation, cost))
                 await send_json_bytes(
                     send, outcome.status, outcome.body, {**outcome.headers, **extra}
@@ -194,6 +205,7 @@ class LlmProxy(Worker):
             await send(_error_event("the upstream stream broke off", "bad_upstream"))
         finally:
             response.release()
+            _annotate_usage(tally.usage)
             if reservation is not None:
                 self._spent(labels_of(extra), await self.meter.settle(reservation, tally.used()))
             # The charge is settled before the stream ends: a read after it sees the spend.
@@ -212,6 +224,16 @@ class LlmProxy(Worker):
             await self.meter.extend(reservation, 0)
             tally.renewed = time.monotonic()
         return True
+
+
+def _annotate_usage(usage: dict[str, object] | None) -> None:
+    if usage:
+        annotate(
+            **{
+                "gen_ai.usage.input_tokens": usage.get("prompt_tokens"),
+                "gen_ai.usage.output_tokens": usage.get("completion_tokens"),
+            }
+        )
 
 
 def labels_of(extra: dict[str, str]) -> str:

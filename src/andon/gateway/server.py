@@ -59,6 +59,7 @@ def housekeeping(ctx: Context, *, every_s: float = 1.0) -> Callable[[], None]:
     gateway: record a deployment when an alias a model endpoint serves has moved (promotion,
     rollback), and free the budget reservations of requests whose worker died."""
     from andon.core.errors import Forbidden
+    from andon.gateway import spans
     from andon.serve import budgets
     from andon.serve import service as serve
 
@@ -91,6 +92,9 @@ def housekeeping(ctx: Context, *, every_s: float = 1.0) -> Callable[[], None]:
             return
         if freed:
             log.warning("freed %d budget reservation(s) whose lease passed", freed)
+        removed = spans.prune(ctx.settings.home / "telemetry" / "spool")
+        if removed:
+            log.warning("dropped the %d oldest span spool files (over 256 MB unread)", removed)
 
     return tick
 

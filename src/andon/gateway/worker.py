@@ -18,6 +18,7 @@ from andon.gateway.metering import Meter
 from andon.gateway.metrics import Metrics
 from andon.gateway.requests import header
 from andon.gateway.shedding import Gates
+from andon.gateway.spans import Spool, annotate
 from andon.gateway.upstream import Upstreams
 from andon.serve.spec import EndpointSpec
 
@@ -44,6 +45,7 @@ class Worker:
         self.meter = Meter(db, self.clock)
         self.worker = str(os.getpid())
         self._dumper: asyncio.Task[None] | None = None
+        self.spool = Spool(settings.home / "telemetry" / "spool", settings.otlp_endpoint)
 
     async def _caller(self, scope: Scope) -> Context:
         assert self.live is not None
@@ -53,7 +55,9 @@ class Worker:
         scheme, _, token = value.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
-        return await self.live.caller(token.strip())
+        ctx = await self.live.caller(token.strip())
+        annotate(**{"andon.principal": ctx.principal.name})
+        return ctx
 
     def _may_invoke(self, ctx: Context, name: str, spec: EndpointSpec) -> bool:
         assert self.live is not None
@@ -69,3 +73,4 @@ class Worker:
     def _spent(self, labels: str, nanos: int) -> None:
         if nanos:
             self.metrics.count("andon_gateway_spend_nanodollars_total", labels, nanos)
+            annotate(**{"andon.cost_nanos": nanos})
