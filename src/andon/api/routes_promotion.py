@@ -17,6 +17,7 @@ from andon.api.schemas_promotion import ApprovalDecisionBody, PromoteBody, Rollb
 from andon.policy import approvals, promotion
 from andon.policy import service as policy
 from andon.policy.records import GateDecisionRecord, PromotionRecord
+from andon.serve import facts as _serving_facts  # noqa: F401  (registers canary gate facts)
 
 router = APIRouter(tags=["promotion"], responses=responses(404, 422))
 
