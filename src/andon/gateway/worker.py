@@ -19,6 +19,7 @@ from andon.gateway.metrics import Metrics
 from andon.gateway.requests import header
 from andon.gateway.shedding import Gates
 from andon.gateway.upstream import Upstreams
+from andon.gateway.variants import VariantBook
 from andon.serve.spec import EndpointSpec
 
 
@@ -42,6 +43,7 @@ class Worker:
         self.gates = Gates()
         self.metrics = Metrics()
         self.meter = Meter(db, self.clock)
+        self.variants = VariantBook(db, self.clock)
         self.worker = str(os.getpid())
         self._dumper: asyncio.Task[None] | None = None
 

@@ -456,8 +456,8 @@ def _variants(
             ):
                 problems.add("canary.percent", f"{percent!r} is not a whole number from 0 to 100")
                 ok = False
-            if ok:
-                found[key] = Canary(str(alias), int(percent))
+            if ok and isinstance(percent, int):
+                found[key] = Canary(str(alias), percent)
         elif ok:
             found[key] = Shadow(str(alias))
     return found.get("canary"), found.get("shadow")

@@ -55,7 +55,7 @@ def quantile_ms(histogram: dict[int, int], q: float) -> float | None:
                 return BOUNDS_MS[-1]
             low = BOUNDS_MS[index - 1] if index > 0 else 0.0
             share = (rank - seen) / count
-            return round(low + (BOUNDS_MS[index] - low) * share, 4)
+            return round(low + (BOUNDS_MS[index] - low) * share, 6)
         seen += count
     return BOUNDS_MS[-1]
 
