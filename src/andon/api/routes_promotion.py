@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
+import andon.serve.facts  # noqa: F401  (registers the canary and shadow gate facts)
 from andon.api import resources_promotion as r
 from andon.api.deps import Ctx, CursorParam, Limit
 from andon.api.paging import page
@@ -17,7 +18,6 @@ from andon.api.schemas_promotion import ApprovalDecisionBody, PromoteBody, Rollb
 from andon.policy import approvals, promotion
 from andon.policy import service as policy
 from andon.policy.records import GateDecisionRecord, PromotionRecord
-from andon.serve import facts as _serving_facts  # noqa: F401  (registers canary gate facts)
 
 router = APIRouter(tags=["promotion"], responses=responses(404, 422))
 

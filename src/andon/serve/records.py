@@ -222,7 +222,8 @@ class VariantRecord:
     p99_ms: float | None
     max_ms: float | None
     cost_nanos: int
-    """What callers were charged for it (a shadow is never charged: 0)."""
+    """The endpoint's price per request times its requests (a shadow is charged to nobody:
+    this is what serving it would have cost)."""
     guard_violations: int
     """Always 0 until guards count here."""
     compared: int
