@@ -77,6 +77,7 @@ from andon.serve import cords as serve_cords
 from andon.serve import deployments as serve_deployments
 from andon.serve import endpoints as serve_endpoints
 from andon.serve import spending as serve_spending
+from andon.serve import variants as serve_variants
 from andon.store import migrate
 from andon.store.db import Database
 from andon.store.tables import audit as audit_tables
@@ -123,6 +124,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     serve_spending,
     serve_cords,
     serve_deployments,
+    serve_variants,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -928,6 +930,8 @@ OPERATIONS: list[Op] = [
        lambda w, _: partial(serve_cords.endpoint_cords)),
     Op("serve.budget_status", serve_spending.budget_status, "endpoint.read", "asset",
        lambda w, tgt: partial(serve_spending.budget_status, endpoint=_endpoint(w, tgt))),
+    Op("serve.endpoint_variants", serve_variants.endpoint_variants, "endpoint.read", "asset",
+       lambda w, tgt: partial(serve_variants.endpoint_variants, endpoint=_endpoint(w, tgt))),
     Op("serve.sync_deployments", serve_deployments.sync_deployments, "endpoint.deploy", "team",
        lambda w, tgt: partial(serve_deployments.sync_deployments,
                               endpoint=_model_endpoint(w, tgt, moved=True)), audited=True),

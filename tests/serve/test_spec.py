@@ -9,7 +9,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from andon.core.errors import Invalid
-from andon.serve.spec import DEFAULT_LIMITS, NANOS, Budget, Cost, EndpointSpec, parse_endpoint
+from andon.serve.spec import (
+    DEFAULT_LIMITS,
+    NANOS,
+    Budget,
+    Canary,
+    Cost,
+    EndpointSpec,
+    Shadow,
+    parse_endpoint,
+)
 
 LLM = """
 name: support-bot
@@ -84,8 +93,8 @@ budget: 5
         parse_endpoint(text)
     errors = caught.value.details["errors"]
     assert errors == [
-        "budget: is not a key of an endpoint (keys: alias, budgets, cost, description, fallback, "
-        "kind, limits, model, name, retries, team, timeout, upstreams)",
+        "budget: is not a key of an endpoint (keys: alias, budgets, canary, cost, description, "
+        "fallback, kind, limits, model, name, retries, shadow, team, timeout, upstreams)",
         "name: 'Support Bot' is not a name (a-z 0-9 . _ -, at most 100)",
         "team: is required",
         "upstreams[0].temperature: is not a key of an upstream (api_key_env, model, url)",
@@ -138,10 +147,15 @@ def test_bad_documents_name_the_field(text: str, problem: str) -> None:
     assert problem in str(caught.value)
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=3)
-                    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                    max_leaves=12))  # fmt: skip
+def _nested(inner: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8), _nested, max_leaves=12
+    )
+)
 def test_any_yaml_value_is_accepted_or_refused_with_invalid(value: object) -> None:
     import yaml  # type: ignore[import-untyped]
 
@@ -249,3 +263,74 @@ def test_bad_costs_name_the_key(cost: str, problem: str) -> None:
     with pytest.raises(Invalid) as caught:
         parse_endpoint(text)
     assert any(e.startswith(problem) for e in caught.value.details["errors"]), caught.value
+
+
+MODEL = "name: scorer\nteam: fraud-ml\nkind: model\nmodel: fraud\nalias: champion\n"
+
+
+def test_a_model_endpoint_reads_its_canary_and_shadow_and_round_trips() -> None:
+    spec = parse_endpoint(
+        MODEL + "canary: {alias: challenger, percent: 10}\nshadow: {alias: candidate}\n"
+    )
+    assert spec.canary == Canary("challenger", 10)
+    assert spec.shadow == Shadow("candidate")
+    assert EndpointSpec.from_dict(spec.as_dict()) == spec
+    plain = parse_endpoint(MODEL)
+    assert (plain.canary, plain.shadow) == (None, None)
+    stored = plain.as_dict()
+    del stored["canary"], stored["shadow"]  # a spec stored before canaries existed
+    assert EndpointSpec.from_dict(stored) == plain
+    edge = parse_endpoint(MODEL + "canary: {alias: challenger, percent: 0}\n")
+    assert edge.canary == Canary("challenger", 0)
+    full = parse_endpoint(MODEL + "canary: {alias: challenger, percent: 100}\n")
+    assert full.canary == Canary("challenger", 100)
+
+
+def test_canary_and_shadow_problems_are_reported_at_once() -> None:
+    text = MODEL + (
+        "canary: {alias: champion, percent: 101, weight: 3}\n"
+        "shadow: {alias: champion, mirror: true}\n"
+    )
+    with pytest.raises(Invalid) as caught:
+        parse_endpoint(text)
+    errors = caught.value.details["errors"]
+    assert errors == [
+        "canary.weight: is not a key of canary (alias, percent)",
+        "canary.alias: must differ from alias 'champion' (what the endpoint serves)",
+        "canary.percent: 101 is not a whole number from 0 to 100",
+        "shadow.mirror: is not a key of shadow (alias)",
+        "shadow.alias: must differ from alias 'champion' (what the endpoint serves)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        ("canary: {percent: 5}", "canary.alias: is required"),
+        ("canary: {alias: b}", "canary.percent: is required"),
+        ("canary: {alias: b, percent: 2.5}", "canary.percent: 2.5 is not a whole number"),
+        ("canary: {alias: b, percent: true}", "canary.percent: True is not a whole number"),
+        ("canary: {alias: b, percent: -1}", "canary.percent: -1 is not a whole number"),
+        ("canary: b", "canary: must be a mapping with alias, percent"),
+        ("shadow: [b]", "shadow: must be a mapping with alias"),
+        ("shadow: {alias: 'Bad Alias'}", "shadow.alias: 'Bad Alias' is not an alias name"),
+        ("canary: {alias: champion, percent: 5}", "canary.alias: must differ from alias"),
+    ],
+)
+def test_bad_canaries_name_the_key(extra: str, problem: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        parse_endpoint(MODEL + extra + "\n")
+    assert any(e.startswith(problem) for e in caught.value.details["errors"]), caught.value
+
+
+def test_only_a_model_endpoint_has_a_canary_or_a_shadow() -> None:
+    text = (
+        "name: bot\nteam: support\nkind: llm\nupstreams: ['http://127.0.0.1:1/v1']\n"
+        "canary: {alias: b, percent: 5}\nshadow: {alias: c}\n"
+    )
+    with pytest.raises(Invalid) as caught:
+        parse_endpoint(text)
+    assert caught.value.details["errors"] == [
+        "canary: only a model endpoint has a canary or a shadow",
+        "shadow: only a model endpoint has a canary or a shadow",
+    ]

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query
 
+import andon.serve.facts  # noqa: F401  (registers the canary and shadow gate facts)
 from andon.api import resources_promotion as r
 from andon.api.deps import Ctx, CursorParam, Limit
 from andon.api.paging import page

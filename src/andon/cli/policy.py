@@ -62,6 +62,7 @@ def policy_apply(
     reason: str = ReasonOption,
 ) -> None:
     """Check and store a stage policy (a new version when it changed; exit 2 when invalid)."""
+    import andon.serve.facts  # noqa: F401  (canary and shadow gate facts)
     from andon.core.errors import NotFound
     from andon.policy import service
 
@@ -83,6 +84,7 @@ def policy_show(
     fmt: Format = FormatOption,
 ) -> None:
     """The stage policy in force for a team (or one of its models)."""
+    import andon.serve.facts  # noqa: F401  (canary and shadow gate facts)
     from andon.policy import service
 
     record = service.get_policy(context(), team, model=model)
@@ -105,6 +107,7 @@ def policy_versions(
     team: str = typer.Argument(..., help="The team."), fmt: Format = FormatOption
 ) -> None:
     """Every applied version of a team's policies."""
+    import andon.serve.facts  # noqa: F401  (canary and shadow gate facts)
     from andon.policy import service
 
     report(
@@ -149,6 +152,7 @@ def gate_check(
     reason: str = ReasonOption,
 ) -> None:
     """Evaluate a stage's gate, store the decision, explain it; exit 4 when it fails."""
+    import andon.serve.facts  # noqa: F401  (canary and shadow gate facts)
     from andon.core.errors import GateFailed
     from andon.policy import service
 
@@ -283,6 +287,7 @@ def model_promote(
     fmt: Format = FormatOption,
 ) -> None:
     """Promote a version to a stage: gate, approvals, data checks and cord must allow it."""
+    import andon.serve.facts  # noqa: F401  (canary and shadow gate facts)
     from andon.policy import promotion
 
     done = promotion.promote(context(), ref, stage, reason=reason, expected_version=expect)
@@ -300,6 +305,7 @@ def model_rollback(
     fmt: Format = FormatOption,
 ) -> None:
     """Restore the version a stage held before its current one."""
+    import andon.serve.facts  # noqa: F401  (canary and shadow gate facts)
     from andon.policy import promotion
 
     done = promotion.rollback(context(), name, stage, reason=reason)
@@ -318,6 +324,7 @@ def model_promotions(
     fmt: Format = FormatOption,
 ) -> None:
     """A model's promotion and rollback history, newest first."""
+    import andon.serve.facts  # noqa: F401  (canary and shadow gate facts)
     from andon.policy import promotion
 
     report(

@@ -1,4 +1,4 @@
-"""`andon endpoint apply|list|show|deployments`: the endpoints the gateway serves."""
+"""`andon endpoint apply|list|show|deployments|variants`: the endpoints the gateway serves."""
 
 from __future__ import annotations
 
@@ -106,6 +106,11 @@ def endpoint_show(
         say(f"  {spec['description']}")
     if record.kind == "model":
         say(f"  serves {spec['model']}@{spec['alias']}")
+        if spec.get("canary"):
+            canary = spec["canary"]
+            say(f"  canary: {canary['percent']} % of callers get {spec['model']}@{canary['alias']}")
+        if spec.get("shadow"):
+            say(f"  shadow: every request also runs on {spec['model']}@{spec['shadow']['alias']}")
     for i, upstream in enumerate(spec["upstreams"]):
         key = f", key from ${upstream['api_key_env']}" if upstream["api_key_env"] else ""
         model = f" as {upstream['model']}" if upstream["model"] else ""
@@ -229,3 +234,47 @@ def endpoint_scale_advice(
         f"[bold]{advice.replicas} replica(s)[/]"
     )
     sys.stdout.write("---\n" + scaling.hpa(advice) + "---\n" + scaling.keda(advice))
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+@endpoint_app.command("variants")
+def endpoint_variants(
+    name: str = typer.Argument(..., help="The model endpoint name."),
+    minutes: int = typer.Option(60, "--minutes", help="How far back, in minutes."),
+    fmt: Format = FormatOption,
+) -> None:
+    """How each variant (primary, canary, shadow) of a model endpoint did: requests, errors,
+    latency, cost and, for a shadow, agreement with the answer served (docs/canary.md)."""
+    from andon.serve import service
+    from andon.serve.budgets import usd
+
+    report(
+        fmt,
+        service.endpoint_variants(context(), name, minutes=minutes),
+        f"variants of {name} (last {minutes} min)",
+        [
+            "variant",
+            "serves",
+            "requests",
+            "errors",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "cost",
+            "agreement",
+        ],
+        lambda v: (
+            v.variant,
+            f"{v.model}@{v.version} ({v.alias})",
+            str(v.requests),
+            f"{v.errors} ({_number(100 * (v.error_rate or 0), 1)} %)",
+            _number(v.p50_ms),
+            _number(v.p95_ms),
+            _number(v.p99_ms),
+            usd(v.cost_nanos),
+            "" if v.agreement is None else f"{100 * v.agreement:.1f} % of {v.compared}",
+        ),
+    )

@@ -111,6 +111,7 @@ class Gateway(LlmProxy, ModelServing):
         self.warm(self.live.snapshot)
         self.live.start()
         await self.upstreams.open()
+        self.variants.start()
         self._dumper = loop.create_task(self._dump_metrics())
 
     async def shutdown(self) -> None:
@@ -121,6 +122,8 @@ class Gateway(LlmProxy, ModelServing):
             self._dumper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dumper
+        await self.shadows_done()
+        await self.variants.stop()
         await self._flush_spans()
         await self.upstreams.close()
         with contextlib.suppress(OSError):

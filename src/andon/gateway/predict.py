@@ -1,6 +1,11 @@
 """``POST /v1/endpoints/{name}/predict``: the registry version a model endpoint's alias points
 to, loaded in process (:mod:`andon.serve.runtimes`), under the endpoint's cord, bounds and
-budgets. A promotion or rollback moves the alias; the next snapshot serves the new version."""
+budgets. A promotion or rollback moves the alias; the next snapshot serves the new version.
+
+An endpoint with a ``canary`` serves some callers from the canary's alias (sticky per caller,
+``x-andon-variant`` says which); one with a ``shadow`` runs every request once more on the
+shadow's alias after the answer went out, off the request path (:mod:`andon.gateway.variants`).
+"""
 
 from __future__ import annotations
 
@@ -15,8 +20,9 @@ from andon.core.errors import AndonError
 from andon.gateway.metering import charged_team
 from andon.gateway.metrics import label
 from andon.gateway.problems import GatewayProblem, send_json
-from andon.gateway.requests import is_json, json_object, only, read_body, too_large
+from andon.gateway.requests import header, is_json, json_object, only, read_body, too_large
 from andon.gateway.spans import annotate
+from andon.gateway.variants import MAX_CALLER_KEY, agreement, pick
 from andon.gateway.worker import Worker
 from andon.serve import budgets
 from andon.serve.records import Binding, Snapshot
@@ -28,6 +34,9 @@ PREFIX, SUFFIX = "/v1/endpoints/", "/predict"
 INLINE_ROWS = 64
 """Up to this many rows a prediction runs on the event loop (microseconds); more go to a
 thread so one large batch does not hold every other request of the worker."""
+MAX_SHADOWS = 32
+"""Shadow runs pending at once per worker; past it a request is not shadowed (counted in
+``andon_gateway_shadow_skipped_total``), so a slow shadow cannot pile up memory."""
 
 
 def endpoint_of(path: str) -> str | None:
@@ -42,6 +51,7 @@ class ModelServing(Worker):
     """The predict route of a gateway worker."""
 
     _runtimes: RuntimeCache | None = None
+    _shadows: set[asyncio.Task[None]] | None = None
 
     @property
     def runtimes(self) -> RuntimeCache:
@@ -56,9 +66,11 @@ class ModelServing(Worker):
         """Load what a new snapshot serves before a request needs it (off the loop)."""
         loop = asyncio.get_running_loop()
         loaded = set(self.runtimes.digests())
-        for binding in snapshot.bindings.values():
-            if binding.artifact_digest not in loaded:
-                loop.run_in_executor(None, self._load_quietly, binding)
+        for variants in snapshot.variants.values():
+            for binding in variants.values():
+                if binding.artifact_digest not in loaded:
+                    loaded.add(binding.artifact_digest)
+                    loop.run_in_executor(None, self._load_quietly, binding)
 
     def _load_quietly(self, binding: Binding) -> None:
         with contextlib.suppress(AndonError):  # the request that needs it reports the problem
@@ -122,8 +134,8 @@ class ModelServing(Worker):
                 fallback_headers = {**extra, "x-andon-fallback": f"stopped:{stop.scope}"}
                 await send_json(send, 200, spec.fallback, headers=fallback_headers)
                 return
-            binding = snap.bindings.get(name)
-            if binding is None:
+            variants = snap.variants.get(name, {})
+            if "primary" not in variants:
                 raise GatewayProblem(
                     503,
                     "not-deployed",
@@ -131,27 +143,35 @@ class ModelServing(Worker):
                     f"endpoint '{name}' serves {spec.model}@{spec.alias}, "
                     "and that alias points to no version",
                 )
+            key = header(scope, b"x-andon-caller-key")
+            key = key.strip()[:MAX_CALLER_KEY] if key and key.strip() else ctx.principal.name
+            binding = pick(name, spec, variants, key)
+            price = budgets.cost_of(spec, None)
             async with self.gates.of(name, spec.limits):
                 team = charged_team(ctx, snap, spec)
                 reservation = await self.meter.reserve(spec, ctx, team, body)
+                began = time.perf_counter()
                 try:
-                    runtime = await self._runtime(binding)
-                    rows = body.get("inputs")
-                    if isinstance(rows, list) and len(rows) > INLINE_ROWS:
-                        loop = asyncio.get_running_loop()
-                        answer = await loop.run_in_executor(None, runtime.predict, body)
-                    else:
-                        answer = runtime.predict(body)
+                    answer = await self._run_model(binding, body)
                 except BaseException:
+                    self.variants.count(name, binding, _ms(began), error=True)
                     await self.meter.release(reservation)
                     raise
-                self._spent(
-                    labels, await self.meter.settle(reservation, budgets.cost_of(spec, None))
-                )
+                self.variants.count(name, binding, _ms(began), error=False, cost_nanos=price)
+                self._spent(labels, await self.meter.settle(reservation, price))
             status = 200
             extra["x-andon-model-version"] = f"{binding.model}@{binding.version}"
-            annotate(**{"andon.model_version": extra["x-andon-model-version"]})
+            extra["x-andon-variant"] = binding.variant
+            annotate(
+                **{
+                    "andon.model_version": extra["x-andon-model-version"],
+                    "andon.variant": binding.variant,
+                }
+            )
             await send_json(send, 200, answer, headers=extra)
+            shadow = variants.get("shadow")
+            if shadow is not None:
+                self._shadow_later(name, shadow, body, answer, price)
         except GatewayProblem as problem:
             status = problem.status
             if problem.slug == "overloaded":
@@ -162,3 +182,55 @@ class ModelServing(Worker):
             raise
         finally:
             self._done(labels, status, started)
+
+    async def _run_model(self, binding: Binding, body: dict[str, object]) -> object:
+        runtime = await self._runtime(binding)
+        rows = body.get("inputs")
+        if isinstance(rows, list) and len(rows) > INLINE_ROWS:
+            return await asyncio.get_running_loop().run_in_executor(None, runtime.predict, body)
+        return runtime.predict(body)
+
+    def _shadow_later(
+        self, name: str, binding: Binding, body: dict[str, object], served: object, price: int
+    ) -> None:
+        if self._shadows is None:
+            self._shadows = set()
+        if len(self._shadows) >= MAX_SHADOWS:
+            self.metrics.count("andon_gateway_shadow_skipped_total", label(endpoint=name))
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._shadow(name, binding, body, served, price)
+        )
+        self._shadows.add(task)
+        task.add_done_callback(self._shadows.discard)
+
+    async def _shadow(
+        self, name: str, binding: Binding, body: dict[str, object], served: object, price: int
+    ) -> None:
+        """Run the shadow on a request already answered; record how it did, never raise."""
+        began = time.perf_counter()
+        try:
+            runtime = await self._runtime(binding)
+            answer = await asyncio.get_running_loop().run_in_executor(None, runtime.predict, body)
+        except Exception:
+            self.variants.count(name, binding, _ms(began), error=True)
+            return
+        compared, agreed = agreement(served, answer)
+        self.variants.count(
+            name,
+            binding,
+            _ms(began),
+            error=False,
+            cost_nanos=price,
+            compared=compared,
+            agreed=agreed,
+        )
+
+    async def shadows_done(self) -> None:
+        """Wait for the shadow runs in flight (at shutdown)."""
+        if self._shadows:
+            await asyncio.gather(*list(self._shadows), return_exceptions=True)
+
+
+def _ms(began: float) -> float:
+    return (time.perf_counter() - began) * 1000

@@ -20,6 +20,7 @@ from andon.gateway.requests import header
 from andon.gateway.shedding import Gates
 from andon.gateway.spans import Spool, annotate
 from andon.gateway.upstream import Upstreams
+from andon.gateway.variants import VariantBook
 from andon.serve.spec import EndpointSpec
 
 
@@ -43,6 +44,7 @@ class Worker:
         self.gates = Gates()
         self.metrics = Metrics()
         self.meter = Meter(db, self.clock)
+        self.variants = VariantBook(db, self.clock)
         self.worker = str(os.getpid())
         self._dumper: asyncio.Task[None] | None = None
         self.spool = Spool(settings.home / "telemetry" / "spool", settings.otlp_endpoint)

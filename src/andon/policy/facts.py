@@ -12,12 +12,17 @@ Gate facts (``GATE_FACTS``), gathered for one model version by :func:`gate_facts
 ``data.*``       the checks of the version's training dataset versions (:mod:`andon.data.facts`)
 ``card.*``       model card completeness (:func:`andon.cards.narrative.completeness_of`)
 
+Domains above policy add gate facts of their own with :func:`register_gate_facts` (serve's
+``primary.*``, ``canary.*``, ``shadow.*``: :mod:`andon.serve.facts`), as the board's lights
+are registered: policy cannot import them, so they offer a schema and a gatherer here.
+
 Monitor facts (``MONITOR_FACTS``) are what rollback rules read (``slo.*``, ``drift.*``,
 ``cost.*``); the monitoring work fills them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -68,6 +73,27 @@ MONITOR_FACTS: dict[str, str] = {
 """Every fact a rollback rule may name (filled by monitoring), with its type."""
 
 
+FactGatherer = Callable[[Session, str], dict[str, Any]]
+"""Reads a registered domain's facts of one model version (by id) in the caller's session."""
+_SOURCES: dict[str, tuple[dict[str, str], FactGatherer]] = {}
+
+
+def register_gate_facts(name: str, schema: dict[str, str], gather: FactGatherer) -> None:
+    """Offer the gate facts ``schema`` (path -> type), gathered by ``gather``, under ``name``.
+
+    Registering a name again replaces it; a path another source (or policy) owns is refused.
+    """
+    previous = _SOURCES.get(name, ({}, gather))[0]
+    owned = set(GATE_FACTS) - set(previous)
+    clash = sorted(set(schema) & owned)
+    if clash:
+        raise ValueError(f"gate facts {', '.join(clash)} are already declared")
+    for key in previous:
+        GATE_FACTS.pop(key, None)
+    GATE_FACTS.update(schema)
+    _SOURCES[name] = (dict(schema), gather)
+
+
 def _flatten(prefix: str, metrics: dict[str, Any] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if metrics is None:
@@ -110,4 +136,7 @@ def gate_facts(
     facts.update({f"data.{k}": v for k, v in data.as_facts().items()})
     card = completeness_of(session, version.id).as_facts()
     facts["card.complete"], facts["card.missing"] = card["complete"], card["missing"]
+    for schema, gather in _SOURCES.values():
+        found = gather(session, version.id)
+        facts.update({key: found.get(key) for key in schema})
     return facts, evaluation.evaluation_id if evaluation else None, data

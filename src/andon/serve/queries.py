@@ -47,30 +47,37 @@ def load_snapshot(db: Database) -> Snapshot:
         cords = pulled(session)
         ends = pulled_endpoints(session)
         wanted = [
-            (row.team_id, specs[row.name].model or "", specs[row.name].alias or "")
+            (row.team_id, specs[row.name].model or "", alias)
             for row in rows
             if row.kind == "model"
+            for alias in _aliases(specs[row.name]).values()
         ]
         targets = alias_targets(session, wanted)
     stops: dict[str, Stop] = {}
     bindings: dict[str, Binding] = {}
+    variants: dict[str, dict[str, Binding]] = {}
     for row in rows:
         spec = specs[row.name]
         stop = _stop(row, spec, cords, ends)
         if stop is not None:
             stops[row.name] = stop
-        if spec.kind == "model" and spec.model and spec.alias:
-            target = targets.get((row.team_id, spec.model, spec.alias))
+        if spec.kind != "model" or not spec.model:
+            continue
+        for variant, alias in _aliases(spec).items():
+            target = targets.get((row.team_id, spec.model, alias))
             if target is not None:
-                bindings[row.name] = Binding(
+                variants.setdefault(row.name, {})[variant] = Binding(
                     spec.model,
-                    spec.alias,
+                    alias,
                     target.version,
                     target.model_version_id,
                     target.digest,
                     target.format,
                     dict(target.signature),
+                    variant,
                 )
+        if "primary" in variants.get(row.name, {}):
+            bindings[row.name] = variants[row.name]["primary"]
     return Snapshot(
         seq=seq,
         endpoints=specs,
@@ -79,7 +86,18 @@ def load_snapshot(db: Database) -> Snapshot:
         asset_ids={row.name: row.asset_id for row in rows},
         stops=stops,
         bindings=bindings,
+        variants=variants,
     )
+
+
+def _aliases(spec: EndpointSpec) -> dict[str, str]:
+    """Variant -> alias of a model endpoint (primary first)."""
+    out = {"primary": spec.alias} if spec.alias else {}
+    if spec.canary is not None:
+        out["canary"] = spec.canary.alias
+    if spec.shadow is not None:
+        out["shadow"] = spec.shadow.alias
+    return out
 
 
 def _stop(

@@ -76,6 +76,8 @@ class Binding:
     signature: dict[str, Any] = field(default_factory=dict)
     """The version's registered signature (inputs, outputs, feature names, skops trusted
     types), as the registry stored it."""
+    variant: str = "primary"
+    """``primary`` (the endpoint's alias), ``canary`` or ``shadow`` (docs/canary.md)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ class Snapshot:
     """Endpoint name -> the cord that stops it (the first of endpoint, model, team, all)."""
     bindings: dict[str, Binding] = field(default_factory=dict)
     """Model endpoint name -> the version its alias points to (absent: alias not set)."""
+    variants: dict[str, dict[str, Binding]] = field(default_factory=dict)
+    """Model endpoint name -> variant (``primary``, ``canary``, ``shadow``) -> the version
+    that variant's alias points to; a variant whose alias points nowhere is absent.
+    ``variants[name]["primary"]`` is ``bindings[name]``."""
 
 
 @published
@@ -191,4 +197,63 @@ class DeploymentRecord:
             "cause_audit_id": self.cause_audit_id,
             "deployed_at": self.deployed_at.isoformat(),
             "recorded_by": self.recorded_by,
+        }
+
+
+@published
+@dataclass(frozen=True)
+class VariantRecord:
+    """One variant of a model endpoint and how the version it served did (``andon endpoint
+    variants``): latency, errors, cost and, for a shadow, agreement with the answer served."""
+
+    endpoint: str
+    variant: str
+    """``primary``, ``canary`` or ``shadow``."""
+    alias: str
+    model: str
+    version: int
+    model_version_id: str
+    requests: int
+    errors: int
+    error_rate: float | None
+    mean_ms: float | None
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    cost_nanos: int
+    """The endpoint's price per request times its requests (a shadow is charged to nobody:
+    this is what serving it would have cost)."""
+    guard_violations: int
+    """Always 0 until guards count here."""
+    compared: int
+    """Shadow: prediction rows compared with the answer served."""
+    agreement: float | None
+    """Shadow: share of compared rows with the same prediction (None otherwise)."""
+    first_minute: datetime
+    last_minute: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "endpoint": self.endpoint,
+            "variant": self.variant,
+            "alias": self.alias,
+            "model": self.model,
+            "version": self.version,
+            "model_version_id": self.model_version_id,
+            "requests": self.requests,
+            "errors": self.errors,
+            "error_rate": self.error_rate,
+            "mean_ms": self.mean_ms,
+            "p50_ms": self.p50_ms,
+            "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms,
+            "max_ms": self.max_ms,
+            "cost_nanos": self.cost_nanos,
+            "guard_violations": self.guard_violations,
+            "compared": self.compared,
+            "agreement": self.agreement,
+            "first_minute": self.first_minute.isoformat(),
+            "last_minute": self.last_minute.isoformat(),
         }

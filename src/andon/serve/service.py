@@ -4,15 +4,18 @@ reads :mod:`queries`, meters through :mod:`budgets` and predicts through
 
 from __future__ import annotations
 
+import andon.serve.facts  # noqa: F401  (registers the canary and shadow gate facts)
 from andon.serve.cords import endpoint_cords, pull_endpoint_cord, release_endpoint_cord
 from andon.serve.deployments import list_deployments, sync_deployments
 from andon.serve.endpoints import apply_endpoint, get_endpoint, list_endpoints
 from andon.serve.spending import budget_status
+from andon.serve.variants import endpoint_variants
 
 __all__ = [
     "apply_endpoint",
     "budget_status",
     "endpoint_cords",
+    "endpoint_variants",
     "get_endpoint",
     "list_deployments",
     "list_endpoints",

@@ -35,9 +35,18 @@ registry model version a stage alias points to::
     kind: model
     model: fraud-detector
     alias: champion                 # default champion
+    canary: {alias: challenger, percent: 10}   # optional: 10 % of callers get the challenger
+    shadow: {alias: candidate}      # optional: every request also runs here, never answered
     fallback:
       prediction: 0
     cost: {per_request: 0.00002}    # a model endpoint has only per_request
+
+A model endpoint may split its traffic (docs/canary.md). ``canary`` sends ``percent`` (a whole
+number from 0 to 100) of callers to another alias, sticky per caller: the caller key (the
+``X-Andon-Caller-Key`` header, else the principal's name) hashed with the endpoint's name
+decides, so one caller always gets the same variant. ``shadow`` runs every request on one more
+alias after the answer went out and records how it did and whether it agreed; its answer is
+never returned. Neither may name the endpoint's own ``alias``; both have only the keys shown.
 
 Money is stored as integer nanodollars (1 USD = 10^9): ``Cost`` and ``Budget`` hold no floats.
 :func:`parse_endpoint` reports every problem at once, each naming its path
@@ -76,7 +85,12 @@ _TOP = {
     "fallback",
     "cost",
     "budgets",
+    "canary",
+    "shadow",
 }
+_CANARY = {"alias", "percent"}
+_SHADOW = {"alias"}
+_ALIAS = re.compile(r"^[a-z][a-z0-9_-]{0,99}$")
 _COST = {"per_request", "per_input_token", "per_output_token", "max_output_tokens"}
 _BUDGET = {"scope", "period", "limit"}
 SCOPES = ("endpoint", "team", "principal")
@@ -150,6 +164,22 @@ class Budget:
 
 
 @dataclass(frozen=True, slots=True)
+class Canary:
+    """Part of a model endpoint's callers served by another alias."""
+
+    alias: str
+    percent: int
+    """0-100: callers whose key hashes below it get the canary."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shadow:
+    """An alias every request also runs on, off the request path; never answered."""
+
+    alias: str
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointSpec:
     """One endpoint, checked."""
 
@@ -168,6 +198,8 @@ class EndpointSpec:
     prediction body for ``model``; None answers 503."""
     cost: Cost = field(default_factory=Cost)
     budgets: tuple[Budget, ...] = ()
+    canary: Canary | None = None
+    shadow: Shadow | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (what is stored)."""
@@ -192,6 +224,12 @@ class EndpointSpec:
             "fallback": self.fallback,
             "cost": self.cost.as_dict(),
             "budgets": [b.as_dict() for b in self.budgets],
+            "canary": (
+                None
+                if self.canary is None
+                else {"alias": self.canary.alias, "percent": self.canary.percent}
+            ),
+            "shadow": None if self.shadow is None else {"alias": self.shadow.alias},
         }
 
     @classmethod
@@ -211,6 +249,8 @@ class EndpointSpec:
             fallback=raw.get("fallback"),
             cost=Cost(**raw["cost"]) if raw.get("cost") else Cost(),
             budgets=tuple(Budget(**b) for b in raw.get("budgets", [])),
+            canary=Canary(**raw["canary"]) if raw.get("canary") else None,
+            shadow=Shadow(**raw["shadow"]) if raw.get("shadow") else None,
         )
 
 
@@ -270,6 +310,7 @@ def _endpoint(raw: dict[str, Any], problems: _Problems) -> EndpointSpec | None:
     fallback = _fallback(raw.get("fallback"), kind, problems)
     cost = _cost(raw.get("cost"), kind, problems)
     budgets = _budgets(raw.get("budgets"), problems)
+    canary, shadow = _variants(raw, kind, alias, problems)
     if problems.items or name is None or team is None or kind not in KINDS:
         return None
     return EndpointSpec(
@@ -286,6 +327,8 @@ def _endpoint(raw: dict[str, Any], problems: _Problems) -> EndpointSpec | None:
         fallback=fallback,
         cost=cost,
         budgets=budgets,
+        canary=canary,
+        shadow=shadow,
     )
 
 
@@ -367,10 +410,57 @@ def _model(raw: dict[str, Any], kind: Any, problems: _Problems) -> tuple[str | N
         model = None
     if alias is None:
         alias = "champion"
-    elif not isinstance(alias, str) or not re.match(r"^[a-z][a-z0-9_-]{0,99}$", alias):
+    elif not isinstance(alias, str) or not _ALIAS.match(alias):
         problems.add("alias", f"{alias!r} is not an alias name")
         alias = None
     return model, alias
+
+
+def _variants(
+    raw: dict[str, Any], kind: Any, primary: str | None, problems: _Problems
+) -> tuple[Canary | None, Shadow | None]:
+    found: dict[str, Any] = {}
+    for key, allowed in (("canary", _CANARY), ("shadow", _SHADOW)):
+        item = raw.get(key)
+        if item is None:
+            continue
+        if kind != "model":
+            problems.add(key, "only a model endpoint has a canary or a shadow")
+            continue
+        keys = ", ".join(sorted(allowed))
+        if not isinstance(item, dict):
+            problems.add(key, f"must be a mapping with {keys}")
+            continue
+        for extra in sorted(set(map(str, item)) - allowed):
+            problems.add(f"{key}.{extra}", f"is not a key of {key} ({keys})")
+        alias = item.get("alias")
+        ok = True
+        if alias is None:
+            problems.add(f"{key}.alias", f"is required: the alias the {key} serves")
+            ok = False
+        elif not isinstance(alias, str) or not _ALIAS.match(alias):
+            problems.add(f"{key}.alias", f"{alias!r} is not an alias name")
+            ok = False
+        elif alias == primary:
+            problems.add(
+                f"{key}.alias", f"must differ from alias '{primary}' (what the endpoint serves)"
+            )
+            ok = False
+        if key == "canary":
+            percent = item.get("percent")
+            if percent is None:
+                problems.add("canary.percent", "is required: the share of callers, 0 to 100")
+                ok = False
+            elif (
+                isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100
+            ):
+                problems.add("canary.percent", f"{percent!r} is not a whole number from 0 to 100")
+                ok = False
+            if ok and isinstance(percent, int):
+                found[key] = Canary(str(alias), percent)
+        elif ok:
+            found[key] = Shadow(str(alias))
+    return found.get("canary"), found.get("shadow")
 
 
 def _millis(value: Any, path: str, problems: _Problems) -> int | None:

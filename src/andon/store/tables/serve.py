@@ -1,5 +1,5 @@
 """Tables of the serve domain: gateway endpoints, their cords, their budget ledger and
-their deployments.
+their deployments, and the figures of each variant a model endpoint serves.
 
 Only :mod:`andon.serve` services touch these.
 """
@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -118,3 +119,38 @@ class EndpointDeployment(Base):
     cause_audit_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     deployed_at: Mapped[datetime] = mapped_column(Timestamp)
     recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class VariantStat(Base):
+    """One gateway worker's figures for one variant of a model endpoint in one UTC minute.
+
+    Each worker adds up its requests in memory and writes its own rows (its totals so far
+    for the minute) about once a second, so no two workers write the same row and a write
+    repeated is harmless. Readers sum over workers and minutes.
+    """
+
+    __tablename__ = "variant_stats"
+    endpoint: Mapped[str] = mapped_column(String(100), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """``primary``, ``canary`` or ``shadow``."""
+    model_version_id: Mapped[str] = mapped_column(String(40), primary_key=True, index=True)
+    window_start: Mapped[datetime] = mapped_column(Timestamp, primary_key=True)
+    """The UTC minute the requests arrived in."""
+    worker: Mapped[str] = mapped_column(String(40), primary_key=True)
+    """The gateway worker that counted them (pid and a token of its start)."""
+    alias: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    requests: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)
+    latency_ms_sum: Mapped[float] = mapped_column(Float)
+    latency_ms_max: Mapped[float] = mapped_column(Float)
+    histogram: Mapped[dict[str, int]] = mapped_column(JSON)
+    """Latency bucket index -> count (:mod:`andon.serve.variant_stats` holds the bounds)."""
+    cost_nanos: Mapped[int] = mapped_column(BigInteger)
+    guard_violations: Mapped[int] = mapped_column(BigInteger)
+    compared: Mapped[int] = mapped_column(BigInteger)
+    """Shadow only: prediction rows compared with the answer served."""
+    agreed: Mapped[int] = mapped_column(BigInteger)
+    """Shadow only: of those, rows whose prediction was the same."""
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
