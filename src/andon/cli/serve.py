@@ -1,4 +1,4 @@
-"""`andon endpoint apply|list|show|deployments`: the endpoints the gateway serves."""
+"""`andon endpoint apply|list|show|deployments|violations`: the endpoints the gateway serves."""
 
 from __future__ import annotations
 
@@ -165,5 +165,30 @@ def endpoint_deployments(
             d.promotion_id or "",
             d.recorded_by,
             d.deployed_at.strftime("%Y-%m-%d %H:%M"),
+        ),
+    )
+
+
+@endpoint_app.command("violations")
+def endpoint_violations(
+    name: str = typer.Argument(..., help="The endpoint name."),
+    limit: int = typer.Option(50, "--limit", help="At most this many.", min=1, max=1000),
+    fmt: Format = FormatOption,
+) -> None:
+    """Answers the endpoint's output guards refused, newest first (evidence masked)."""
+    from andon.serve import service
+
+    report(
+        fmt,
+        service.list_violations(context(), name, limit=limit),
+        "violations",
+        ["at", "kind", "detector", "evidence", "principal", "action"],
+        lambda v: (
+            v.at.strftime("%Y-%m-%d %H:%M:%S"),
+            v.kind,
+            v.detector,
+            v.evidence,
+            v.principal,
+            v.action,
         ),
     )

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from starlette.types import Scope
 
 from andon.core.clock import Clock, SystemClock
 from andon.core.config import Settings
 from andon.core.context import Context, Database
-from andon.core.errors import Unauthenticated
+from andon.core.errors import AndonError, Unauthenticated
+from andon.gateway.guards import Guard, Violation
 from andon.gateway.live import LiveState
 from andon.gateway.metering import Meter
 from andon.gateway.metrics import Metrics
@@ -20,6 +23,10 @@ from andon.gateway.requests import header
 from andon.gateway.shedding import Gates
 from andon.gateway.upstream import Upstreams
 from andon.serve.spec import EndpointSpec
+
+log = logging.getLogger("andon.gateway")
+GATEWAY_PRINCIPAL = "gateway"
+"""The service principal guard violations (and the cords they pull) are recorded as."""
 
 
 class Worker:
@@ -44,6 +51,8 @@ class Worker:
         self.meter = Meter(db, self.clock)
         self.worker = str(os.getpid())
         self._dumper: asyncio.Task[None] | None = None
+        self._guards: dict[str, tuple[EndpointSpec, Guard]] = {}
+        self._guardian: tuple[float, Context] | None = None
 
     async def _caller(self, scope: Scope) -> Context:
         assert self.live is not None
@@ -69,3 +78,55 @@ class Worker:
     def _spent(self, labels: str, nanos: int) -> None:
         if nanos:
             self.metrics.count("andon_gateway_spend_nanodollars_total", labels, nanos)
+
+    def _guard(self, spec: EndpointSpec) -> Guard | None:
+        """The endpoint's guard, built once per snapshot (None when it has no guards)."""
+        if spec.guards is None:
+            return None
+        hit = self._guards.get(spec.name)
+        if hit is None or hit[0] is not spec:
+            hit = self._guards[spec.name] = (spec, Guard(spec.guards))
+        return hit[1]
+
+    async def _violated(
+        self, spec: EndpointSpec, ctx: Context, violation: Violation, action: str
+    ) -> None:
+        """Record a refused answer (masked) as the gateway's principal, off the event loop;
+        the refusal goes out whether or not the store took the record."""
+        log.warning(
+            "endpoint %s: output guard %s refused an answer to %s (%s)",
+            spec.name,
+            violation.kind,
+            ctx.principal.name,
+            violation.line(),
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            recorded = await loop.run_in_executor(
+                None, self._record, spec.name, ctx.principal.name, violation, action
+            )
+        except (AndonError, OSError) as exc:
+            log.warning("guard violation of %s not recorded: %s", spec.name, exc)
+            return
+        if recorded.tripped is not None:
+            log.warning("endpoint %s stopped: %s", spec.name, recorded.tripped.reason)
+
+    def _record(self, endpoint: str, principal: str, violation: Violation, action: str) -> Any:
+        from andon.auth import service as auth
+        from andon.serve import service as serve
+
+        now = time.monotonic()
+        if self._guardian is None or now - self._guardian[0] > 5.0:
+            self._guardian = (
+                now,
+                auth.context_for(self.db, self.settings, GATEWAY_PRINCIPAL, clock=self.clock),
+            )
+        return serve.record_violation(
+            self._guardian[1],
+            endpoint,
+            kind=violation.kind,
+            detector=violation.detector,
+            evidence=violation.evidence,
+            principal=principal,
+            action=action,
+        )
