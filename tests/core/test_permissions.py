@@ -80,9 +80,7 @@ def test_every_bound_role_reads_and_only_the_admin_administers() -> None:
 
 
 def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
-    extra = {
-        role: set(PERMISSIONS[role]) - READS for role in set(ROLES) - {"caller", "gateway"}
-    }
+    extra = {role: set(PERMISSIONS[role]) - READS for role in set(ROLES) - {"caller", "gateway"}}
     assert {r for r in ROLES if "endpoint.guard" in PERMISSIONS[r]} == {"gateway"}
     assert extra["viewer"] == set()
     assert extra["agent"] == set(), "an agent writes only through approval-gated tools"

@@ -105,8 +105,12 @@ class Worker:
             recorded = await loop.run_in_executor(
                 None, self._record, spec.name, ctx.principal.name, violation, action
             )
-        except (AndonError, OSError) as exc:
+        except AndonError as exc:
             log.warning("guard violation of %s not recorded: %s", spec.name, exc)
+            return
+        except Exception:
+            # The refusal must still go out: a failed record never turns it into a 500.
+            log.exception("guard violation of %s not recorded", spec.name)
             return
         if recorded.tripped is not None:
             log.warning("endpoint %s stopped: %s", spec.name, recorded.tripped.reason)

@@ -81,10 +81,9 @@ class Recorded:
 
 
 def _window_words(millis: int) -> str:
-    for unit, size in (("h", 3_600_000), ("m", 60_000), ("s", 1000)):
-        if millis % size == 0:
-            return f"{millis // size}{unit}"
-    return f"{millis}ms"
+    if millis % 3_600_000 == 0:
+        return f"{millis // 3_600_000}h"
+    return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
 
 
 def record_violation(
