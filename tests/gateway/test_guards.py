@@ -5,6 +5,7 @@ violation is recorded masked, and enough of them pull the endpoint's cord (jidok
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -190,3 +191,38 @@ def test_repeated_violations_pull_the_cord_as_the_gateway(gw: Line) -> None:
     gw.settle()
     assert _post(gw, name).status_code == 422
     assert not next(c for c in serve.endpoint_cords(gw.admin) if c.target == name).pulled
+
+
+def test_a_model_endpoints_prediction_body_is_held_to_size_and_deny(
+    gw: Line, tmp_path: Path
+) -> None:
+    import numpy as np
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    from andon.registry import service as registry
+    from andon.registry.formats import FEATURE_NAMES_KEY
+
+    rng = np.random.default_rng(7)
+    X = rng.random((50, 2)).astype(np.float32)
+    model = LogisticRegression().fit(X, (X[:, 0] > 0.5).astype(np.int64))
+    proto = to_onnx(model, X[:1], target_opset=17, options={"zipmap": False})
+    proto.metadata_props.add(key=FEATURE_NAMES_KEY, value=json.dumps(["a", "b"]))
+    (tmp_path / "m.onnx").write_bytes(proto.SerializeToString())
+    registry.register_model(gw.admin, "guarded", team="support", artifact=tmp_path / "m.onnx")
+    registry.set_alias(gw.admin, "guarded@1", "champion")
+    base = "team: support\nkind: model\nmodel: guarded\n"
+    gw.apply(f"name: tiny\n{base}guards: {{max_chars: 5}}\n")
+    gw.apply(
+        f"name: nodeny\n{base}fallback: {{predictions: [0]}}\n"
+        "guards: {deny: ['probabilities'], on_violation: fallback}\n"
+    )
+    body = {"inputs": [{"a": 0.9, "b": 0.1}]}
+    with gw.http() as http:
+        doc = assert_problem(http.post("/v1/endpoints/tiny/predict", json=body), 422)
+        assert (doc["guard"], doc["detector"]) == ("max_chars", "max_chars")
+        swapped = http.post("/v1/endpoints/nodeny/predict", json=body)
+    assert swapped.status_code == 200, swapped.text
+    assert swapped.headers["x-andon-fallback"] == "guard:deny"
+    assert swapped.json() == {"predictions": [0]}
+    assert serve.list_violations(gw.admin, "nodeny")[0].action == "fallback"
