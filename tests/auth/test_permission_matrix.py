@@ -78,6 +78,7 @@ from andon.serve import deployments as serve_deployments
 from andon.serve import endpoints as serve_endpoints
 from andon.serve import spending as serve_spending
 from andon.serve import variants as serve_variants
+from andon.serve import violations as serve_violations
 from andon.store import migrate
 from andon.store.db import Database
 from andon.store.tables import audit as audit_tables
@@ -125,6 +126,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     serve_cords,
     serve_deployments,
     serve_variants,
+    serve_violations,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -935,6 +937,12 @@ OPERATIONS: list[Op] = [
     Op("serve.sync_deployments", serve_deployments.sync_deployments, "endpoint.deploy", "team",
        lambda w, tgt: partial(serve_deployments.sync_deployments,
                               endpoint=_model_endpoint(w, tgt, moved=True)), audited=True),
+    Op("serve.record_violation", serve_violations.record_violation, "endpoint.guard", "asset",
+       lambda w, tgt: partial(serve_violations.record_violation, endpoint=_endpoint(w, tgt),
+                              kind="pii", detector="email", evidence="j***@e******.com",
+                              principal="cal", action="refuse")),
+    Op("serve.list_violations", serve_violations.list_violations, "endpoint.read", "asset",
+       lambda w, tgt: partial(serve_violations.list_violations, endpoint=_endpoint(w, tgt))),
     Op("serve.list_deployments", serve_deployments.list_deployments, "endpoint.read", "asset",
        lambda w, tgt: partial(serve_deployments.list_deployments,
                               endpoint=_model_endpoint(w, tgt, moved=False))),
@@ -1107,6 +1115,16 @@ HAND: list[tuple[str, str, str, bool]] = [
     ("viewer@asset", "evaluate.get_evaluation", "A2", False),
     ("nobody", "reader.read_version", "A1", False),
     ("viewer@asset", "reader.read_version", "A1", True),
+    # Only the gateway's role records guard violations; the admin reads them but cannot forge one.
+    ("gateway@global", "serve.record_violation", "B1", True),
+    ("gateway@team", "serve.record_violation", "A2", True),
+    ("gateway@team", "serve.record_violation", "B1", False),
+    ("platform-admin@global", "serve.record_violation", "A1", False),
+    ("contributor@global", "serve.record_violation", "A1", False),
+    ("gateway@global", "serve.list_violations", "A1", False),
+    ("gateway@global", "serve.pull_endpoint_cord", "A1", False),
+    ("viewer@asset", "serve.list_violations", "A1", True),
+    ("caller@global", "serve.list_violations", "B1", True),
 ]
 
 

@@ -61,6 +61,7 @@ def test_the_issue_roles_exist() -> None:
         "risk-owner",
         "agent",
         "caller",
+        "gateway",
     }
     assert set(PERMISSIONS) == set(ROLES) | {TEAM_OWNER}
     assert TEAM_OWNER not in ROLES
@@ -69,7 +70,9 @@ def test_the_issue_roles_exist() -> None:
 def test_every_bound_role_reads_and_only_the_admin_administers() -> None:
     # A caller is an application's key: it sees the endpoints it calls and nothing else.
     assert PERMISSIONS["caller"] == {"endpoint.read", "endpoint.invoke"}
-    for role in set(ROLES) - {"caller"}:
+    # The gateway's own principal records guard violations (and so pulls a tripped cord).
+    assert PERMISSIONS["gateway"] == {"endpoint.guard"}
+    for role in set(ROLES) - {"caller", "gateway"}:
         assert PERMISSIONS[role] >= READS, role
         if role != "platform-admin":
             assert not PERMISSIONS[role] & ADMINISTRATION, role
@@ -77,7 +80,8 @@ def test_every_bound_role_reads_and_only_the_admin_administers() -> None:
 
 
 def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
-    extra = {role: set(PERMISSIONS[role]) - READS for role in set(ROLES) - {"caller"}}
+    extra = {role: set(PERMISSIONS[role]) - READS for role in set(ROLES) - {"caller", "gateway"}}
+    assert {r for r in ROLES if "endpoint.guard" in PERMISSIONS[r]} == {"gateway"}
     assert extra["viewer"] == set()
     assert extra["agent"] == set(), "an agent writes only through approval-gated tools"
     assert extra["contributor"] - REGISTRY_WRITES - DATA_WRITES - SHIPPING == {

@@ -16,7 +16,9 @@ from andon.serve.spec import (
     Canary,
     Cost,
     EndpointSpec,
+    Guards,
     Shadow,
+    Trip,
     parse_endpoint,
 )
 
@@ -94,7 +96,7 @@ budget: 5
     errors = caught.value.details["errors"]
     assert errors == [
         "budget: is not a key of an endpoint (keys: alias, budgets, canary, cost, description, "
-        "fallback, kind, limits, model, name, retries, shadow, team, timeout, upstreams)",
+        "fallback, guards, kind, limits, model, name, retries, shadow, team, timeout, upstreams)",
         "name: 'Support Bot' is not a name (a-z 0-9 . _ -, at most 100)",
         "team: is required",
         "upstreams[0].temperature: is not a key of an upstream (api_key_env, model, url)",
@@ -303,6 +305,79 @@ def test_canary_and_shadow_problems_are_reported_at_once() -> None:
     ]
 
 
+GUARDED = """
+name: support-bot
+team: support
+kind: llm
+upstreams: [http://127.0.0.1:8001/v1]
+fallback: {content: I cannot answer that.}
+guards:
+  pii: [email, card_number, phone]
+  deny: ["(?i)internal use only", "BEGIN PRIVATE KEY"]
+  json_schema: {type: object, required: [answer]}
+  max_chars: 4000
+  on_violation: fallback
+  trip: {violations: 5, window: 60s}
+"""
+
+
+def test_guards_are_read_and_round_trip() -> None:
+    spec = parse_endpoint(GUARDED)
+    assert spec.guards == Guards(
+        pii=("email", "card_number", "phone"),
+        deny=("(?i)internal use only", "BEGIN PRIVATE KEY"),
+        json_schema={"type": "object", "required": ["answer"]},
+        max_chars=4000,
+        on_violation="fallback",
+        trip=Trip(5, 60_000),
+    )
+    assert EndpointSpec.from_dict(spec.as_dict()) == spec
+    plain = parse_endpoint(LLM)
+    assert plain.guards is None and EndpointSpec.from_dict(plain.as_dict()) == plain
+    defaults = parse_endpoint(LLM + "guards: {max_chars: 10}\n").guards
+    assert defaults == Guards(max_chars=10)  # refuse, no trip
+
+
+def test_every_guards_problem_is_reported_at_once_with_its_path() -> None:
+    text = """
+name: support-bot
+team: support
+kind: llm
+upstreams: [http://127.0.0.1:8001/v1]
+guards:
+  pii: [email, ssn, email, 7]
+  deny: ["ok", "(unclosed", "", 5]
+  json_schema: {type: nope}
+  max_chars: 0
+  on_violation: fallback
+  trip: {violations: 0, window: 2 days, every: 1}
+  redact: true
+"""
+    with pytest.raises(Invalid) as caught:
+        parse_endpoint(text)
+    detectors = "email, phone, card_number, iban, us_ssn, uk_nino, ipv4, ipv6"
+    errors = caught.value.details["errors"]
+    assert errors[:6] == [
+        "guards.redact: is not a key of guards (deny, json_schema, max_chars, on_violation, pii, "
+        "trip)",
+        f"guards.pii[1]: 'ssn' is not a detector ({detectors})",
+        "guards.pii[2]: repeats email",
+        f"guards.pii[3]: 7 is not a detector ({detectors})",
+        "guards.deny[1]: is not a regular expression: missing ), unterminated subpattern at "
+        "position 0",
+        "guards.deny[2]: must be a regular expression (text)",
+    ]
+    assert errors[6] == "guards.deny[3]: must be a regular expression (text)"
+    assert errors[7].startswith("guards.json_schema: is not a valid JSON Schema: ")
+    assert errors[8:] == [
+        "guards.max_chars: must be a whole number from 1 to 10000000",
+        "guards.on_violation: fallback needs the endpoint's fallback: declared",
+        "guards.trip.every: is not a key of trip (violations, window)",
+        "guards.trip.violations: must be a whole number from 1 to 100000",
+        "guards.trip.window: '2 days' is not a duration such as 500ms, 30s or 2m",
+    ]
+
+
 @pytest.mark.parametrize(
     ("extra", "problem"),
     [
@@ -333,4 +408,40 @@ def test_only_a_model_endpoint_has_a_canary_or_a_shadow() -> None:
     assert caught.value.details["errors"] == [
         "canary: only a model endpoint has a canary or a shadow",
         "shadow: only a model endpoint has a canary or a shadow",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("guards", "problem"),
+    [
+        ("[pii]", "guards: must be a mapping with deny, json_schema"),
+        ("{}", "guards: names no check: give pii, deny, json_schema or max_chars"),
+        ("{on_violation: refuse}", "guards: names no check"),
+        ("{pii: email}", "guards.pii: must be a list of detectors"),
+        ("{pii: []}", "guards.pii: must be a list of detectors"),
+        ("{deny: '(?i)secret'}", "guards.deny: must be a list of regular expressions"),
+        ("{json_schema: [1]}", "guards.json_schema: must be a JSON Schema (a mapping)"),
+        ("{max_chars: true}", "guards.max_chars: must be a whole number"),
+        ("{max_chars: 10, on_violation: shrug}", "guards.on_violation: must be one of refuse, "),
+        ("{max_chars: 10, trip: 5}", "guards.trip: must be a mapping with violations and window"),
+        ("{max_chars: 10, trip: {violations: 3}}", "guards.trip.window: is required"),
+        ("{max_chars: 10, trip: {violations: 3, window: 25h}}", "guards.trip.window: must be "),
+    ],
+)
+def test_bad_guards_name_the_key(guards: str, problem: str) -> None:
+    text = f"name: a\nteam: t\nkind: llm\nupstreams: [http://h/v1]\nguards: {guards}\n"
+    with pytest.raises(Invalid) as caught:
+        parse_endpoint(text)
+    assert any(e.startswith(problem) for e in caught.value.details["errors"]), caught.value
+
+
+def test_a_model_endpoints_guards_check_size_and_deny_only() -> None:
+    base = "name: f\nteam: t\nkind: model\nmodel: m\n"
+    spec = parse_endpoint(base + "guards: {max_chars: 100, deny: [secret]}\n")
+    assert spec.guards == Guards(deny=("secret",), max_chars=100)
+    with pytest.raises(Invalid) as caught:
+        parse_endpoint(base + "guards: {pii: [email], json_schema: {type: object}}\n")
+    assert caught.value.details["errors"] == [
+        "guards.pii: a model endpoint's guards are max_chars and deny",
+        "guards.json_schema: a model endpoint's guards are max_chars and deny",
     ]

@@ -180,10 +180,13 @@ def gateway(
     """Serve the endpoints (predict and the OpenAI protocol) until Ctrl-C."""
     from andon.auth import service as auth
     from andon.core.errors import Unavailable
-    from andon.gateway.server import Supervisor, bind, housekeeping
+    from andon.gateway.server import Supervisor, bind, ensure_gateway_principal, housekeeping
 
     cfg = settings()
     runner = auth.context_for(database(cfg), cfg, cfg.principal)
+    missing = ensure_gateway_principal(runner)
+    if missing is not None:
+        say(f"[yellow]guard violations will be refused but not recorded:[/] {missing}")
     try:
         sock = bind(host, port)
     except OSError as exc:

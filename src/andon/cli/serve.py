@@ -1,4 +1,5 @@
-"""`andon endpoint apply|list|show|deployments|variants`: the endpoints the gateway serves."""
+"""`andon endpoint apply|list|show|deployments|variants|violations|scale-advice`: the
+endpoints the gateway serves."""
 
 from __future__ import annotations
 
@@ -276,5 +277,30 @@ def endpoint_variants(
             _number(v.p99_ms),
             usd(v.cost_nanos),
             "" if v.agreement is None else f"{100 * v.agreement:.1f} % of {v.compared}",
+        ),
+    )
+
+
+@endpoint_app.command("violations")
+def endpoint_violations(
+    name: str = typer.Argument(..., help="The endpoint name."),
+    limit: int = typer.Option(50, "--limit", help="At most this many.", min=1, max=1000),
+    fmt: Format = FormatOption,
+) -> None:
+    """Answers the endpoint's output guards refused, newest first (evidence masked)."""
+    from andon.serve import service
+
+    report(
+        fmt,
+        service.list_violations(context(), name, limit=limit),
+        "violations",
+        ["at", "kind", "detector", "evidence", "principal", "action"],
+        lambda v: (
+            v.at.strftime("%Y-%m-%d %H:%M:%S"),
+            v.kind,
+            v.detector,
+            v.evidence,
+            v.principal,
+            v.action,
         ),
     )

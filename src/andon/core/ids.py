@@ -43,6 +43,7 @@ PREFIXES = {
     "budget_window": "bw",
     "reservation": "rsv",
     "deployment": "dp",
+    "violation": "gv",
 }
 
 

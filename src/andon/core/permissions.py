@@ -65,6 +65,13 @@ do their job", never "what might be handy"):
     An application's service principal that sends traffic through the gateway: reads the
     endpoints in its scope (``endpoint.read``) and calls them (``endpoint.invoke``). Nothing
     else: a key an application holds must not be able to change what it calls.
+``gateway``
+    The role of the gateway's own ``gateway`` service principal (created and bound globally
+    when ``andon gateway`` starts): records the answers endpoints' output guards refused
+    (``endpoint.guard``), and as part of that operation pulls an endpoint's cord when its
+    ``guards.trip`` count is reached (jidoka, audited as ``cord.pull`` by ``gateway``).
+    Nothing else, not even reads: it cannot pull any other cord, release one, or call
+    endpoints, so the worker processes holding it can stop a line only on evidence.
 ``platform-admin``
     Runs the platform: principals, teams, rotations, ladders, role bindings, tokens, audit
     verification and anchoring, the data roots teams' contracts may read (``data_root.manage``),
@@ -117,6 +124,7 @@ ROLES: tuple[str, ...] = (
     "risk-owner",
     "agent",
     "caller",
+    "gateway",
     "platform-admin",
 )
 """The roles a binding can grant."""
@@ -218,6 +226,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "connection.manage",
     },
     "caller": frozenset({"endpoint.read", "endpoint.invoke"}),
+    "gateway": frozenset({"endpoint.guard"}),
     TEAM_OWNER: frozenset(
         {"team.read", "asset.read", "binding.read", "team.update", "team.oncall"}
     ),

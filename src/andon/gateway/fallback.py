@@ -1,7 +1,7 @@
 """The safe answer of a stopped LLM endpoint, in the shape an OpenAI client reads.
 
-The completion says it is a fallback twice: in the ``x-andon-fallback`` header (with the
-cord's scope) and in ``system_fingerprint`` (``andon-fallback``), so a caller can tell it
+The completion says it is a fallback twice: in the ``x-andon-fallback`` header (the cord's
+scope, or the output guard that refused the answer) and in ``system_fingerprint`` (``andon-fallback``), so a caller can tell it
 from a model's answer without parsing the text.
 """
 
@@ -13,8 +13,6 @@ import uuid
 from typing import Any
 
 from starlette.types import Send
-
-from andon.serve.records import Stop
 
 
 def completion(name: str, content: str) -> dict[str, Any]:
@@ -61,12 +59,13 @@ def chunks(name: str, content: str) -> list[dict[str, Any]]:
 
 
 async def send_chat(
-    send: Send, name: str, fallback: dict[str, Any], *, stream: bool, stop: Stop, worker: str
+    send: Send, name: str, fallback: dict[str, Any], *, stream: bool, why: str, worker: str
 ) -> None:
-    """Answer a chat completion with the endpoint's declared fallback."""
+    """Answer a chat completion with the endpoint's declared fallback; ``why`` goes in the
+    ``x-andon-fallback`` header (``stopped:<scope>``, ``guard:<kind>``)."""
     content = str(fallback.get("content", ""))
     headers = [
-        (b"x-andon-fallback", f"stopped:{stop.scope}".encode()),
+        (b"x-andon-fallback", why.encode()),
         (b"x-andon-endpoint", name.encode()),
         (b"x-andon-worker", worker.encode()),
     ]

@@ -12,6 +12,7 @@ model name it receives carries directives joined by ``+``::
     demo-llm+reset            close the connection without answering
     demo-llm+chunk=20         when streaming, wait 20 ms between chunks
     demo-llm+long=500         500 more words, whatever max_tokens says
+    demo-llm+say=Hi%20there   answer this text (percent-encoded: %20 a space, %2B a plus)
 
 ``GET /_stats`` returns the calls counted per model name and how many carried the expected
 key (when the server was started with one, a request without it gets 401).
@@ -26,6 +27,7 @@ import threading
 import time
 from collections import Counter
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -142,7 +144,7 @@ class LoopbackLLM:
         if isinstance(guarded, web.Response):
             return guarded
         body, says = guarded
-        text = f"You said: {_last_user_text(body)}"
+        text = unquote(says["say"]) if "say" in says else f"You said: {_last_user_text(body)}"
         words = text.split(" ")
         prompt_tokens = max(
             1,

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from typing import TYPE_CHECKING
 
 from starlette.types import Receive, Scope, Send
 
 from andon.core.errors import AndonError
+from andon.gateway import guards
 from andon.gateway.metering import charged_team
 from andon.gateway.metrics import label
 from andon.gateway.problems import GatewayProblem, send_json
@@ -159,7 +161,6 @@ class ModelServing(Worker):
                     raise
                 self.variants.count(name, binding, _ms(began), error=False, cost_nanos=price)
                 self._spent(labels, await self.meter.settle(reservation, price))
-            status = 200
             extra["x-andon-model-version"] = f"{binding.model}@{binding.version}"
             extra["x-andon-variant"] = binding.variant
             annotate(
@@ -168,6 +169,20 @@ class ModelServing(Worker):
                     "andon.variant": binding.variant,
                 }
             )
+            guard = self._guard(spec)
+            violation = None
+            if guard is not None:
+                violation = guard.check_body(json.dumps(answer, separators=(",", ":"), default=str))
+            if guard is not None and violation is not None:
+                self.metrics.count("andon_gateway_guard_violations_total", labels)
+                annotate(**{"andon.guard": violation.kind})
+                safe = spec.fallback if guard.fallback else None
+                await self._violated(spec, ctx, violation, "refuse" if safe is None else "fallback")
+                if safe is None:
+                    raise guards.refusal(name, violation)
+                answer = safe
+                extra["x-andon-fallback"] = f"guard:{violation.kind}"
+            status = 200
             await send_json(send, 200, answer, headers=extra)
             shadow = variants.get("shadow")
             if shadow is not None:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass, field
 
 import aiohttp
 from starlette.types import Message, Receive, Scope, Send
 
+from andon.core.context import Context
 from andon.core.errors import AndonError
-from andon.gateway import fallback
+from andon.gateway import fallback, guards
+from andon.gateway.guards import StreamCheck, Violation
 from andon.gateway.metering import RENEW_S, StreamTally, charged_team, usage_of
 from andon.gateway.metrics import label
 from andon.gateway.problems import GatewayProblem
@@ -21,6 +24,7 @@ from andon.gateway.upstream import Outcome
 from andon.gateway.worker import Worker
 from andon.serve import budgets
 from andon.serve.budgets import Reservation
+from andon.serve.spec import EndpointSpec
 
 log = logging.getLogger("andon.gateway")
 
@@ -90,7 +94,12 @@ class LlmProxy(Worker):
                     stopped_at=stop.at.isoformat(),
                 )
             await fallback.send_chat(
-                send, name, spec.fallback, stream=stream, stop=stop, worker=self.worker
+                send,
+                name,
+                spec.fallback,
+                stream=stream,
+                why=f"stopped:{stop.scope}",
+                worker=self.worker,
             )
             self._done(labels, 200, started)
             return
@@ -122,19 +131,39 @@ class LlmProxy(Worker):
                     "x-andon-worker": self.worker,
                     "x-andon-attempts": str(outcome.attempts),
                 }
+                guard = self._guard(spec) if kind == "chat" else None
                 if outcome.response is not None:
                     tally = StreamTally(
                         spec, payload, reservation.amount_nanos if reservation else 0
                     )
                     closed = True  # the stream settles its own charge
-                    await self._relay_stream(send, outcome, extra, tally, reservation)
+                    watch = None if guard is None else Watch(spec, ctx, guard.stream())
+                    await self._relay_stream(send, outcome, extra, tally, reservation, watch)
                     return
                 if outcome.status < 400:
                     closed = True
+                    # The upstream did the work: a refused answer is charged like a served one.
                     usage = usage_of(outcome.body)
                     _annotate_usage(usage)
                     cost = budgets.cost_of(spec, usage)
                     self._spent(labels, await self.meter.settle(reservation, cost))
+                    violation = None if guard is None else guard.check_answer(outcome.body)
+                    if guard is not None and violation is not None:
+                        self.metrics.count("andon_gateway_guard_violations_total", labels)
+                        action = "fallback" if guard.fallback else "refuse"
+                        await self._violated(spec, ctx, violation, action)
+                        if not guard.fallback or spec.fallback is None:
+                            raise guards.refusal(name, violation)
+                        await fallback.send_chat(
+                            send,
+                            name,
+                            spec.fallback,
+                            stream=False,
+                            why=f"guard:{violation.kind}",
+                            worker=self.worker,
+                        )
+                        status = 200
+                        return
                 await send_json_bytes(
                     send, outcome.status, outcome.body, {**outcome.headers, **extra}
                 )
@@ -159,9 +188,13 @@ class LlmProxy(Worker):
         extra: dict[str, str],
         tally: StreamTally,
         reservation: Reservation | None,
+        watch: Watch | None = None,
     ) -> None:
         """Pass server-sent events through as they arrive (never buffered), charging them as
-        they flow: a stream the budget cannot cover any more is ended with an error event."""
+        they flow: a stream the budget cannot cover any more is ended with an error event.
+        Under output guards each event goes out once the answer so far passed them and what
+        it holds is settled (:class:`andon.gateway.guards.StreamCheck`); the first violation
+        ends the stream with an error event, the violating event never sent."""
         response = outcome.response
         assert response is not None
         headers = {
@@ -177,25 +210,29 @@ class LlmProxy(Worker):
                 "headers": [(k.encode(), v.encode()) for k, v in headers.items()],
             }
         )
+        metered = reservation is not None and bool(reservation.id)
         try:
             async for chunk in response.content.iter_any():
-                if reservation is None or not reservation.id:
+                if not metered and watch is None:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
                     continue
-                # Metered: forward event by event, each only once the budget holds it.
+                # Metered or guarded: forward event by event, each only once the budget holds
+                # it and the guards passed it.
                 for event in tally.events(chunk):
-                    if not await self._covered(tally, reservation):
+                    if metered and not await self._covered(tally, reservation):  # type: ignore[arg-type]
                         await send(
                             _error_event(
                                 "the budget cannot cover more of this stream", "budget_exceeded"
                             )
                         )
                         return
-                    await send({"type": "http.response.body", "body": event, "more_body": True})
-            if reservation is not None and reservation.id:
-                rest = tally.flush()
-                if rest:
-                    await send({"type": "http.response.body", "body": rest, "more_body": True})
+                    if not await self._pass(send, event, watch):
+                        return
+            rest = tally.flush()
+            if rest and not await self._pass(send, rest, watch):
+                return
+            if watch is not None and not await self._finish(send, watch):
+                return
         except (TimeoutError, OSError, aiohttp.ClientError) as exc:
             # The status line is sent: the only honest thing left is to end the stream with an
             # error event the client can read, then close it.
@@ -210,6 +247,43 @@ class LlmProxy(Worker):
                 self._spent(labels_of(extra), await self.meter.settle(reservation, tally.used()))
             # The charge is settled before the stream ends: a read after it sees the spend.
             await send({"type": "http.response.body", "body": b""})
+
+    async def _pass(self, send: Send, event: bytes, watch: Watch | None) -> bool:
+        """Forward ``event`` (or hold it, under guards); False once a violation cut the stream."""
+        if watch is None:
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+            return True
+        violation = watch.check.feed(event)
+        if violation is not None:
+            await self._cut(send, watch, violation)
+            return False
+        watch.held.append((event, watch.check.ends()))
+        for ready in watch.ready():
+            await send({"type": "http.response.body", "body": ready, "more_body": True})
+        return True
+
+    async def _finish(self, send: Send, watch: Watch) -> bool:
+        """The stream ended: judge the whole answer, then send what was held."""
+        violation = watch.check.finish()
+        if violation is not None:
+            await self._cut(send, watch, violation)
+            return False
+        for event, _ in watch.held:
+            await send({"type": "http.response.body", "body": event, "more_body": True})
+        watch.held.clear()
+        return True
+
+    async def _cut(self, send: Send, watch: Watch, violation: Violation) -> None:
+        watch.held.clear()
+        self.metrics.count("andon_gateway_guard_violations_total", label(endpoint=watch.spec.name))
+        await self._violated(watch.spec, watch.ctx, violation, "refuse")
+        await send(
+            {
+                "type": "http.response.body",
+                "body": guards.error_event(watch.spec.name, violation),
+                "more_body": True,
+            }
+        )
 
     async def _covered(self, tally: StreamTally, reservation: Reservation) -> bool:
         """Whether what the stream used so far is held, holding more (doubling) if needed."""
@@ -245,3 +319,21 @@ def _error_event(message: str, kind: str) -> Message:
     event = {"error": {"message": message, "type": kind}}
     data = f"data: {json.dumps(event)}\n\n".encode()
     return {"type": "http.response.body", "body": data, "more_body": True}
+
+
+@dataclass
+class Watch:
+    """One guarded stream: its checker and the events held until their text is settled."""
+
+    spec: EndpointSpec
+    ctx: Context
+    check: StreamCheck
+    held: list[tuple[bytes, dict[int, int]]] = field(default_factory=list)
+
+    def ready(self) -> list[bytes]:
+        """The held events (oldest first) whose text is now settled, taken off the hold."""
+        marks = self.check.marks()
+        out: list[bytes] = []
+        while self.held and all(end <= marks.get(i, 0) for i, end in self.held[0][1].items()):
+            out.append(self.held.pop(0)[0])
+        return out

@@ -99,6 +99,40 @@ def housekeeping(ctx: Context, *, every_s: float = 1.0) -> Callable[[], None]:
     return tick
 
 
+def ensure_gateway_principal(ctx: Context) -> str | None:
+    """Make sure the ``gateway`` service principal exists, holding the ``gateway`` role
+    globally (it records guard violations and pulls the cords they trip), created by the
+    principal starting the gateway and audited as theirs. Returns None when all is in place
+    (or was just made), else why not: the gateway then serves, and logs that violations are
+    refused but not recorded."""
+    from andon.auth import service as auth
+    from andon.core.errors import AndonError, Conflict, Unauthenticated
+    from andon.gateway.worker import GATEWAY_PRINCIPAL
+
+    try:
+        held = auth.context_for(ctx.db, ctx.settings, GATEWAY_PRINCIPAL).grants
+    except Unauthenticated:
+        held = None
+    if held is not None and any(g.role == "gateway" and g.scope == "global" for g in held):
+        return None
+    reason = "the gateway records guard violations and pulls the cords they trip"
+    try:
+        if held is None:
+            auth.create_principal(
+                ctx,
+                GATEWAY_PRINCIPAL,
+                kind="service",
+                display_name="andon gateway",
+                reason=reason,
+            )
+        auth.bind_role(ctx, GATEWAY_PRINCIPAL, "gateway", reason=reason)
+    except Conflict:
+        return None  # another gateway made it first
+    except AndonError as exc:
+        return str(exc)
+    return None
+
+
 class Supervisor:
     """Starts, watches and stops the workers."""
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 from starlette.types import Scope
 
 from andon.core.clock import Clock, SystemClock
 from andon.core.config import Settings
 from andon.core.context import Context, Database
-from andon.core.errors import Unauthenticated
+from andon.core.errors import AndonError, Unauthenticated
+from andon.gateway.guards import Guard, Violation
 from andon.gateway.live import LiveState
 from andon.gateway.metering import Meter
 from andon.gateway.metrics import Metrics
@@ -22,6 +25,10 @@ from andon.gateway.spans import Spool, annotate
 from andon.gateway.upstream import Upstreams
 from andon.gateway.variants import VariantBook
 from andon.serve.spec import EndpointSpec
+
+log = logging.getLogger("andon.gateway")
+GATEWAY_PRINCIPAL = "gateway"
+"""The service principal guard violations (and the cords they pull) are recorded as."""
 
 
 class Worker:
@@ -48,6 +55,8 @@ class Worker:
         self.worker = str(os.getpid())
         self._dumper: asyncio.Task[None] | None = None
         self.spool = Spool(settings.home / "telemetry" / "spool", settings.otlp_endpoint)
+        self._guards: dict[str, tuple[EndpointSpec, Guard]] = {}
+        self._guardian: tuple[float, Context] | None = None
 
     async def _caller(self, scope: Scope) -> Context:
         assert self.live is not None
@@ -76,3 +85,59 @@ class Worker:
         if nanos:
             self.metrics.count("andon_gateway_spend_nanodollars_total", labels, nanos)
             annotate(**{"andon.cost_nanos": nanos})
+
+    def _guard(self, spec: EndpointSpec) -> Guard | None:
+        """The endpoint's guard, built once per snapshot (None when it has no guards)."""
+        if spec.guards is None:
+            return None
+        hit = self._guards.get(spec.name)
+        if hit is None or hit[0] is not spec:
+            hit = self._guards[spec.name] = (spec, Guard(spec.guards))
+        return hit[1]
+
+    async def _violated(
+        self, spec: EndpointSpec, ctx: Context, violation: Violation, action: str
+    ) -> None:
+        """Record a refused answer (masked) as the gateway's principal, off the event loop;
+        the refusal goes out whether or not the store took the record."""
+        log.warning(
+            "endpoint %s: output guard %s refused an answer to %s (%s)",
+            spec.name,
+            violation.kind,
+            ctx.principal.name,
+            violation.line(),
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            recorded = await loop.run_in_executor(
+                None, self._record, spec.name, ctx.principal.name, violation, action
+            )
+        except AndonError as exc:
+            log.warning("guard violation of %s not recorded: %s", spec.name, exc)
+            return
+        except Exception:
+            # The refusal must still go out: a failed record never turns it into a 500.
+            log.exception("guard violation of %s not recorded", spec.name)
+            return
+        if recorded.tripped is not None:
+            log.warning("endpoint %s stopped: %s", spec.name, recorded.tripped.reason)
+
+    def _record(self, endpoint: str, principal: str, violation: Violation, action: str) -> Any:
+        from andon.auth import service as auth
+        from andon.serve import service as serve
+
+        now = time.monotonic()
+        if self._guardian is None or now - self._guardian[0] > 5.0:
+            self._guardian = (
+                now,
+                auth.context_for(self.db, self.settings, GATEWAY_PRINCIPAL, clock=self.clock),
+            )
+        return serve.record_violation(
+            self._guardian[1],
+            endpoint,
+            kind=violation.kind,
+            detector=violation.detector,
+            evidence=violation.evidence,
+            principal=principal,
+            action=action,
+        )

@@ -11,18 +11,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from andon.audit.service import record_change
 from andon.core.clock import as_utc
 from andon.core.context import Context
-from andon.core.errors import Conflict, Invalid
+from andon.core.errors import Invalid
 from andon.policy.records import CordRecord
+from andon.serve.cord_state import set_cord, team_name
 from andon.serve.endpoints import endpoint_row
-from andon.store.tables import auth as t
 from andon.store.tables import serve as s
-
-
-def _team(session: Session, team_id: str) -> str:
-    return str(session.scalar(select(t.Team.name).where(t.Team.id == team_id)))
 
 
 def _set(ctx: Context, name: str, *, pull: bool, reason: str) -> CordRecord:
@@ -33,32 +28,7 @@ def _set(ctx: Context, name: str, *, pull: bool, reason: str) -> CordRecord:
     with ctx.db.transaction() as session:
         endpoint = endpoint_row(session, name)
         ctx.require(f"cord.{verb}", team_id=endpoint.team_id, asset_id=endpoint.asset_id)
-        cord = session.get(s.EndpointCord, endpoint.id)
-        if (cord is not None and cord.pulled) is pull:
-            state = "pulled" if pull else "not pulled"
-            raise Conflict(f"the andon cord of endpoint '{name}' is already {state}")
-        now = ctx.clock.now()
-        if cord is None:
-            cord = s.EndpointCord(endpoint_id=endpoint.id)
-            session.add(cord)
-        cord.pulled, cord.reason, cord.changed_by, cord.changed_at = (
-            pull,
-            reason,
-            ctx.principal.name,
-            now,
-        )
-        session.flush()
-        team = _team(session, endpoint.team_id)
-        record_change(
-            session,
-            ctx,
-            action=f"cord.{verb}",
-            object_id=endpoint.id,
-            change={"scope": "endpoint", "endpoint": name, "team": team, "pulled": pull},
-            reason=reason,
-            event="andon.pulled" if pull else "andon.released",
-        )
-        return CordRecord("endpoint", name, team, pull, reason, ctx.principal.name, now)
+        return set_cord(session, ctx, endpoint, pull=pull, reason=reason)
 
 
 def pull_endpoint_cord(ctx: Context, name: str, *, reason: str) -> CordRecord:
@@ -84,7 +54,7 @@ def endpoint_cords(ctx: Context) -> list[CordRecord]:
             CordRecord(
                 "endpoint",
                 endpoint.name,
-                _team(session, endpoint.team_id),
+                team_name(session, endpoint.team_id),
                 cord.pulled,
                 cord.reason,
                 cord.changed_by,

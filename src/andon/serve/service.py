@@ -1,4 +1,4 @@
-"""The serve domain's door: endpoints, their cords, budgets and deployments (the gateway
+"""The serve domain's door: endpoints, their cords, budgets, deployments and guard violations (the gateway
 reads :mod:`queries`, meters through :mod:`budgets` and predicts through
 :mod:`andon.serve.runtimes`)."""
 
@@ -10,6 +10,7 @@ from andon.serve.deployments import list_deployments, sync_deployments
 from andon.serve.endpoints import apply_endpoint, get_endpoint, list_endpoints
 from andon.serve.spending import budget_status
 from andon.serve.variants import endpoint_variants
+from andon.serve.violations import list_violations, record_violation
 
 __all__ = [
     "apply_endpoint",
@@ -19,7 +20,9 @@ __all__ = [
     "get_endpoint",
     "list_deployments",
     "list_endpoints",
+    "list_violations",
     "pull_endpoint_cord",
+    "record_violation",
     "release_endpoint_cord",
     "sync_deployments",
 ]

@@ -40,6 +40,18 @@ registry model version a stage alias points to::
     fallback:
       prediction: 0
     cost: {per_request: 0.00002}    # a model endpoint has only per_request
+    guards: {max_chars: 2000, deny: ["(?i)internal"]}  # a model endpoint: size and deny only
+
+An ``llm`` endpoint may hold its answers to output guards (docs/guards.md); a violating
+answer is never returned::
+
+    guards:
+      pii: [email, card_number, phone]  # andon.data.detect.DETECTORS (the classifier's formats)
+      deny: ["(?i)internal use only", "BEGIN PRIVATE KEY"]  # regular expressions
+      json_schema: {type: object, required: [answer]}  # the content must be JSON and valid
+      max_chars: 4000                   # the most characters of answer text
+      on_violation: refuse              # refuse (422, the default) or fallback (needs fallback:)
+      trip: {violations: 5, window: 60s}  # that many within the window pull the endpoint's cord
 
 A model endpoint may split its traffic (docs/canary.md). ``canary`` sends ``percent`` (a whole
 number from 0 to 100) of callers to another alias, sticky per caller: the caller key (the
@@ -67,9 +79,9 @@ from andon.core.yaml_limits import load_bounded
 KINDS = ("llm", "model")
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
-_MILLIS = re.compile(r"^(\d{1,9})\s*(ms|s|m)$")
+_MILLIS = re.compile(r"^(\d{1,9})\s*(ms|s|m|h)$")
 _BYTES = re.compile(r"^(\d{1,12})\s*(B|KB|MB)$")
-_MS = {"ms": 1, "s": 1000, "m": 60_000}
+_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 _SIZE = {"B": 1, "KB": 1024, "MB": 1024 * 1024}
 _TOP = {
     "name",
@@ -87,6 +99,7 @@ _TOP = {
     "budgets",
     "canary",
     "shadow",
+    "guards",
 }
 _CANARY = {"alias", "percent"}
 _SHADOW = {"alias"}
@@ -180,6 +193,55 @@ class Shadow:
 
 
 @dataclass(frozen=True, slots=True)
+class Trip:
+    """The jidoka rule of a guard: ``violations`` within ``window_ms`` pull the cord."""
+
+    violations: int
+    window_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """What an endpoint's answers must not hold, and what a violation does."""
+
+    pii: tuple[str, ...] = ()
+    """Detector names (:data:`andon.data.detect.DETECTORS`)."""
+    deny: tuple[str, ...] = ()
+    """Regular expressions (Python syntax), checked to compile."""
+    json_schema: dict[str, Any] | None = None
+    max_chars: int | None = None
+    on_violation: str = "refuse"
+    """``refuse`` (a 422 problem) or ``fallback`` (the endpoint's declared fallback)."""
+    trip: Trip | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what is stored)."""
+        return {
+            "pii": list(self.pii),
+            "deny": list(self.deny),
+            "json_schema": self.json_schema,
+            "max_chars": self.max_chars,
+            "on_violation": self.on_violation,
+            "trip": None
+            if self.trip is None
+            else {"violations": self.trip.violations, "window_ms": self.trip.window_ms},
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Guards:
+        """Guards as stored by :meth:`as_dict`."""
+        trip = raw.get("trip")
+        return cls(
+            pii=tuple(raw.get("pii", ())),
+            deny=tuple(raw.get("deny", ())),
+            json_schema=raw.get("json_schema"),
+            max_chars=raw.get("max_chars"),
+            on_violation=raw.get("on_violation", "refuse"),
+            trip=None if trip is None else Trip(int(trip["violations"]), int(trip["window_ms"])),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointSpec:
     """One endpoint, checked."""
 
@@ -200,6 +262,7 @@ class EndpointSpec:
     budgets: tuple[Budget, ...] = ()
     canary: Canary | None = None
     shadow: Shadow | None = None
+    guards: Guards | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (what is stored)."""
@@ -230,6 +293,7 @@ class EndpointSpec:
                 else {"alias": self.canary.alias, "percent": self.canary.percent}
             ),
             "shadow": None if self.shadow is None else {"alias": self.shadow.alias},
+            "guards": None if self.guards is None else self.guards.as_dict(),
         }
 
     @classmethod
@@ -251,6 +315,7 @@ class EndpointSpec:
             budgets=tuple(Budget(**b) for b in raw.get("budgets", [])),
             canary=Canary(**raw["canary"]) if raw.get("canary") else None,
             shadow=Shadow(**raw["shadow"]) if raw.get("shadow") else None,
+            guards=Guards.from_dict(raw["guards"]) if raw.get("guards") else None,
         )
 
 
@@ -311,6 +376,7 @@ def _endpoint(raw: dict[str, Any], problems: _Problems) -> EndpointSpec | None:
     cost = _cost(raw.get("cost"), kind, problems)
     budgets = _budgets(raw.get("budgets"), problems)
     canary, shadow = _variants(raw, kind, alias, problems)
+    guards = _guards(raw.get("guards"), kind, fallback is not None, problems)
     if problems.items or name is None or team is None or kind not in KINDS:
         return None
     return EndpointSpec(
@@ -329,6 +395,7 @@ def _endpoint(raw: dict[str, Any], problems: _Problems) -> EndpointSpec | None:
         budgets=budgets,
         canary=canary,
         shadow=shadow,
+        guards=guards,
     )
 
 
@@ -463,14 +530,16 @@ def _variants(
     return found.get("canary"), found.get("shadow")
 
 
-def _millis(value: Any, path: str, problems: _Problems) -> int | None:
+def _millis(
+    value: Any, path: str, problems: _Problems, *, most: int = 3_600_000, words: str = "60m"
+) -> int | None:
     match = _MILLIS.match(value.strip()) if isinstance(value, str) else None
     if match is None:
         problems.add(path, f"{value!r} is not a duration such as 500ms, 30s or 2m")
         return None
     millis = int(match.group(1)) * _MS[match.group(2)]
-    if not 1 <= millis <= 3_600_000:
-        problems.add(path, "must be from 1ms to 60m")
+    if not 1 <= millis <= most:
+        problems.add(path, f"must be from 1ms to {words}")
         return None
     return millis
 
@@ -623,3 +692,132 @@ def _budgets(raw: Any, problems: _Problems) -> tuple[Budget, ...]:
             seen.add((str(scope), str(period)))
             found.append(Budget(str(scope), str(period), limit))
     return tuple(found)
+
+
+_GUARDS = {"pii", "deny", "json_schema", "max_chars", "on_violation", "trip"}
+_TRIP = {"violations", "window"}
+ON_VIOLATION = ("refuse", "fallback")
+MAX_CHARS = 10_000_000
+MAX_PATTERN = 1000
+
+
+def _guards(raw: Any, kind: Any, has_fallback: bool, problems: _Problems) -> Guards | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.add("guards", f"must be a mapping with {', '.join(sorted(_GUARDS))}")
+        return None
+    for key in sorted(set(map(str, raw)) - _GUARDS):
+        problems.add(f"guards.{key}", f"is not a key of guards ({', '.join(sorted(_GUARDS))})")
+    if kind == "model":
+        for key in ("pii", "json_schema"):
+            if key in raw:
+                problems.add(f"guards.{key}", "a model endpoint's guards are max_chars and deny")
+    checks = {"pii", "deny", "json_schema", "max_chars"} & set(raw)
+    if not checks:
+        problems.add("guards", "names no check: give pii, deny, json_schema or max_chars")
+    pii = _detectors(raw.get("pii"), problems) if kind != "model" else ()
+    deny = _patterns(raw.get("deny"), problems)
+    schema = _schema(raw.get("json_schema"), problems) if kind != "model" else None
+    max_chars = raw.get("max_chars")
+    if max_chars is not None and (
+        isinstance(max_chars, bool) or not isinstance(max_chars, int)
+        or not 1 <= max_chars <= MAX_CHARS
+    ):  # fmt: skip
+        problems.add("guards.max_chars", f"must be a whole number from 1 to {MAX_CHARS}")
+        max_chars = None
+    on_violation = raw.get("on_violation", "refuse")
+    if on_violation not in ON_VIOLATION:
+        problems.add(
+            "guards.on_violation",
+            f"must be one of {', '.join(ON_VIOLATION)}, not {on_violation!r}",
+        )
+        on_violation = "refuse"
+    elif on_violation == "fallback" and not has_fallback:
+        problems.add("guards.on_violation", "fallback needs the endpoint's fallback: declared")
+    trip = _trip(raw.get("trip"), problems)
+    return Guards(pii, deny, schema, max_chars, str(on_violation), trip)
+
+
+def _detectors(raw: Any, problems: _Problems) -> tuple[str, ...]:
+    from andon.data.detect import DETECTORS
+
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        problems.add("guards.pii", f"must be a list of detectors ({', '.join(DETECTORS)})")
+        return ()
+    found: list[str] = []
+    for i, item in enumerate(raw):
+        if item not in DETECTORS:
+            problems.add(f"guards.pii[{i}]", f"{item!r} is not a detector ({', '.join(DETECTORS)})")
+        elif item in found:
+            problems.add(f"guards.pii[{i}]", f"repeats {item}")
+        else:
+            found.append(str(item))
+    return tuple(found)
+
+
+def _patterns(raw: Any, problems: _Problems) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        problems.add("guards.deny", "must be a list of regular expressions")
+        return ()
+    found: list[str] = []
+    for i, item in enumerate(raw):
+        path = f"guards.deny[{i}]"
+        if not isinstance(item, str) or not item:
+            problems.add(path, "must be a regular expression (text)")
+            continue
+        if len(item) > MAX_PATTERN:
+            problems.add(path, f"is longer than {MAX_PATTERN} characters")
+            continue
+        try:
+            re.compile(item)
+        except re.error as exc:
+            problems.add(path, f"is not a regular expression: {exc}")
+            continue
+        found.append(item)
+    return tuple(found)
+
+
+def _schema(raw: Any, problems: _Problems) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.add("guards.json_schema", "must be a JSON Schema (a mapping)")
+        return None
+    import jsonschema_rs
+
+    try:
+        jsonschema_rs.validator_for(raw)
+    except (jsonschema_rs.ValidationError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        problems.add("guards.json_schema", f"is not a valid JSON Schema: {first}")
+        return None
+    return {str(k): v for k, v in raw.items()}
+
+
+def _trip(raw: Any, problems: _Problems) -> Trip | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.add("guards.trip", "must be a mapping with violations and window")
+        return None
+    for key in sorted(set(map(str, raw)) - _TRIP):
+        problems.add(f"guards.trip.{key}", "is not a key of trip (violations, window)")
+    count = raw.get("violations")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
+        problems.add("guards.trip.violations", "must be a whole number from 1 to 100000")
+        count = None
+    if "window" not in raw:
+        problems.add("guards.trip.window", "is required: a duration such as 60s or 10m")
+        window = None
+    else:
+        window = _millis(
+            raw["window"], "guards.trip.window", problems, most=86_400_000, words="24h"
+        )
+    if count is None or window is None:
+        return None
+    return Trip(count, window)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -154,3 +155,22 @@ class VariantStat(Base):
     agreed: Mapped[int] = mapped_column(BigInteger)
     """Shadow only: of those, rows whose prediction was the same."""
     updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class GuardViolation(Base):
+    """An answer an output guard refused (never sent), with its evidence masked: the raw
+    value an answer held is stored nowhere."""
+
+    __tablename__ = "guard_violations"
+    __table_args__ = (Index("ix_guard_violations_endpoint_at", "endpoint_id", "at"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(ForeignKey("endpoints.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    """``pii``, ``deny``, ``json_schema`` or ``max_chars``."""
+    detector: Mapped[str] = mapped_column(String(100))
+    evidence: Mapped[str] = mapped_column(Text)
+    principal: Mapped[str] = mapped_column(String(100))
+    """Who sent the request whose answer was refused."""
+    action: Mapped[str] = mapped_column(String(16))
+    """``refuse`` or ``fallback``: what the caller got instead."""
+    at: Mapped[datetime] = mapped_column(Timestamp)

@@ -2,7 +2,7 @@
 endpoint serves, one row per gateway worker
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 Create Date: 2026-12-10 10:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 revision: str = "0019"
 # Written beside another branch's 0018; the merge points this at "0018".
-down_revision: str | None = "0017"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
