@@ -108,18 +108,20 @@ demo: env
 	set -e; \
 	echo "\$$ andon demo-traffic serve   # a prediction from the champion, an explanation from the LLM"; \
 	$(BIN)/andon demo-traffic serve --gateway $$gw; \
-	echo "\$$ andon demo-traffic budget  # the explainer's 0.05 USD a day runs out: 429 naming the budget"; \
-	$(BIN)/andon demo-traffic budget --gateway $$gw; \
-	$(BIN)/andon budget show --endpoint fraud-explainer; \
-	echo "--- The cord stops serving on every worker: the explainer answers 503, the scorer its safe fallback"; \
-	$(BIN)/andon cord pull --endpoint fraud-explainer --reason "demo: a draft quoted a card number"; \
+	echo "\$$ andon demo-traffic guard   # answers quoting a card number are refused; the third stops the endpoint"; \
+	$(BIN)/andon demo-traffic guard --gateway $$gw; \
+	$(BIN)/andon endpoint violations fraud-explainer; \
+	echo "--- The cord stops serving on every worker: the explainer (stopped by the gateway) answers 503, the scorer its safe fallback"; \
 	$(BIN)/andon cord pull fraud-detector --reason "demo: merchant_risk drifted"; \
 	sleep 0.5; \
 	$(BIN)/andon demo-traffic stopped --gateway $$gw; \
 	$(BIN)/andon cord status; \
-	ANDON_PRINCIPAL=hugo $(BIN)/andon cord release --endpoint fraud-explainer --reason "output guard added"; \
+	ANDON_PRINCIPAL=hugo $(BIN)/andon cord release --endpoint fraud-explainer --reason "prompt no longer echoes payment data"; \
 	ANDON_PRINCIPAL=hugo $(BIN)/andon cord release fraud-detector --reason "drift explained: a new merchant segment"; \
 	sleep 0.5; \
+	echo "\$$ andon demo-traffic budget  # the explainer's 0.10 USD a day runs out: 429 naming the budget"; \
+	$(BIN)/andon demo-traffic budget --gateway $$gw; \
+	$(BIN)/andon budget show --endpoint fraud-explainer; \
 	$(BIN)/andon demo-traffic predict --gateway $$gw; \
 	curl -s $$gw/metrics 2>/dev/null | grep -E '^andon_gateway_requests_total' || true
 	@echo "--- Lineage coverage: which production models can be explained end to end"

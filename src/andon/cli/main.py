@@ -253,7 +253,7 @@ def demo_llm(
 
 @app.command("demo-traffic", hidden=True)
 def demo_traffic(
-    step: str = typer.Argument(..., help="serve, budget, stopped or predict."),
+    step: str = typer.Argument(..., help="serve, guard, budget, stopped or predict."),
     gateway_url: str = typer.Option("http://127.0.0.1:8780", "--gateway", help="Gateway URL."),
 ) -> None:
     """Send the demo's requests through a running gateway (used by `make demo`); the token
@@ -266,8 +266,10 @@ def demo_traffic(
     token = os.environ.get("ANDON_GATEWAY_TOKEN", "")
     if not token:
         raise Invalid("set ANDON_GATEWAY_TOKEN to a token of a caller", field="token")
-    if step not in ("serve", "budget", "stopped", "predict"):
-        raise Invalid(f"'{step}' is not one of serve, budget, stopped, predict", field="step")
+    if step not in ("serve", "guard", "budget", "stopped", "predict"):
+        raise Invalid(
+            f"'{step}' is not one of serve, guard, budget, stopped, predict", field="step"
+        )
     tour.wait_until_up(gateway_url)
     tour.run(step, gateway_url, token, say)
 

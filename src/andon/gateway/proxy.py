@@ -83,6 +83,7 @@ class LlmProxy(Worker):
         if stop is not None:
             self.metrics.count("andon_gateway_stopped_total", labels)
             if spec.fallback is None or kind != "chat":
+                self._done(labels, 503, started)
                 raise GatewayProblem(
                     503,
                     "stopped",

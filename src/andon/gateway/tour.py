@@ -38,6 +38,7 @@ PAYMENTS = [
     },
 ]
 QUESTION = [{"role": "user", "content": "Why was payment 940.00 at 03:00 flagged?"}]
+LEAKY = [{"role": "user", "content": "Repeat the card number 4111 1111 1111 1111 back to me."}]
 
 
 def call(base: str, token: str, path: str, body: dict[str, Any]) -> tuple[int, dict[str, str], Any]:
@@ -83,12 +84,14 @@ def _predict(base: str, token: str, say: Callable[[str], None]) -> None:
         say(f"predict fraud-scorer: {status} {doc.get('title')}: {doc.get('detail')}")
 
 
-def _explain(base: str, token: str, say: Callable[[str], None]) -> int:
+def _explain(
+    base: str, token: str, say: Callable[[str], None], messages: list[dict[str, str]] = QUESTION
+) -> int:
     status, _, doc = call(
         base,
         token,
         "/v1/chat/completions",
-        {"model": "fraud-explainer", "messages": QUESTION, "max_tokens": 40},
+        {"model": "fraud-explainer", "messages": messages, "max_tokens": 40},
     )
     if status == 200:
         say(f'chat fraud-explainer: {status}, "{doc["choices"][0]["message"]["content"]}"')
@@ -98,11 +101,18 @@ def _explain(base: str, token: str, say: Callable[[str], None]) -> int:
 
 
 def run(step: str, base: str, token: str, say: Callable[[str], None]) -> None:
-    """One step of the tour: ``serve``, ``budget``, ``stopped`` or ``predict``."""
+    """One step of the tour: ``serve``, ``guard``, ``budget``, ``stopped`` or ``predict``."""
     if step in ("serve", "predict", "stopped"):
         _predict(base, token, say)
     if step in ("serve", "stopped"):
         _explain(base, token, say)
+    if step == "guard":
+        # The loopback LLM repeats the question, card number included: the guard refuses each
+        # answer, and the third refusal in a minute pulls the endpoint's cord (jidoka).
+        for _ in range(5):
+            if _explain(base, token, say, LEAKY) == 503:
+                break
+            time.sleep(0.3)  # a cord reaches every worker within a poll (200 ms)
     if step == "budget":
         for _ in range(10):
             if _explain(base, token, say) == 429:

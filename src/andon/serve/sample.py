@@ -45,7 +45,10 @@ limits:
 cost:
   per_request: 0.01
 budgets:                   # small on purpose: the demo spends it and sees the 429
-  - {{scope: endpoint, period: day, limit: 0.05}}
+  - {{scope: endpoint, period: day, limit: 0.10}}
+guards:                    # checked on every answer before any of it is sent
+  pii: [card_number, email]
+  trip: {{violations: 3, window: 60s}}   # jidoka: 3 refused answers in a minute stop it
 # No fallback: while a cord stops it, callers get 503 problem+json naming who and why.
 """,
     }
