@@ -78,3 +78,48 @@ def test_metrics_sum_every_worker(gw: Line) -> None:
     assert _metric(text, "andon_gateway_request_seconds_count", labels) == 12
     assert _metric(text, "andon_gateway_request_seconds_bucket", labels + ',le="+Inf"') == 12
     assert _metric(text, "andon_gateway_in_flight", labels) == 0
+
+
+def test_a_rate_limit_per_principal_refuses_past_its_burst(one: Line) -> None:
+    name = one.llm(rate_limits="{principal: {rate: 2/m, burst: 2}}")
+    answers = [_post(one, name)[2] for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 429, 429]
+    doc = assert_problem(answers[2], 429)
+    assert doc["type"].endswith("/rate-limited")
+    assert doc["limit"] == {"scope": "principal", "key": "admin", "rate": 2, "per": "m", "burst": 2}
+    assert int(answers[2].headers["retry-after"]) >= 1
+    # Another principal has a bucket of its own.
+    from andon.auth import service as auth
+
+    auth.create_principal(one.admin, "other")
+    auth.bind_role(one.admin, "other", "caller", scope="team", target="support")
+    one.settle()
+    with one.http("other") as http:
+        assert (
+            http.post("/v1/chat/completions", json={"model": name, "messages": ASK}).status_code
+            == 200
+        )
+    assert one.calls(name) == 3, "a refused request never reaches the upstream"
+    text = httpx.get(one.base + "/metrics").text
+    assert _metric(text, "andon_gateway_rate_limited_total", f'endpoint="{name}"') == 2
+
+
+def test_the_latency_objective_is_a_metric_to_alert_on(gw: Line) -> None:
+    name = gw.llm(slo="{p95: 800ms}")
+    gw.client().chat.completions.create(model=name, messages=ASK)
+
+    def shown() -> bool:
+        text = httpx.get(gw.base + "/metrics").text
+        return _metric(text, "andon_gateway_slo_p95_seconds", f'endpoint="{name}"') == 0.8
+
+    gw.wait_for(shown, timeout=10)
+
+
+def test_every_counter_the_gateway_counts_is_exported() -> None:
+    import pathlib
+
+    from andon.gateway import metrics
+
+    source = "".join(p.read_text() for p in pathlib.Path(metrics.__file__).parent.glob("*.py"))
+    counted = set(re.findall(r"count\(\s*\"(andon_gateway_[a-z_]+)\"", source))
+    assert counted and counted <= set(metrics.COUNTERS), counted - set(metrics.COUNTERS)

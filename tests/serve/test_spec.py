@@ -96,7 +96,8 @@ budget: 5
     errors = caught.value.details["errors"]
     assert errors == [
         "budget: is not a key of an endpoint (keys: alias, budgets, canary, cost, description, "
-        "fallback, guards, kind, limits, model, name, retries, shadow, team, timeout, upstreams)",
+        "fallback, guards, kind, limits, model, name, rate_limits, retries, shadow, slo, team, "
+        "timeout, upstreams)",
         "name: 'Support Bot' is not a name (a-z 0-9 . _ -, at most 100)",
         "team: is required",
         "upstreams[0].temperature: is not a key of an upstream (api_key_env, model, url)",
@@ -444,4 +445,28 @@ def test_a_model_endpoints_guards_check_size_and_deny_only() -> None:
     assert caught.value.details["errors"] == [
         "guards.pii: a model endpoint's guards are max_chars and deny",
         "guards.json_schema: a model endpoint's guards are max_chars and deny",
+    ]
+
+
+def test_rate_limits_and_the_latency_objective() -> None:
+    base = "name: a\nteam: t\nkind: llm\nupstreams: [http://h/v1]\n"
+    spec = parse_endpoint(
+        base + "rate_limits: {principal: 10/s, team: {rate: 600/m, burst: 50}}\nslo: {p95: 800ms}\n"
+    )
+    assert [(r.scope, r.rate, r.per_ms, r.burst) for r in spec.rate_limits] == [
+        ("principal", 10, 1000, 10),
+        ("team", 600, 60_000, 50),
+    ]
+    assert spec.slo_p95_ms == 800
+    assert EndpointSpec.from_dict(spec.as_dict()) == spec
+    with pytest.raises(Invalid) as caught:
+        parse_endpoint(
+            base + "rate_limits: {caller: 1/s, principal: ten/s, team: {rate: 5/m, burst: 0}}\n"
+            "slo: {p99: 1s}\n"
+        )
+    assert caught.value.details["errors"] == [
+        "rate_limits.caller: is not a scope of rate_limits (principal, team)",
+        "rate_limits.principal: 'ten/s' is not a rate such as 10/s, 600/m or 5000/h",
+        "rate_limits.team.burst: must be a whole number from 1 to 1000000",
+        "slo: must be a mapping with p95 (a duration such as 800ms)",
     ]

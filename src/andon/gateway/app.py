@@ -179,6 +179,14 @@ class Gateway(LlmProxy, ModelServing):
         await send({"type": "http.response.body", "body": data})
 
     def _gauges(self) -> None:
+        if self.live is not None:
+            for name, spec in self.live.snapshot.endpoints.items():
+                if spec.slo_p95_ms is not None:
+                    self.metrics.set_gauge(
+                        "andon_gateway_slo_p95_seconds",
+                        label(endpoint=name),
+                        spec.slo_p95_ms / 1000,
+                    )
         for gate in self.gates.all():
             labels = label(endpoint=gate.name)
             self.metrics.set_gauge("andon_gateway_in_flight", labels, gate.in_flight)

@@ -20,14 +20,19 @@ COUNTERS = {
     "andon_gateway_requests_total": "Requests answered, by endpoint and HTTP status.",
     "andon_gateway_retries_total": "Upstream attempts retried, by endpoint.",
     "andon_gateway_shed_total": "Requests refused at once because the endpoint was full.",
+    "andon_gateway_rate_limited_total": "Requests refused by a rate limit, by endpoint.",
     "andon_gateway_stopped_total": "Requests refused or answered by the fallback: a cord.",
     "andon_gateway_spend_nanodollars_total": "What served requests were charged (1e-9 USD).",
     "andon_gateway_spans_dropped_total": "Request spans dropped because the spool fell behind.",
+    "andon_gateway_guard_violations_total": "Answers an output guard refused, by endpoint.",
+    "andon_gateway_shadow_skipped_total": "Requests not shadowed: the shadow runs were behind.",
 }
 GAUGES = {
     "andon_gateway_in_flight": "Requests being served now, by endpoint.",
     "andon_gateway_queue_depth": "Requests waiting for a slot, by endpoint.",
+    "andon_gateway_slo_p95_seconds": "The endpoint's latency objective: p95 within this.",
 }
+TARGETS = {"andon_gateway_slo_p95_seconds"}
 HISTOGRAM = "andon_gateway_request_seconds"
 
 
@@ -115,7 +120,10 @@ def render(workers: list[dict[str, Any]]) -> str:
         total = defaultdict(float)
         for w in workers:
             for labels, value in w["gauges"].get(name, {}).items():
-                total[labels] += value
+                # A target is the same on every worker; a level adds up over them.
+                total[labels] = (
+                    max(total[labels], value) if name in TARGETS else total[labels] + value
+                )
         lines += [f"{name}{{{k}}} {_num(v)}" for k, v in sorted(total.items())]
     lines += [
         f"# HELP {HISTOGRAM} Time from request to the last byte of the response.",

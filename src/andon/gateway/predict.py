@@ -149,8 +149,9 @@ class ModelServing(Worker):
             key = key.strip()[:MAX_CALLER_KEY] if key and key.strip() else ctx.principal.name
             binding = pick(name, spec, variants, key)
             price = budgets.cost_of(spec, None)
+            team = charged_team(ctx, snap, spec)
+            self._admit(spec, ctx, team, labels)
             async with self.gates.of(name, spec.limits):
-                team = charged_team(ctx, snap, spec)
                 reservation = await self.meter.reserve(spec, ctx, team, body)
                 began = time.perf_counter()
                 try:

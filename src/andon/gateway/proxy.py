@@ -108,8 +108,9 @@ class LlmProxy(Worker):
         reservation: Reservation | None = None
         closed = False
         try:
+            team = charged_team(ctx, snap, spec)
+            self._admit(spec, ctx, team, labels)
             async with self.gates.of(name, spec.limits):
-                team = charged_team(ctx, snap, spec)
                 reservation = await self.meter.reserve(spec, ctx, team, payload)
                 outcome = await self.upstreams.call(
                     spec,

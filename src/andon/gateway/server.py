@@ -37,10 +37,11 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _worker(sock: socket.socket, metrics_dir: str) -> None:
+def _worker(sock: socket.socket, metrics_dir: str, workers: int) -> None:
     import uvicorn
 
     os.environ["ANDON_GATEWAY_METRICS_DIR"] = metrics_dir
+    os.environ["ANDON_GATEWAY_WORKERS"] = str(workers)  # each holds 1/N of a rate limit
     config = uvicorn.Config(
         "andon.gateway.app:create_app",
         factory=True,
@@ -152,7 +153,7 @@ class Supervisor:
 
     def _spawn(self) -> BaseProcess:
         process = self._ctx.Process(
-            target=_worker, args=(self.sock, str(self.metrics_dir)), daemon=False
+            target=_worker, args=(self.sock, str(self.metrics_dir), self.count), daemon=False
         )
         process.start()
         return process

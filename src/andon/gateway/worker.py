@@ -19,6 +19,8 @@ from andon.gateway.guards import Guard, Violation
 from andon.gateway.live import LiveState
 from andon.gateway.metering import Meter
 from andon.gateway.metrics import Metrics
+from andon.gateway.problems import GatewayProblem
+from andon.gateway.ratelimit import Buckets
 from andon.gateway.requests import header
 from andon.gateway.shedding import Gates
 from andon.gateway.spans import Spool, annotate
@@ -49,6 +51,7 @@ class Worker:
         self.live: LiveState | None = None
         self.upstreams = Upstreams()
         self.gates = Gates()
+        self.buckets = Buckets(int(os.environ.get("ANDON_GATEWAY_WORKERS", "1")))
         self.metrics = Metrics()
         self.meter = Meter(db, self.clock)
         self.variants = VariantBook(db, self.clock)
@@ -80,6 +83,14 @@ class Worker:
     def _done(self, labels: str, status: int, started: float) -> None:
         self.metrics.count("andon_gateway_requests_total", f'{labels},code="{status}"')
         self.metrics.observe(labels, time.perf_counter() - started)
+
+    def _admit(self, spec: EndpointSpec, ctx: Context, team: str, labels: str) -> None:
+        """The rate limits of ``spec`` (429 ``rate-limited`` when a bucket is empty)."""
+        try:
+            self.buckets.admit(spec, ctx.principal.name, team)
+        except GatewayProblem:
+            self.metrics.count("andon_gateway_rate_limited_total", labels)
+            raise
 
     def _spent(self, labels: str, nanos: int) -> None:
         if nanos:

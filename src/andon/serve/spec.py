@@ -20,6 +20,9 @@ registry model version a stage alias points to::
       max_body: 1MB                 # B, KB, MB
     fallback:                       # what a stopped endpoint answers instead of a 503
       content: The assistant is paused; a person will reply shortly.
+    rate_limits:                    # token buckets per principal and per team (docs/gateway.md)
+      principal: 10/s               # or {rate: 600/m, burst: 50}
+    slo: {p95: 800ms}               # the latency objective, exported as a metric
     cost:                           # USD, as numbers or decimal strings (at most 9 decimals)
       per_request: 0.0001
       per_input_token: 0.0000005
@@ -84,6 +87,7 @@ from andon.serve.spec_model import (
     EndpointSpec,
     Guards,
     Limits,
+    RateLimit,
     Shadow,
     Trip,
     Upstream,
@@ -98,6 +102,8 @@ from andon.serve.spec_sections import (
     check_millis,
     check_model,
     check_name,
+    check_rate_limits,
+    check_slo,
     check_upstreams,
     check_variants,
 )
@@ -111,6 +117,7 @@ __all__ = [
     "EndpointSpec",
     "Guards",
     "Limits",
+    "RateLimit",
     "Shadow",
     "Trip",
     "Upstream",
@@ -134,6 +141,8 @@ _TOP = {
     "canary",
     "shadow",
     "guards",
+    "rate_limits",
+    "slo",
 }
 
 
@@ -187,6 +196,8 @@ def _endpoint(raw: dict[str, Any], problems: Problems) -> EndpointSpec | None:
     budgets = check_budgets(raw.get("budgets"), problems)
     canary, shadow = check_variants(raw, kind, alias, problems)
     guards = check_guards(raw.get("guards"), kind, fallback is not None, problems)
+    rate_limits = check_rate_limits(raw.get("rate_limits"), problems)
+    slo = check_slo(raw.get("slo"), problems)
     if problems.items or name is None or team is None or kind not in KINDS:
         return None
     return EndpointSpec(
@@ -206,4 +217,6 @@ def _endpoint(raw: dict[str, Any], problems: Problems) -> EndpointSpec | None:
         canary=canary,
         shadow=shadow,
         guards=guards,
+        rate_limits=rate_limits,
+        slo_p95_ms=slo,
     )

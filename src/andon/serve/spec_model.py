@@ -16,6 +16,7 @@ NANOS = 1_000_000_000
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
 MAX_PRICE = 1000 * NANOS
 MAX_LIMIT = 10**9 * NANOS
+RATE_SCOPES = ("principal", "team")
 DEFAULT_TIMEOUT_MS = 30_000
 DEFAULT_RETRIES = 2
 MAX_RETRIES = 10
@@ -143,6 +144,21 @@ class Guards:
 
 
 @dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A token bucket: ``rate`` requests per ``per_ms``, up to ``burst`` at once."""
+
+    scope: str
+    """``principal`` (each caller) or ``team`` (the team charged)."""
+    rate: int
+    per_ms: int
+    burst: int
+
+    def per_second(self) -> float:
+        """Tokens added per second."""
+        return self.rate * 1000 / self.per_ms
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointSpec:
     """One endpoint, checked."""
 
@@ -164,6 +180,9 @@ class EndpointSpec:
     canary: Canary | None = None
     shadow: Shadow | None = None
     guards: Guards | None = None
+    rate_limits: tuple[RateLimit, ...] = ()
+    slo_p95_ms: int | None = None
+    """The latency objective: 95 % of requests answered within this (monitored, not enforced)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (what is stored)."""
@@ -195,6 +214,11 @@ class EndpointSpec:
             ),
             "shadow": None if self.shadow is None else {"alias": self.shadow.alias},
             "guards": None if self.guards is None else self.guards.as_dict(),
+            "rate_limits": [
+                {"scope": r.scope, "rate": r.rate, "per_ms": r.per_ms, "burst": r.burst}
+                for r in self.rate_limits
+            ],
+            "slo_p95_ms": self.slo_p95_ms,
         }
 
     @classmethod
@@ -217,4 +241,6 @@ class EndpointSpec:
             canary=Canary(**raw["canary"]) if raw.get("canary") else None,
             shadow=Shadow(**raw["shadow"]) if raw.get("shadow") else None,
             guards=Guards.from_dict(raw["guards"]) if raw.get("guards") else None,
+            rate_limits=tuple(RateLimit(**r) for r in raw.get("rate_limits", [])),
+            slo_p95_ms=raw.get("slo_p95_ms"),
         )

@@ -3,6 +3,7 @@ one list with its path, so :func:`andon.serve.spec.parse_endpoint` reports them 
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,12 +17,14 @@ from andon.serve.spec_model import (
     NAME,
     NANOS,
     PERIODS,
+    RATE_SCOPES,
     SCOPES,
     Budget,
     Canary,
     Cost,
     Guards,
     Limits,
+    RateLimit,
     Shadow,
     Trip,
     Upstream,
@@ -489,3 +492,52 @@ def check_trip(raw: Any, problems: Problems) -> Trip | None:
     if count is None or window is None:
         return None
     return Trip(count, window)
+
+
+_RATE = re.compile(r"^(\d{1,9})\s*/\s*(s|m|h)$")
+_PER_MS = {"s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def check_rate_limits(raw: Any, problems: Problems) -> tuple[RateLimit, ...]:
+    """Token buckets per principal and per team: ``{principal: 10/s, team: {rate: 600/m,
+    burst: 50}}`` (the burst defaults to one second's worth, at least 1)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        problems.add("rate_limits", "must be a mapping with principal and/or team")
+        return ()
+    out = []
+    for key in sorted(map(str, raw)):
+        path = f"rate_limits.{key}"
+        if key not in RATE_SCOPES:
+            problems.add(path, f"is not a scope of rate_limits ({', '.join(RATE_SCOPES)})")
+            continue
+        item = raw[key]
+        burst: Any = None
+        if isinstance(item, dict):
+            for extra in sorted(set(map(str, item)) - {"rate", "burst"}):
+                problems.add(f"{path}.{extra}", "is not a key of a rate limit (rate, burst)")
+            burst = item.get("burst")
+            item = item.get("rate")
+        match = _RATE.match(item.strip()) if isinstance(item, str) else None
+        if match is None or int(match.group(1)) < 1:
+            problems.add(path, f"{item!r} is not a rate such as 10/s, 600/m or 5000/h")
+            continue
+        rate, per_ms = int(match.group(1)), _PER_MS[match.group(2)]
+        if burst is None:
+            burst = max(1, math.ceil(rate * 1000 / per_ms))
+        elif isinstance(burst, bool) or not isinstance(burst, int) or not 1 <= burst <= 10**6:
+            problems.add(f"{path}.burst", "must be a whole number from 1 to 1000000")
+            continue
+        out.append(RateLimit(key, rate, per_ms, burst))
+    return tuple(out)
+
+
+def check_slo(raw: Any, problems: Problems) -> int | None:
+    """The latency objective ``{p95: 800ms}``, in milliseconds."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(map(str, raw)) != {"p95"}:
+        problems.add("slo", "must be a mapping with p95 (a duration such as 800ms)")
+        return None
+    return check_millis(raw["p95"], "slo.p95", problems)
