@@ -210,7 +210,7 @@ def confirm(request: Request, name: str, action: str) -> Response:
     def load(ctx: Context) -> dict[str, Any]:
         verb, label = _verb(action)
         serve.get_endpoint(ctx, name)  # the endpoint exists and the principal may read it
-        return {"name": name, "action": action, "verb": verb, "label": label}
+        return {"endpoint": name, "action": action, "verb": verb, "label": label}
 
     return signed_in_page(request, template, "endpoints", load)
 
@@ -234,7 +234,7 @@ def act(request: Request, name: str, action: str, reason: str = Form("")) -> Res
         if exc.http_status in (403, 404):
             return error_page(request, ctx, exc, "endpoints")
         # A missing reason or a cord already in that state: the form again, saying why.
-        values = {"name": name, "action": action, "verb": verb, "label": label}
+        values = {"endpoint": name, "action": action, "verb": verb, "label": label}
         return render(
             request,
             "cord_confirm.html",
