@@ -18,6 +18,7 @@ from andon.audit import service as audit
 from andon.auth import service as auth
 from andon.core.context import Context
 from andon.serve import service as serve
+from tests.conftest import as_principal
 from tests.web.test_console import HOSTILE, RGB, add_user, sign_in, token_for
 
 pytestmark = pytest.mark.browser
@@ -152,6 +153,25 @@ def test_a_release_without_reason_or_twice_is_refused_on_the_page(
     assert page.goto(f"/console/endpoints/{BOT}/explode") is not None
     expect(page.locator("#error")).to_contain_text("'explode' is not stop or release")
     assert [c.reason for c in serve.endpoint_cords(admin)] == ["outage"]
+
+
+@pytest.mark.usefixtures("endpoints")
+def test_the_detail_view_lists_guard_violations_as_recorded_masked(
+    page: Page, admin: Context
+) -> None:
+    auth.create_principal(admin, "gw", reason="console test")
+    auth.bind_role(admin, "gw", "gateway", scope="global", reason="console test")
+    serve.record_violation(
+        as_principal(admin, "gw"), BOT, kind="pii", detector="credit_card",
+        evidence="card ****-****-****-1111", principal="cal", action="refuse",
+    )  # fmt: skip
+    sign_in(page, token_for(admin, "admin"))
+    page.goto(f"/console/endpoints/{BOT}")
+    violations = page.locator("#violations tbody tr")
+    expect(violations).to_have_count(1)
+    expect(violations).to_contain_text("pii credit_card")
+    expect(violations).to_contain_text("card ****-****-****-1111")
+    expect(violations).to_contain_text("cal")
 
 
 @pytest.mark.usefixtures("endpoints")
