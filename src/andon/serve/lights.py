@@ -1,10 +1,14 @@
-"""The budgets' light on the board: amber from 80 % of a window, red when one is exhausted."""
+"""The serve domain's lights on the board: the budgets (amber from 80 % of a window, red when
+one is exhausted), and the endpoints' cords, which join the andon cords' light."""
 
 from __future__ import annotations
 
 from andon.core.context import Context
 from andon.core.lights import Color, Light, counted, register_light
+from andon.policy.cord import pulled_cords
+from andon.policy.lights import cords_light_of
 from andon.serve.budgets import WARN_PERCENT
+from andon.serve.cords import pulled_endpoints
 from andon.serve.spending import current_windows
 
 
@@ -35,4 +39,17 @@ def budgets_light(ctx: Context) -> Light:
     return Light("budgets", color, f"{counted(len(worst), 'budget')} {state}: {shown}{more}")
 
 
+def cords_light(ctx: Context) -> Light:
+    """Red while any cord is pulled: a model's, a team's, the whole line's or an endpoint's
+    (the gateway refuses its traffic)."""
+    with ctx.db.read() as session:
+        pulled = pulled_cords(session) + [
+            (f"endpoint {name}", reason)
+            for name, (_, _, reason) in sorted(pulled_endpoints(session).items())
+        ]
+    return cords_light_of(pulled)
+
+
 register_light("budgets", 85, budgets_light)
+# Replaces the policy domain's light of the same name (imported above, so registered first).
+register_light("andon cords", 80, cords_light)

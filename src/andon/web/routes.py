@@ -14,7 +14,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from andon.web.pages import audit, board, cards, data, evaluations, signin, teams
+from andon.web.pages import audit, board, cards, data, endpoints, evaluations, signin, teams
 from andon.web.shared import HERE
 
 PAGES: tuple[APIRouter, ...] = (
@@ -25,6 +25,7 @@ PAGES: tuple[APIRouter, ...] = (
     data.router,
     evaluations.router,
     cards.router,
+    endpoints.router,
 )
 
 
