@@ -112,6 +112,9 @@ def test_a_request_is_a_span_in_the_callers_trace(collected: tuple[Line, list[by
     assert attributes["andon.retries"] == 0
     assert attributes["andon.cost_nanos"] == 2_000_000
     assert attributes["gen_ai.usage.output_tokens"] == 4
+    assert "gen_ai.prompt" not in attributes and "gen_ai.completion" not in attributes, (
+        "off by default"
+    )
     # The same span reached the collector over OTLP/HTTP.
     gw.wait_for(lambda: mine(received), timeout=10)
     assert mine(received)[0][0].span_id == span.span_id
@@ -138,3 +141,24 @@ def test_refusals_are_spans_too_and_only_5xx_is_an_error(
     assert "andon.principal" not in attributes
     for raw in _spool(gw.settings.home):
         json.loads(raw)  # whole files only: written aside, then renamed
+
+
+def test_prompt_logging_when_on_keeps_no_personal_data(collected: tuple[Line, list[bytes]]) -> None:
+    gw, _ = collected
+    name = gw.llm(log_prompts="true")
+    trace = "2" * 32
+    client = gw.client(default_headers={"traceparent": f"00-{trace}-{PARENT}-01"})
+    secret = "card 4111 1111 1111 1111, mail jane.doe@example.com"
+    client.chat.completions.create(model=name, messages=[{"role": "user", "content": secret}])
+    found: list[dict[str, Any]] = []
+
+    def logged() -> bool:
+        found[:] = [a for s, a in _spans(_spool(gw.settings.home)) if s.trace_id.hex() == trace]
+        return bool(found)
+
+    gw.wait_for(logged, timeout=10)
+    prompt, completion = found[0]["gen_ai.prompt"], found[0]["gen_ai.completion"]
+    assert "4111 **** **** 1111" in prompt and "j***.***@e******.com" in prompt
+    assert "You said: card 4111 **** **** 1111" in completion
+    for raw in _spool(gw.settings.home):
+        assert b"4111 1111 1111 1111" not in raw and b"jane.doe" not in raw

@@ -96,8 +96,8 @@ budget: 5
     errors = caught.value.details["errors"]
     assert errors == [
         "budget: is not a key of an endpoint (keys: alias, budgets, canary, cost, description, "
-        "fallback, guards, kind, limits, model, name, rate_limits, retries, shadow, slo, team, "
-        "timeout, upstreams)",
+        "fallback, guards, kind, limits, log_prompts, model, name, rate_limits, retries, shadow, "
+        "slo, team, timeout, upstreams)",
         "name: 'Support Bot' is not a name (a-z 0-9 . _ -, at most 100)",
         "team: is required",
         "upstreams[0].temperature: is not a key of an upstream (api_key_env, model, url)",
@@ -470,3 +470,13 @@ def test_rate_limits_and_the_latency_objective() -> None:
         "rate_limits.team.burst: must be a whole number from 1 to 1000000",
         "slo: must be a mapping with p95 (a duration such as 800ms)",
     ]
+
+
+def test_prompt_logging_is_a_flag_of_llm_endpoints() -> None:
+    base = "name: a\nteam: t\nkind: llm\nupstreams: [http://h/v1]\n"
+    assert parse_endpoint(base).log_prompts is False
+    assert parse_endpoint(base + "log_prompts: true\n").log_prompts is True
+    with pytest.raises(Invalid, match="log_prompts: must be true or false"):
+        parse_endpoint(base + "log_prompts: yes please\n")
+    with pytest.raises(Invalid, match="log_prompts: only an llm endpoint has prompts to log"):
+        parse_endpoint("name: a\nteam: t\nkind: model\nmodel: m\nlog_prompts: true\n")

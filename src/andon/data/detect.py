@@ -125,3 +125,17 @@ def find(text: str, detectors: Iterable[str], *, start: int = 0) -> Finding | No
                 at, value = best
                 return Finding(detector.name, at, at + len(value), mask(value, detector.keep))
     return None
+
+
+def redact(text: str, detectors: Iterable[str] | None = None) -> str:
+    """``text`` with every value the detectors find replaced by its masked form (all of
+    :data:`DETECTORS` by default): what may be stored of a prompt or an answer."""
+    names = list(DETECTORS if detectors is None else detectors)
+    out: list[str] = []
+    at = 0
+    while (found := find(text, names, start=at)) is not None:
+        out.append(text[at : found.start])
+        out.append(found.masked)
+        at = found.end
+    out.append(text[at:])
+    return "".join(out)

@@ -78,6 +78,8 @@ class LlmProxy(Worker):
             raise too_large(spec.limits.max_body, f"endpoint '{name}'")
         labels = label(endpoint=name)
         annotate(**{"andon.endpoint": name, "andon.team": spec.team, "andon.kind": "llm"})
+        if spec.log_prompts:
+            annotate(**{"gen_ai.prompt": _redacted(payload.get("messages", payload.get("input")))})
         stop = snap.stops.get(name)
         stream = payload.get("stream") is True
         if stop is not None:
@@ -166,6 +168,8 @@ class LlmProxy(Worker):
                         )
                         status = 200
                         return
+                if spec.log_prompts and kind == "chat" and outcome.status < 400:
+                    annotate(**{"gen_ai.completion": _redacted(_answer_text(outcome.body))})
                 await send_json_bytes(
                     send, outcome.status, outcome.body, {**outcome.headers, **extra}
                 )
@@ -300,6 +304,25 @@ class LlmProxy(Worker):
             await self.meter.extend(reservation, 0)
             tally.renewed = time.monotonic()
         return True
+
+
+LOGGED_CHARS = 4096
+
+
+def _redacted(value: object) -> str:
+    """What a span keeps of a prompt or an answer: personal data masked, at most 4 KB."""
+    from andon.data.detect import redact
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return redact(text[: LOGGED_CHARS * 2])[:LOGGED_CHARS]
+
+
+def _answer_text(body: bytes) -> object:
+    try:
+        doc = json.loads(body)
+        return [c["message"]["content"] for c in doc["choices"]]
+    except (ValueError, KeyError, TypeError):
+        return "(an answer the gateway could not read)"
 
 
 def _annotate_usage(usage: dict[str, object] | None) -> None:

@@ -23,6 +23,7 @@ registry model version a stage alias points to::
     rate_limits:                    # token buckets per principal and per team (docs/gateway.md)
       principal: 10/s               # or {rate: 600/m, burst: 50}
     slo: {p95: 800ms}               # the latency objective, exported as a metric
+    log_prompts: false              # true: prompts and answers on the span, PII masked
     cost:                           # USD, as numbers or decimal strings (at most 9 decimals)
       per_request: 0.0001
       per_input_token: 0.0000005
@@ -143,6 +144,7 @@ _TOP = {
     "guards",
     "rate_limits",
     "slo",
+    "log_prompts",
 }
 
 
@@ -198,6 +200,12 @@ def _endpoint(raw: dict[str, Any], problems: Problems) -> EndpointSpec | None:
     guards = check_guards(raw.get("guards"), kind, fallback is not None, problems)
     rate_limits = check_rate_limits(raw.get("rate_limits"), problems)
     slo = check_slo(raw.get("slo"), problems)
+    log_prompts = raw.get("log_prompts", False)
+    if not isinstance(log_prompts, bool):
+        problems.add("log_prompts", "must be true or false")
+        log_prompts = False
+    elif log_prompts and kind != "llm":
+        problems.add("log_prompts", "only an llm endpoint has prompts to log")
     if problems.items or name is None or team is None or kind not in KINDS:
         return None
     return EndpointSpec(
@@ -219,4 +227,5 @@ def _endpoint(raw: dict[str, Any], problems: Problems) -> EndpointSpec | None:
         guards=guards,
         rate_limits=rate_limits,
         slo_p95_ms=slo,
+        log_prompts=log_prompts,
     )

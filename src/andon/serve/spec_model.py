@@ -183,6 +183,8 @@ class EndpointSpec:
     rate_limits: tuple[RateLimit, ...] = ()
     slo_p95_ms: int | None = None
     """The latency objective: 95 % of requests answered within this (monitored, not enforced)."""
+    log_prompts: bool = False
+    """Keep prompts and answers on the request's span, personal data masked (off by default)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form (what is stored)."""
@@ -219,6 +221,7 @@ class EndpointSpec:
                 for r in self.rate_limits
             ],
             "slo_p95_ms": self.slo_p95_ms,
+            "log_prompts": self.log_prompts,
         }
 
     @classmethod
@@ -243,4 +246,5 @@ class EndpointSpec:
             guards=Guards.from_dict(raw["guards"]) if raw.get("guards") else None,
             rate_limits=tuple(RateLimit(**r) for r in raw.get("rate_limits", [])),
             slo_p95_ms=raw.get("slo_p95_ms"),
+            log_prompts=bool(raw.get("log_prompts", False)),
         )
