@@ -21,7 +21,7 @@ from andon.core.errors import AndonError
 from andon.gateway import guards
 from andon.gateway.metering import charged_team
 from andon.gateway.metrics import label
-from andon.gateway.problems import GatewayProblem, send_json
+from andon.gateway.problems import GatewayProblem, send_json, stopped
 from andon.gateway.requests import header, is_json, json_object, only, read_body, too_large
 from andon.gateway.spans import annotate
 from andon.gateway.variants import MAX_CALLER_KEY, agreement, pick
@@ -122,16 +122,7 @@ class ModelServing(Worker):
             if stop is not None:
                 self.metrics.count("andon_gateway_stopped_total", labels)
                 if spec.fallback is None:
-                    raise GatewayProblem(
-                        503,
-                        "stopped",
-                        "stopped",
-                        stop.message(),
-                        scope=stop.scope,
-                        target=stop.target,
-                        stopped_by=stop.by,
-                        stopped_at=stop.at.isoformat(),
-                    )
+                    raise stopped(stop)
                 status = 200
                 fallback_headers = {**extra, "x-andon-fallback": f"stopped:{stop.scope}"}
                 await send_json(send, 200, spec.fallback, headers=fallback_headers)

@@ -10,6 +10,7 @@ from typing import Any
 from starlette.types import Send
 
 from andon.core.errors import AndonError, BudgetExceeded, Unauthenticated
+from andon.serve.records import Stop
 
 MEDIA_TYPE = b"application/problem+json"
 BASE = "https://andon.dev/problems/"
@@ -86,4 +87,18 @@ async def send_problem(send: Send, problem: GatewayProblem, instance: str) -> No
         problem.document(instance),
         headers=problem.headers,
         media_type=MEDIA_TYPE,
+    )
+
+
+def stopped(stop: Stop) -> GatewayProblem:
+    """The 503 of an endpoint a cord stops: who stopped it, when and why."""
+    return GatewayProblem(
+        503,
+        "stopped",
+        "stopped",
+        stop.message(),
+        scope=stop.scope,
+        target=stop.target,
+        stopped_by=stop.by,
+        stopped_at=stop.at.isoformat(),
     )

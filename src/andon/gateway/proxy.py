@@ -17,7 +17,7 @@ from andon.gateway import fallback, guards
 from andon.gateway.guards import StreamCheck, Violation
 from andon.gateway.metering import RENEW_S, StreamTally, charged_team, usage_of
 from andon.gateway.metrics import label
-from andon.gateway.problems import GatewayProblem
+from andon.gateway.problems import GatewayProblem, stopped
 from andon.gateway.requests import is_json, json_object, only, read_body, send_json_bytes, too_large
 from andon.gateway.spans import annotate
 from andon.gateway.upstream import Outcome
@@ -86,16 +86,7 @@ class LlmProxy(Worker):
             self.metrics.count("andon_gateway_stopped_total", labels)
             if spec.fallback is None or kind != "chat":
                 self._done(labels, 503, started)
-                raise GatewayProblem(
-                    503,
-                    "stopped",
-                    "stopped",
-                    stop.message(),
-                    scope=stop.scope,
-                    target=stop.target,
-                    stopped_by=stop.by,
-                    stopped_at=stop.at.isoformat(),
-                )
+                raise stopped(stop)
             await fallback.send_chat(
                 send,
                 name,
