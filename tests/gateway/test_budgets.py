@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import httpx
 import openai
 import pytest
 
@@ -40,6 +41,9 @@ def test_an_exhausted_budget_is_429_naming_it_and_when_it_resets(gw: Line) -> No
     assert (window["spent"], window["reserved"], window["left"]) == ("0.03", "0.00", "0.00")
     with pytest.raises(openai.RateLimitError):
         gw.client().chat.completions.create(model=name, messages=ASK)
+    # What is left is on /metrics, for an alert before the 429s start.
+    series = f'andon_gateway_budget_left_nanodollars{{endpoint="{name}",scope="endpoint",key="{name}",period="day"}} 0'
+    gw.wait_for(lambda: series in httpx.get(gw.base + "/metrics").text.splitlines(), timeout=10)
 
 
 def test_tokens_are_charged_from_the_upstreams_usage(gw: Line) -> None:

@@ -26,6 +26,7 @@ from andon.gateway.predict import ModelServing, endpoint_of
 from andon.gateway.problems import GatewayProblem, from_error, send_json, send_problem
 from andon.gateway.proxy import LlmProxy
 from andon.gateway.requests import header, only
+from andon.serve import queries
 
 log = logging.getLogger("andon.gateway")
 PROXIED = {"/v1/chat/completions": "chat", "/v1/embeddings": "embeddings"}
@@ -139,6 +140,22 @@ class Gateway(LlmProxy, ModelServing):
             except OSError:
                 log.warning("gateway could not write its metrics", exc_info=True)
             await self._flush_spans()
+            await self._read_budgets()
+
+    async def _read_budgets(self) -> None:
+        """What is left of each budget, for ``/metrics`` (one read a second, off the loop)."""
+        loop = asyncio.get_running_loop()
+        try:
+            windows = await loop.run_in_executor(
+                None, queries.budget_windows, self.db, self.clock.now()
+            )
+        except Exception:
+            log.warning("gateway could not read the budgets", exc_info=True)
+            return
+        self.metrics.gauges.pop("andon_gateway_budget_left_nanodollars", None)
+        for w in windows:
+            labels = label(endpoint=w.endpoint, scope=w.scope, key=w.key, period=w.period)
+            self.metrics.set_gauge("andon_gateway_budget_left_nanodollars", labels, w.left_nanos)
 
     async def _flush_spans(self) -> None:
         batch = self.spool.take()

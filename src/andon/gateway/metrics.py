@@ -31,8 +31,9 @@ GAUGES = {
     "andon_gateway_in_flight": "Requests being served now, by endpoint.",
     "andon_gateway_queue_depth": "Requests waiting for a slot, by endpoint.",
     "andon_gateway_slo_p95_seconds": "The endpoint's latency objective: p95 within this.",
+    "andon_gateway_budget_left_nanodollars": "What is left of a budget's window (1e-9 USD).",
 }
-TARGETS = {"andon_gateway_slo_p95_seconds"}
+TARGETS = {"andon_gateway_slo_p95_seconds", "andon_gateway_budget_left_nanodollars"}
 HISTOGRAM = "andon_gateway_request_seconds"
 
 

@@ -18,8 +18,9 @@ from andon.policy.cord import PulledCord, pulled
 from andon.registry.queries import alias_targets
 from andon.serve.cords import pulled_endpoints
 from andon.serve.deployment_log import latest_deployments
-from andon.serve.records import Binding, DeploymentRecord, Snapshot, Stop
+from andon.serve.records import Binding, BudgetRecord, DeploymentRecord, Snapshot, Stop
 from andon.serve.spec import EndpointSpec
+from andon.serve.spending import current_windows
 from andon.store.tables import auth as t
 from andon.store.tables import serve as s
 
@@ -118,3 +119,10 @@ def _stop(
         if covers:
             return Stop(cord.scope, cord.target, cord.by, cord.at, cord.reason)
     return None
+
+
+def budget_windows(db: Database, now: datetime) -> list[BudgetRecord]:
+    """Every budget's window of ``now``, unchecked: what the gateway exports on ``/metrics``
+    (what is left of each)."""
+    with db.read() as session:
+        return current_windows(session, now)
