@@ -122,3 +122,25 @@ def test_a_model_endpoint_shows_its_deployments(run: Run, tmp_path: Path) -> Non
     as_json = json.loads(run("endpoint", "show", "scorer", "--format", "json").stdout)
     assert [d["version"] for d in as_json["deployments"]] == [2, 1]
     assert "deployed scorer v2 (was v1)" in run("endpoint", "show", "scorer").stdout
+
+
+def test_show_says_the_endpoints_policy(run: Run, tmp_path: Path) -> None:  # noqa: F811
+    assert run("init").returncode == 0
+    assert run("team", "create", "support").returncode == 0
+    path = tmp_path / "bot.yaml"
+    path.write_text(
+        "name: bot\nteam: support\nkind: llm\nupstreams: [http://127.0.0.1:9/v1]\n"
+        "rate_limits: {principal: 10/s, team: {rate: 600/m, burst: 50}}\nslo: {p95: 800ms}\n"
+        "guards: {pii: [card_number], max_chars: 2000, trip: {violations: 3, window: 60s}}\n"
+        "log_prompts: true\n"
+    )
+    assert run("endpoint", "apply", str(path)).returncode == 0
+    shown = " ".join(run("endpoint", "show", "bot").stdout.split())
+    assert "rate limit per principal: 10/s (burst 10)" in shown
+    assert "rate limit per team: 600/m (burst 50)" in shown
+    assert "latency objective: p95 within 800 ms" in shown
+    assert (
+        "output guards: pii card_number; at most 2000 characters (on violation: refuse; 3 in 60 s "
+        "pull the cord)"
+    ) in shown
+    assert "prompts and answers kept on spans, personal data masked" in shown

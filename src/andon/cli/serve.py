@@ -123,6 +123,8 @@ def endpoint_show(
         f"bodies up to {limits['max_body']} bytes"
     )
     say(f"  fallback: {spec['fallback'] if spec['fallback'] else 'none (503 when stopped)'}")
+    for line in _policy_lines(spec):
+        say(f"  {line}")
     say(f"  applied by {record.applied_by} at {record.applied_at:%Y-%m-%d %H:%M}")
     if record.kind == "model":
         if not deployments:
@@ -131,6 +133,35 @@ def endpoint_show(
             say(f"  deployed {_deployment(d)}")
         if len(deployments) > 5:
             say(f"  ... {len(deployments) - 5} earlier: `andon endpoint deployments {name}`")
+
+
+def _policy_lines(spec: dict[str, Any]) -> list[str]:
+    """Rate limits, the latency objective, output guards and prompt logging, as set."""
+    unit = {1000: "s", 60_000: "m", 3_600_000: "h"}
+    lines = [
+        f"rate limit per {r['scope']}: {r['rate']}/{unit.get(r['per_ms'], str(r['per_ms']) + 'ms')}"
+        f" (burst {r['burst']})"
+        for r in spec.get("rate_limits") or []
+    ]
+    if spec.get("slo_p95_ms"):
+        lines.append(f"latency objective: p95 within {spec['slo_p95_ms']} ms")
+    guards = spec.get("guards")
+    if guards:
+        checks = [f"pii {', '.join(guards['pii'])}" if guards["pii"] else ""]
+        checks.append(f"{len(guards['deny'])} deny pattern(s)" if guards["deny"] else "")
+        checks.append("a JSON schema" if guards["json_schema"] else "")
+        checks.append(f"at most {guards['max_chars']} characters" if guards["max_chars"] else "")
+        trip = guards.get("trip")
+        then = (
+            f"; {trip['violations']} in {trip['window_ms'] // 1000} s pull the cord" if trip else ""
+        )
+        lines.append(
+            f"output guards: {'; '.join(c for c in checks if c)} "
+            f"(on violation: {guards['on_violation']}{then})"
+        )
+    if spec.get("log_prompts"):
+        lines.append("prompts and answers kept on spans, personal data masked")
+    return lines
 
 
 def _cause(d: DeploymentRecord) -> str:
