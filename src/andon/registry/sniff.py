@@ -15,6 +15,7 @@ import bz2
 import io
 import lzma
 import pickletools
+import warnings
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +63,14 @@ _COMPRESSORS: tuple[tuple[Callable[[bytes], bool], Callable[[bytes], bytes | Non
 
 def _walk(data: bytes, complete: bool) -> bool:
     """Whether ``data`` is a pickle (``complete``: the whole file) or the start of one."""
+    # Any bytes are read as opcodes here; an argument that happens to hold a backslash makes
+    # pickletools warn (invalid escape), which says nothing about whether this is a pickle.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return _walk_opcodes(data, complete)
+
+
+def _walk_opcodes(data: bytes, complete: bool) -> bool:
     stack: list[object] = []
     marks = 0
     count = 0
