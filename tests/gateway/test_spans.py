@@ -162,3 +162,27 @@ def test_prompt_logging_when_on_keeps_no_personal_data(collected: tuple[Line, li
     assert "You said: card 4111 **** **** 1111" in completion
     for raw in _spool(gw.settings.home):
         assert b"4111 1111 1111 1111" not in raw and b"jane.doe" not in raw
+
+
+def test_the_span_says_what_the_guards_decided(collected: tuple[Line, list[bytes]]) -> None:
+    gw, _ = collected
+    name = gw.llm(guards="{pii: [card_number]}")
+    results = {}
+    for trace, text in (("3" * 32, "hello"), ("4" * 32, "card 4111 1111 1111 1111")):
+        with gw.http() as http:
+            http.post(
+                "/v1/chat/completions",
+                json={"model": name, "messages": [{"role": "user", "content": text}]},
+                headers={"traceparent": f"00-{trace}-{PARENT}-01"},
+            )
+
+    def both() -> bool:
+        for span, attributes in _spans(_spool(gw.settings.home)):
+            if span.trace_id.hex() in ("3" * 32, "4" * 32):
+                results[span.trace_id.hex()] = attributes
+        return len(results) == 2
+
+    gw.wait_for(both, timeout=10)
+    assert results["3" * 32]["andon.guard"] == "pass"
+    assert results["4" * 32]["andon.guard"] == "pii:card_number"
+    assert results["4" * 32]["http.response.status_code"] == 422

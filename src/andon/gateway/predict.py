@@ -165,9 +165,9 @@ class ModelServing(Worker):
             violation = None
             if guard is not None:
                 violation = guard.check_body(json.dumps(answer, separators=(",", ":"), default=str))
+                annotate(**{"andon.guard": "pass"})
             if guard is not None and violation is not None:
                 self.metrics.count("andon_gateway_guard_violations_total", labels)
-                annotate(**{"andon.guard": violation.kind})
                 safe = spec.fallback if guard.fallback else None
                 await self._violated(spec, ctx, violation, "refuse" if safe is None else "fallback")
                 if safe is None:

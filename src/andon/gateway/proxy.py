@@ -143,6 +143,8 @@ class LlmProxy(Worker):
                     cost = budgets.cost_of(spec, usage)
                     self._spent(labels, await self.meter.settle(reservation, cost))
                     violation = None if guard is None else guard.check_answer(outcome.body)
+                    if guard is not None:
+                        annotate(**{"andon.guard": "pass"})  # a violation below says otherwise
                     if guard is not None and violation is not None:
                         self.metrics.count("andon_gateway_guard_violations_total", labels)
                         action = "fallback" if guard.fallback else "refuse"

@@ -111,6 +111,7 @@ class Worker:
     ) -> None:
         """Record a refused answer (masked) as the gateway's principal, off the event loop;
         the refusal goes out whether or not the store took the record."""
+        annotate(**{"andon.guard": f"{violation.kind}:{violation.detector}"})
         log.warning(
             "endpoint %s: output guard %s refused an answer to %s (%s)",
             spec.name,
