@@ -21,7 +21,7 @@ from starlette.types import Message, Receive, Scope, Send
 from andon.core.errors import AndonError
 from andon.gateway import spans
 from andon.gateway.live import LiveState
-from andon.gateway.metrics import gather, label, render
+from andon.gateway.metrics import budgets_left, gather, label, render
 from andon.gateway.predict import ModelServing, endpoint_of
 from andon.gateway.problems import GatewayProblem, from_error, send_json, send_problem
 from andon.gateway.proxy import LlmProxy
@@ -140,10 +140,10 @@ class Gateway(LlmProxy, ModelServing):
             except OSError:
                 log.warning("gateway could not write its metrics", exc_info=True)
             await self._flush_spans()
-            await self._read_budgets()
 
-    async def _read_budgets(self) -> None:
-        """What is left of each budget, for ``/metrics`` (one read a second, off the loop)."""
+    async def _budget_lines(self) -> str:
+        """What is left of each budget, read from the ledger off the loop at each scrape (it
+        is the store's figure, not a worker's: no worker needs to keep or dump it)."""
         loop = asyncio.get_running_loop()
         try:
             windows = await loop.run_in_executor(
@@ -151,11 +151,8 @@ class Gateway(LlmProxy, ModelServing):
             )
         except Exception:
             log.warning("gateway could not read the budgets", exc_info=True)
-            return
-        self.metrics.gauges.pop("andon_gateway_budget_left_nanodollars", None)
-        for w in windows:
-            labels = label(endpoint=w.endpoint, scope=w.scope, key=w.key, period=w.period)
-            self.metrics.set_gauge("andon_gateway_budget_left_nanodollars", labels, w.left_nanos)
+            return ""
+        return budgets_left(windows)
 
     async def _flush_spans(self) -> None:
         batch = self.spool.take()
@@ -185,7 +182,7 @@ class Gateway(LlmProxy, ModelServing):
         self._gauges()
         loop = asyncio.get_running_loop()
         workers = await loop.run_in_executor(None, gather, self.metrics_dir, self.metrics)
-        data = render(workers).encode()
+        data = (render(workers) + await self._budget_lines()).encode()
         await send(
             {
                 "type": "http.response.start",

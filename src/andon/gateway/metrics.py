@@ -14,6 +14,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from andon.serve.records import BudgetRecord
+
 BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 STALE_S = 10.0
 COUNTERS = {
@@ -31,9 +33,8 @@ GAUGES = {
     "andon_gateway_in_flight": "Requests being served now, by endpoint.",
     "andon_gateway_queue_depth": "Requests waiting for a slot, by endpoint.",
     "andon_gateway_slo_p95_seconds": "The endpoint's latency objective: p95 within this.",
-    "andon_gateway_budget_left_nanodollars": "What is left of a budget's window (1e-9 USD).",
 }
-TARGETS = {"andon_gateway_slo_p95_seconds", "andon_gateway_budget_left_nanodollars"}
+TARGETS = {"andon_gateway_slo_p95_seconds"}
 HISTOGRAM = "andon_gateway_request_seconds"
 
 
@@ -151,3 +152,18 @@ def render(workers: list[dict[str, Any]]) -> str:
 
 def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+BUDGET_LEFT = "andon_gateway_budget_left_nanodollars"
+
+
+def budgets_left(windows: list[BudgetRecord]) -> str:
+    """The gauge of what is left of each budget's current window (from the ledger)."""
+    lines = [
+        f"# HELP {BUDGET_LEFT} What is left of a budget's window (1e-9 USD).",
+        f"# TYPE {BUDGET_LEFT} gauge",
+    ]
+    for w in windows:
+        labels = label(endpoint=w.endpoint, scope=w.scope, key=w.key, period=w.period)
+        lines.append(f"{BUDGET_LEFT}{{{labels}}} {w.left_nanos}")
+    return "\n".join(lines) + "\n"
