@@ -24,7 +24,7 @@ SPANS = pa.schema(
         pa.field("span_id", pa.string(), nullable=False),  # 16 lower-case hex digits
         pa.field("parent_span_id", pa.string(), nullable=False),  # "" for a root span
         pa.field("name", pa.string(), nullable=False),
-        pa.field("kind", pa.string(), nullable=False),  # unspecified|internal|server|client|producer|consumer
+        pa.field("kind", pa.string(), nullable=False),  # internal, server, client, ...
         pa.field("service_name", pa.string(), nullable=False),  # resource service.name, "" if none
         pa.field("endpoint", pa.string()),  # andon.endpoint, else http.route; null if neither
         pa.field("start_time", _TS, nullable=False),
@@ -37,8 +37,8 @@ SPANS = pa.schema(
         pa.field("attributes", pa.string(), nullable=False),  # JSON object
         pa.field("resource", pa.string(), nullable=False),  # JSON object of resource attributes
         pa.field("scope_name", pa.string(), nullable=False),
-        pa.field("events", pa.string(), nullable=False),  # JSON array of {time_unix_nano, name, attributes}
-        pa.field("links", pa.string(), nullable=False),  # JSON array of {trace_id, span_id, attributes}
+        pa.field("events", pa.string(), nullable=False),  # JSON [{time_unix_nano, name, ...}]
+        pa.field("links", pa.string(), nullable=False),  # JSON [{trace_id, span_id, attributes}]
         pa.field("day", pa.date32(), nullable=False),  # UTC day of start_time
     ]
 )
@@ -50,7 +50,7 @@ METRICS = pa.schema(
         pa.field("name", pa.string(), nullable=False),
         pa.field("description", pa.string(), nullable=False),
         pa.field("unit", pa.string(), nullable=False),
-        pa.field("type", pa.string(), nullable=False),  # gauge|sum|histogram|exponential_histogram|summary
+        pa.field("type", pa.string(), nullable=False),  # gauge, sum, histogram, summary, ...
         pa.field("temporality", pa.string(), nullable=False),  # ""|delta|cumulative
         pa.field("monotonic", pa.bool_()),  # sums only
         pa.field("time", _TS, nullable=False),
