@@ -23,8 +23,10 @@ from andon.core.errors import (
     SchemaMismatch,
     Stopped,
     TamperedArtifact,
+    TooLarge,
     Unauthenticated,
     Unavailable,
+    UnsupportedMediaType,
 )
 
 __all__ = [
@@ -41,8 +43,10 @@ __all__ = [
     "Settings",
     "Stopped",
     "TamperedArtifact",
+    "TooLarge",
     "Unauthenticated",
     "Unavailable",
+    "UnsupportedMediaType",
     "__version__",
     "local_context",
     "start_run",

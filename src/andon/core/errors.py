@@ -6,6 +6,9 @@ the CLI (DESIGN.md: 2 usage/invalid, 3 forbidden, 4 gate or check failed, 1 othe
 
     AndonError                 500 / 1
     ├── Invalid                422 / 2   bad input: a field and what is wrong with it
+    │   ├── TooLarge           413 / 2   a body past its size limit, also once decompressed
+    │   └── UnsupportedMediaType
+    │                          415 / 2   a content type or encoding andon does not read
     ├── Unauthenticated        401 / 3   missing, malformed, unknown or revoked token
     ├── Forbidden              403 / 3   the principal lacks the permission
     ├── NotFound               404 / 1
@@ -75,6 +78,20 @@ class Invalid(AndonError):
     http_status = 422
     exit_code = 2
     title = "invalid input"
+
+
+class TooLarge(Invalid):
+    """A request body or document is larger than the limit (also once decompressed)."""
+
+    http_status = 413
+    title = "too large"
+
+
+class UnsupportedMediaType(Invalid):
+    """The body's content type or content encoding is not one andon reads."""
+
+    http_status = 415
+    title = "unsupported media type"
 
 
 class Unauthenticated(AndonError):
