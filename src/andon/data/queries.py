@@ -6,6 +6,10 @@ caller's session and checks no permission: the service calling it does, with the
 team and asset (a model card checks ``model.read`` on the model naming the versions).
 
 A dataset is named ``team/name``, or by a name unique across teams.
+
+PII masking (:mod:`andon.data.masking`, the classifier's formats applied to free text and to
+attribute JSON) is re-exported here for the telemetry intake: ``mask_text``, ``mask_json``,
+``mask_attributes``, ``MaskPolicy``, ``DEFAULT_POLICY`` and ``TOKENS``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ from andon.core.clock import as_utc
 from andon.core.errors import Invalid, NotFound
 from andon.data.approvals import active_version
 from andon.data.contracts import Contract, parse_contract
+from andon.data.masking import DEFAULT_POLICY as DEFAULT_POLICY
+from andon.data.masking import TOKENS as TOKENS
+from andon.data.masking import MaskPolicy as MaskPolicy
+from andon.data.masking import mask_attributes as mask_attributes
+from andon.data.masking import mask_json as mask_json
+from andon.data.masking import mask_text as mask_text
 from andon.data.records import DatasetVersionRecord
 from andon.store.tables import auth as t
 from andon.store.tables import data as d
