@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -29,8 +30,14 @@ def free_port() -> int:
 @contextmanager
 def running_server(ctx: Context) -> Iterator[str]:
     """Serve the app for ``ctx``'s database and clock; yields the base URL."""
+    with serving(create_app(ctx.settings, db=ctx.db, clock=ctx.clock)) as base:  # type: ignore[arg-type]
+        yield base
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve an ASGI app that answers ``GET /healthz``; yields the base URL."""
     port = free_port()
-    app = create_app(ctx.settings, db=ctx.db, clock=ctx.clock)  # type: ignore[arg-type]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -14,11 +14,13 @@ PostgreSQL as well.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import itertools
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -84,7 +86,9 @@ from andon.store.db import Database
 from andon.store.tables import audit as audit_tables
 from andon.store.tables import auth as t
 from andon.store.tables import base as base_tables
+from andon.telemetry import service as telemetry
 from tests.conftest import as_principal
+from tests.telemetry import rows as telemetry_rows
 
 SERVICE_MODULES: tuple[ModuleType, ...] = (
     principals,
@@ -127,6 +131,7 @@ SERVICE_MODULES: tuple[ModuleType, ...] = (
     serve_deployments,
     serve_variants,
     serve_violations,
+    telemetry,
 )
 
 Check = Literal["global", "team", "asset", "somewhere", "self"]
@@ -399,15 +404,22 @@ def _onnx_model(w: World) -> Path:
     """A one-feature ONNX classifier (fitted once per world)."""
     cache: dict[str, Path] = w.__dict__.setdefault("_onnx", {})
     if "path" not in cache:
-        import numpy as np
-        from skl2onnx import to_onnx
-        from sklearn.linear_model import LogisticRegression
-
-        X = np.arange(8, dtype=np.float32).reshape(-1, 1)
-        model = LogisticRegression().fit(X, np.arange(8) % 2)
-        onnx = to_onnx(model, X[:1], target_opset=17, options={"zipmap": False})
-        cache["path"] = _file(w, onnx.SerializeToString(), ".onnx")
+        cache["path"] = _file(w, _onnx_bytes(), ".onnx")
     return cache["path"]
+
+
+@functools.cache
+def _onnx_bytes() -> bytes:
+    """The classifier's ONNX bytes (fitted and converted once per test process)."""
+    import numpy as np
+    from skl2onnx import to_onnx
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.arange(8, dtype=np.float32).reshape(-1, 1)
+    model = LogisticRegression().fit(X, np.arange(8) % 2)
+    return bytes(
+        to_onnx(model, X[:1], target_opset=17, options={"zipmap": False}).SerializeToString()
+    )
 
 
 def _evaluable(w: World, tgt: str) -> tuple[str, Path]:
@@ -946,6 +958,29 @@ OPERATIONS: list[Op] = [
     Op("serve.list_deployments", serve_deployments.list_deployments, "endpoint.read", "asset",
        lambda w, tgt: partial(serve_deployments.list_deployments,
                               endpoint=_model_endpoint(w, tgt, moved=False))),
+    # telemetry
+    Op("telemetry.telemetry_settings", telemetry.telemetry_settings, "telemetry.read", "team",
+       lambda w, tgt: partial(telemetry.telemetry_settings, team=tgt)),
+    Op("telemetry.set_sampling", telemetry.set_sampling, "telemetry.sampling", "team",
+       lambda w, tgt: partial(telemetry.set_sampling, team=tgt, document={"policies": [
+           {"name": w.fresh("p"), "type": "always_sample"}]}), audited=True),
+    Op("telemetry.set_unmasked", telemetry.set_unmasked, "telemetry.unmask", "team",
+       lambda w, tgt: partial(telemetry.set_unmasked, team=tgt, keys=[w.fresh("user.email")],
+                              reason="support answers customers by mail"), audited=True),
+    Op("telemetry.ingest", telemetry.ingest, "telemetry.write", "team",
+       lambda w, tgt: partial(telemetry.ingest, team=tgt, signal="spans",
+                              table=telemetry_rows.spans([{"trace": 1, "span": 1}], tgt))),
+    Op("telemetry.writable_teams", telemetry.writable_teams, "telemetry.write", "somewhere",
+       lambda w, _: partial(telemetry.writable_teams)),
+    Op("telemetry.readable_teams", telemetry.readable_teams, "telemetry.read", "somewhere",
+       lambda w, _: partial(telemetry.readable_teams)),
+    Op("telemetry.query", telemetry.query, "telemetry.read", "somewhere",
+       lambda w, _: partial(telemetry.query, sql="SELECT count(*) FROM spans")),
+    Op("telemetry.sampling_report", telemetry.sampling_report, "telemetry.read", "somewhere",
+       lambda w, _: partial(telemetry.sampling_report)),
+    Op("telemetry.retain", telemetry.retain, "telemetry.retain", "team",
+       lambda w, tgt: partial(telemetry.retain, team=tgt, today=date(2026, 11, 23)),
+       audited=True),
     # the board
     Op("board.board", board.board, "status.read", "somewhere",
        lambda w, _: partial(board.board)),
@@ -1145,6 +1180,27 @@ def snapshot(ctx: Context) -> dict[str, list[str]]:
         }
 
 
+_OBSERVERS: dict[str, sqlite3.Connection] = {}
+
+
+def commits(ctx: Context) -> Callable[[], object]:
+    """A probe whose value changes whenever any connection commits to the database.
+
+    On SQLite, ``PRAGMA data_version`` of a connection of the test's own changes when any
+    other connection commits (stricter than comparing rows: a write undone by a second write
+    is caught too) and costs one call, where reading every row of every table cost 40 % of
+    the matrix. PostgreSQL has no such counter, so there the probe is the rows themselves.
+    """
+    url = ctx.settings.resolved_database_url
+    if not url.startswith("sqlite:///"):
+        return lambda: snapshot(ctx)
+    path = url.removeprefix("sqlite:///")
+    observer = _OBSERVERS.get(path)
+    if observer is None:
+        observer = _OBSERVERS[path] = sqlite3.connect(path, check_same_thread=False)
+    return lambda: observer.execute("PRAGMA data_version").fetchone()[0]
+
+
 def run_cell(world: World, op: Op, target: str) -> None:
     """Arrange as the admin, act as the actor, and check the outcome against ``expected``."""
     call = op.prepare(world, target)
@@ -1155,10 +1211,11 @@ def run_cell(world: World, op: Op, target: str) -> None:
         call(ctx)  # a Forbidden here fails the cell
         assert audit_count(world.admin) == before + (1 if op.audited else 0)
     else:
-        before_rows = snapshot(world.admin)
+        probe = commits(world.admin)
+        before_rows = probe()
         with pytest.raises(Forbidden):
             call(ctx)
-        assert snapshot(world.admin) == before_rows, "a denied call changed the database"
+        assert probe() == before_rows, "a denied call changed the database"
 
 
 def _make_admin(path: Path) -> tuple[Context, Database]:
@@ -1177,6 +1234,20 @@ def world(
     """One SQLite installation per scenario, shared by that scenario's cells."""
     admin, database = _make_admin(tmp_path_factory.mktemp("matrix"))
     yield World(admin, request.param)
+    database.dispose()
+    observer = _OBSERVERS.pop(admin.settings.resolved_database_url.removeprefix("sqlite:///"), None)
+    if observer is not None:
+        observer.close()
+
+
+def test_the_commit_probe_sees_every_commit_and_nothing_else(tmp_path: Path) -> None:
+    admin, database = _make_admin(tmp_path)
+    probe = commits(admin)
+    first = probe()
+    auth.list_principals(admin)  # a read commits nothing
+    assert probe() == first
+    auth.create_principal(admin, "carol")
+    assert probe() != first
     database.dispose()
 
 

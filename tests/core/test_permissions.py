@@ -35,6 +35,7 @@ READS = {
     "dataset.read",
     "policy.read",
     "endpoint.read",
+    "telemetry.read",
 }
 REGISTRY_WRITES = {"run.create", "model.register", "model.alias", "model.card"}
 # Shipping what the team owns: evaluate, check the gate, ask for approvals, promote, roll back.
@@ -68,8 +69,9 @@ def test_the_issue_roles_exist() -> None:
 
 
 def test_every_bound_role_reads_and_only_the_admin_administers() -> None:
-    # A caller is an application's key: it sees the endpoints it calls and nothing else.
-    assert PERMISSIONS["caller"] == {"endpoint.read", "endpoint.invoke"}
+    # A caller is an application's key: it sees the endpoints it calls and sends the
+    # application's own telemetry, nothing else.
+    assert PERMISSIONS["caller"] == {"endpoint.read", "endpoint.invoke", "telemetry.write"}
     # The gateway's own principal records guard violations (and so pulls a tripped cord).
     assert PERMISSIONS["gateway"] == {"endpoint.guard"}
     for role in set(ROLES) - {"caller", "gateway"}:
@@ -90,7 +92,18 @@ def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
         "endpoint.apply",
         "endpoint.deploy",
         "endpoint.invoke",
+        "telemetry.write",
+        "telemetry.sampling",
     }
+    # Sending telemetry: the team's contributors, its applications and the admin. Which
+    # values are kept unmasked is the steward's call alone; retention is the admin's.
+    assert {r for r in ROLES if "telemetry.write" in PERMISSIONS[r]} == {
+        "contributor",
+        "platform-admin",
+        "caller",
+    }
+    assert {r for r in ROLES if "telemetry.unmask" in PERMISSIONS[r]} == {"data-steward"}
+    assert {r for r in ROLES if "telemetry.retain" in PERMISSIONS[r]} == {"platform-admin"}
     # Declaring and calling endpoints and recording what they serve: the team's contributors
     # and the admin, plus callers (calling only).
     for action in ("endpoint.apply", "endpoint.deploy"):
@@ -109,6 +122,7 @@ def test_roles_carry_what_their_jobs_need_and_no_more() -> None:
         "data.classify",
         "catalog.decide",
         "cord.pull",
+        "telemetry.unmask",
     }
     # An approver sees the evidence first-hand and can stop the line, nothing more.
     assert extra["approver"] == {"approval.decide", "gate.check", "cord.pull"}

@@ -23,6 +23,7 @@ from andon.api import (
     routes_promotion,
     routes_runs,
     routes_teams,
+    routes_telemetry,
 )
 from andon.api.deps import PREFIX, BearerAuth, checked_query
 from andon.core.clock import Clock, SystemClock
@@ -99,6 +100,7 @@ def create_app(
         routes_models.router,
         routes_promotion.router,
         routes_lineage.router,
+        routes_telemetry.router,
     ):
         app.include_router(
             router,

@@ -27,6 +27,7 @@ from andon.cli import policy as policy_cli
 from andon.cli import registry as registry_cli
 from andon.cli import roots as roots_cli
 from andon.cli import serve as serve_cli
+from andon.cli import telemetry as telemetry_cli
 from andon.cli._shared import (
     COLORS,
     Format,
@@ -76,6 +77,7 @@ app.add_typer(policy_cli.cord_app, name="cord")
 app.add_typer(serve_cli.endpoint_app, name="endpoint")
 app.add_typer(budget_cli.app, name="budget")
 app.add_typer(catalog_cli.app, name="catalog")
+app.add_typer(telemetry_cli.app, name="telemetry")
 
 
 @app.callback()

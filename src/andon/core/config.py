@@ -77,6 +77,15 @@ class Settings(BaseSettings):
         description="OTLP/HTTP collector the gateway also sends its request spans to "
         "(e.g. http://127.0.0.1:4318); they are always spooled under HOME/telemetry/spool.",
     )
+    telemetry_max_body_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest OTLP request body the telemetry receiver reads (bytes, as sent); "
+        "decompressed, a body may be at most 8 times this.",
+    )
+    telemetry_port: int = Field(
+        default=4318, ge=1, le=65535, description="Port `andon telemetry serve` binds (OTLP/HTTP)."
+    )
     run_lease_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -44,6 +44,8 @@ PREFIXES = {
     "reservation": "rsv",
     "deployment": "dp",
     "violation": "gv",
+    "telemetry_batch": "tb",
+    "telemetry_move": "tm",
 }
 
 

@@ -33,7 +33,10 @@ do their job", never "what might be handy"):
     (``approval.request``), promotes (``model.promote``: only once the gate passes and other
     people approved) and rolls back (``model.rollback``: back to a version that was approved
     before). It declares the gateway endpoints its team serves (``endpoint.apply``) and calls
-    them (``endpoint.invoke``). It may pull the andon cord (``cord.pull``) but not release it.
+    them (``endpoint.invoke``). It sends its team's telemetry (``telemetry.write``: spans,
+    metrics and logs over OTLP) and sets which traces the team keeps (``telemetry.sampling``:
+    the tail-sampling document; keeping more costs the team's own budget). It may pull the
+    andon cord (``cord.pull``) but not release it.
 ``data-steward``
     Registers assets, approves data contracts (``contract.approve``: decides a contract
     version whose schema change breaks, pending until then; never one it applied itself),
@@ -42,6 +45,9 @@ do their job", never "what might be handy"):
     new contract version, so it is held by the steward alone, not by contributors who apply
     contracts, nor by ``platform-admin``: what is personal data is a stewardship call, and
     keeping the decision with one role keeps the audit trail's "who decided" meaningful).
+    For the same reason it alone sets which telemetry attributes are stored unmasked
+    (``telemetry.unmask``: the team's allow-list; every other value the classifiers see as
+    personal is masked at intake).
     Applies contracts, runs checks and snapshots datasets like a contributor. It does not
     approve model promotions: that is ``approver``'s. Nor does it run model evaluations
     (``eval.run``): the evidence for a model is produced by the people who own the model, and
@@ -64,7 +70,8 @@ do their job", never "what might be handy"):
 ``caller``
     An application's service principal that sends traffic through the gateway: reads the
     endpoints in its scope (``endpoint.read``) and calls them (``endpoint.invoke``). Nothing
-    else: a key an application holds must not be able to change what it calls.
+    else: a key an application holds must not be able to change what it calls. It also sends
+    the application's own traces, metrics and logs (``telemetry.write``) to its team.
 ``gateway``
     The role of the gateway's own ``gateway`` service principal (created and bound globally
     when ``andon gateway`` starts): records the answers endpoints' output guards refused
@@ -75,7 +82,8 @@ do their job", never "what might be handy"):
 ``platform-admin``
     Runs the platform: principals, teams, rotations, ladders, role bindings, tokens, audit
     verification and anchoring, the data roots teams' contracts may read (``data_root.manage``),
-    and outbox consumers (``events.consume``: moving a consumer's cursor makes
+    the telemetry retention job (``telemetry.retain``: moves a team's old days to the cold tier
+    and deletes expired ones), and outbox consumers (``events.consume``: moving a consumer's cursor makes
     it skip events, so reading the outbox is not enough). It applies stage policies, checks
     gates, requests approvals, promotes, rolls back, and pulls and releases cords, so it can
     operate the line in an incident; it still cannot approve, so no promotion passes without
@@ -141,6 +149,7 @@ _READ = frozenset(
         "audit.read",
         "events.read",
         "status.read",
+        "telemetry.read",
     }
 )
 _REGISTRY_READ = frozenset(
@@ -159,6 +168,8 @@ _DATA_READ = frozenset({"contract.read", "dataset.read"})
 _DATA_WRITE = frozenset({"contract.apply", "check.run", "dataset.snapshot"})
 # Shipping a model the team owns: gate checks, approval requests, promotion, rollback.
 _SHIP = frozenset({"gate.check", "approval.request", "model.promote", "model.rollback"})
+# Sending the team's spans, metrics and logs, and choosing which traces it keeps.
+_TELEMETRY = frozenset({"telemetry.write", "telemetry.sampling"})
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "viewer": _READ | _REGISTRY_READ | _DATA_READ,
@@ -171,12 +182,20 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     | _DATA_WRITE
     | _SHIP
     | _SERVE
+    | _TELEMETRY
     | {"asset.register", "cord.pull"},
     "data-steward": _READ
     | _REGISTRY_READ
     | _DATA_READ
     | _DATA_WRITE
-    | {"asset.register", "contract.approve", "data.classify", "catalog.decide", "cord.pull"},
+    | {
+        "asset.register",
+        "contract.approve",
+        "data.classify",
+        "catalog.decide",
+        "cord.pull",
+        "telemetry.unmask",
+    },
     "approver": _READ
     | _REGISTRY_READ
     | _DATA_READ
@@ -204,7 +223,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     | _DATA_WRITE
     | _SHIP
     | _SERVE
+    | _TELEMETRY
     | {
+        "telemetry.retain",
         "policy.apply",
         "cord.pull",
         "cord.release",
@@ -225,7 +246,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "events.consume",
         "connection.manage",
     },
-    "caller": frozenset({"endpoint.read", "endpoint.invoke"}),
+    "caller": frozenset({"endpoint.read", "endpoint.invoke", "telemetry.write"}),
     "gateway": frozenset({"endpoint.guard"}),
     TEAM_OWNER: frozenset(
         {"team.read", "asset.read", "binding.read", "team.update", "team.oncall"}
@@ -271,6 +292,11 @@ TEAM_WIDE: frozenset[str] = frozenset(
         "policy.apply",
         "endpoint.apply",
         "endpoint.deploy",
+        "telemetry.read",
+        "telemetry.write",
+        "telemetry.sampling",
+        "telemetry.unmask",
+        "telemetry.retain",
     }
 )
 """Actions on what a team owns as a whole (its members, rotations, contracts, runs, stage

@@ -541,7 +541,7 @@ class SparkEngine(Engine):
 
     def write_parquet(self, name: str, path: Path) -> None:
         # Spark writes a folder of part files; a snapshot is one file: collect it as Arrow.
-        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+        import pyarrow.parquet as pq
 
         try:
             pq.write_table(self.session.table(name).toArrow(), path, compression="zstd")

@@ -131,7 +131,7 @@ class _Data:
 def _prepare(suite: Suite, table: Any) -> _Data:
     """Feature matrix (float32), labels and the grouping columns of the dataset version."""
     import numpy as np
-    import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+    import pyarrow as pa
 
     problems = []
     for name in [suite.label, *suite.features]:

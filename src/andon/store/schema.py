@@ -20,12 +20,13 @@ from andon.store.tables import (
     roots,
     schema_changes,
     serve,
+    telemetry,
 )
 from andon.store.tables.base import Base
 
 # Domain table modules register on Base.metadata when imported (one line each).
 _MODULES = [auth, audit, events, registry, lineage, data, evaluate, policy, catalog,
-            schema_changes, roots, connections, serve]  # fmt: skip
+            schema_changes, roots, connections, serve, telemetry]  # fmt: skip
 
 metadata = Base.metadata
 

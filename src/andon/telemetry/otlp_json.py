@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from google.protobuf import json_format  # type: ignore[import-untyped,unused-ignore]
+from google.protobuf import json_format
 
 from andon.core.errors import Invalid
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
-from google.protobuf.message import DecodeError  # type: ignore[import-untyped,unused-ignore]
+import pyarrow as pa
+from google.protobuf.message import DecodeError
 
 from andon.core.errors import Invalid
 from andon.telemetry import otlp_json

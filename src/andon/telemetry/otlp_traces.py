@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from andon.telemetry.otlp_rows import (

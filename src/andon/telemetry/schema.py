@@ -10,7 +10,7 @@ kept twice: exact nanoseconds since the epoch, and a UTC ``TIMESTAMP`` for peopl
 
 from __future__ import annotations
 
-import pyarrow as pa  # type: ignore[import-untyped,unused-ignore]
+import pyarrow as pa
 
 SIGNALS = ("spans", "metrics", "logs")
 """The three signals, which are also the names of the query views."""

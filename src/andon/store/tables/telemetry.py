@@ -1,0 +1,28 @@
+"""Tables of the telemetry domain: each team's sampling document and masking allow-list.
+
+The telemetry rows themselves live in the hot DuckDB files and cold Parquet files, not here.
+Only :mod:`andon.telemetry` services touch these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from andon.store.tables.base import Base, Timestamp
+
+
+class TelemetrySettings(Base):
+    """A team's telemetry settings: its tail-sampling document and the attribute keys whose
+    values are stored unmasked (each change a new ``version``, audited)."""
+
+    __tablename__ = "telemetry_settings"
+    team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    sampling: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    unmasked: Mapped[list[str]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[datetime] = mapped_column(Timestamp)
