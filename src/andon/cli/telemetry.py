@@ -93,6 +93,10 @@ def telemetry_fold(fmt: Format = FormatOption) -> None:
         "late_kept": done.late_kept, "late_dropped": done.late_dropped,
         "overturned": done.overturned, "teams": done.teams,
     }  # fmt: skip
+    sent = pipeline.exported
+    if pipeline.exporter is not None:
+        figures["exported"] = {"spans": sent.exported, "refused": sent.refused,
+                               "dropped": sent.dropped, "retry_later": sent.waiting}  # fmt: skip
     if fmt is Format.json:
         print_json(figures)
         return
@@ -100,6 +104,11 @@ def telemetry_fold(fmt: Format = FormatOption) -> None:
         f"folded {done.files} batches: {done.spans} spans ({done.kept_traces} traces kept, "
         f"{done.dropped_traces} dropped), {done.metrics} metric points, {done.logs} log records"
     )
+    if pipeline.exporter is not None:
+        later = (
+            "; the collector is not taking more now, the rest stays queued" if sent.waiting else ""
+        )
+        say(f"exported {sent.exported} kept spans ({sent.refused} refused){later}")
 
 
 @app.command("query")

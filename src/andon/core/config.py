@@ -86,6 +86,16 @@ class Settings(BaseSettings):
     telemetry_port: int = Field(
         default=4318, ge=1, le=65535, description="Port `andon telemetry serve` binds (OTLP/HTTP)."
     )
+    telemetry_export_url: str | None = Field(
+        default=None,
+        description="OTLP/HTTP collector (e.g. http://collector:4318) the telemetry writer sends "
+        "every kept trace on to, at URL/v1/traces.",
+    )
+    telemetry_export_headers: SecretStr | None = Field(
+        default=None,
+        description="Headers sent with each export, as OpenTelemetry writes them: "
+        "key=value,key=value (URL-encoded values); never logged.",
+    )
     run_lease_seconds: float = Field(
         default=60.0,
         gt=0,
@@ -105,6 +115,15 @@ class Settings(BaseSettings):
                 f"{scheme + '://' if scheme else 'no scheme'})"
             )
         return value
+
+    @field_validator("telemetry_export_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")) or value[-3:] == "://":
+            raise ValueError("must be an http:// or https:// URL of an OTLP/HTTP collector")
+        return value.strip().rstrip("/")
 
     @field_validator("host")
     @classmethod

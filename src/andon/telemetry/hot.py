@@ -16,7 +16,9 @@ Tables of a hot file:
 * ``sampling_totals``: kept and dropped traces and spans per policy since the file began;
 * ``folded``: the spool files already folded (a ledger, so a crash between committing a
   batch and deleting its file never folds it twice);
-* ``moves``: the retention job's moves to the cold tier (see :mod:`andon.telemetry.tiers`).
+* ``moves``: the retention job's moves to the cold tier (see :mod:`andon.telemetry.tiers`);
+* ``outbound``: kept spans waiting to be exported to another collector, and ``export_totals``
+  what the exporter did with them (see :mod:`andon.telemetry.exporter`).
 """
 
 from __future__ import annotations
@@ -100,6 +102,8 @@ _DDL = [
     "CREATE TABLE IF NOT EXISTS folded (name VARCHAR PRIMARY KEY, folded_ns BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS moves (move_id VARCHAR PRIMARY KEY, signal VARCHAR NOT NULL, "
     "day DATE NOT NULL, file VARCHAR NOT NULL, state VARCHAR NOT NULL, rows BIGINT)",
+    f"CREATE TABLE IF NOT EXISTS outbound ({columns(SPANS)}, queued_ns BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS export_totals (outcome VARCHAR PRIMARY KEY, spans BIGINT NOT NULL)",
 ]
 
 

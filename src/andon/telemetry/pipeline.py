@@ -4,7 +4,8 @@
 telemetry fold`` runs once): each pass it rereads every team's sampling document and every
 endpoint's latency objective (one read each, so a change applies on the next pass), turns the
 gateway workers' OTLP/JSON files into masked spool batches of the endpoints' teams, and folds
-the spool (:class:`~andon.telemetry.writer.Writer`).
+the spool (:class:`~andon.telemetry.writer.Writer`), then sends kept traces on to another
+collector when ``ANDON_TELEMETRY_EXPORT_URL`` is set (:class:`~andon.telemetry.exporter.Exporter`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from andon.store.db import Database
 from andon.store.tables import auth as t
 from andon.store.tables import telemetry as tt
 from andon.telemetry import masking, otlp, spool
+from andon.telemetry.exporter import Exporter, ExportReport, parse_headers
 from andon.telemetry.sampling import DEFAULT_DOCUMENT, SamplingPolicy, parse
 from andon.telemetry.writer import PassReport, Writer, exclusive
 
@@ -44,7 +46,15 @@ class Pipeline:
         self.objectives: dict[str, dict[str, float]] = {}
         self._documents: dict[str, object] = {}
         self.unattributed = 0  # gateway spans of no endpoint's team (404s, refused tokens)
-        self.writer = Writer(self.home, self.policy_of, self.objectives_of, clock)
+        self.exporter: Exporter | None = None
+        if settings.telemetry_export_url:
+            secret = settings.telemetry_export_headers
+            headers = parse_headers(secret.get_secret_value() if secret else None)
+            self.exporter = Exporter(self.home, settings.telemetry_export_url, headers)
+        self.exported = ExportReport()
+        self.writer = Writer(
+            self.home, self.policy_of, self.objectives_of, clock, export=self.exporter is not None
+        )
 
     def policy_of(self, team: str) -> SamplingPolicy:
         """The team's sampling policy (the default when it set none)."""
@@ -110,10 +120,13 @@ class Pipeline:
         return taken
 
     def run_once(self) -> PassReport:
-        """One pass: refresh, take the gateway's files, fold the spool."""
+        """One pass: refresh, take the gateway's files, fold the spool, export kept traces."""
         self.refresh()
         self.gateway_spans()
-        return self.writer.run_once()
+        report = self.writer.run_once()
+        if self.exporter is not None:
+            self.exported = self.exporter.run_once()
+        return report
 
     def run(self, stop: threading.Event, every: float = 0.5) -> None:
         """Pass after pass until ``stop`` is set; a failing pass is logged and retried (the

@@ -315,7 +315,7 @@ def _leaf(name: str, kind: str, item: Mapping[str, Any], where: str, counter: li
         if "min_value" not in settings and "max_value" not in settings:
             raise Invalid("needs min_value, max_value or both", field=at)
         low_n = _number(low, f"{at}.min_value", -math.inf) if "min_value" in settings else None
-        high_n = _number(high, f"{at}.max_value", math.inf) if "max_value" in settings else None
+        high_n = _number(high, f"{at}.max_value", -math.inf) if "max_value" in settings else None
         number = f"TRY_CAST({_attribute(key, 'json_extract')} AS DOUBLE)"
         tests = [f"{number} >= {low_n!r}"] if low_n is not None else []
         tests += [f"{number} <= {high_n!r}"] if high_n is not None else []

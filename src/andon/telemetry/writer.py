@@ -106,6 +106,7 @@ class Writer:
         policy_of: PolicyOf,
         objectives_of: ObjectivesOf,
         clock: Callable[[], int] = time.time_ns,
+        export: bool = False,
     ) -> None:
         self.home, self.policy_of, self.objectives_of, self.clock = (
             home,
@@ -113,6 +114,7 @@ class Writer:
             objectives_of,
             clock,
         )
+        self.export = export  # also queue kept spans in ``outbound`` for the exporter
         self.samplers: dict[str, Sampler] = {}
         self.pending: set[str] = set(hot.teams(home))  # teams that may hold undecided traces
 
@@ -206,9 +208,11 @@ class Writer:
                     "(SELECT trace_id, count(*) AS n FROM batch GROUP BY trace_id) x "
                     "WHERE decisions.trace_id = x.trace_id"
                 )
-            con.execute(
-                f"INSERT INTO spans SELECT {_B_SPAN_COLUMNS}, NULL FROM batch b "
-                "JOIN decisions d USING (trace_id) WHERE d.kept"
+            self._keep(
+                con,
+                f"SELECT {_B_SPAN_COLUMNS} FROM batch b JOIN decisions d USING (trace_id) "
+                "WHERE d.kept",
+                now,
             )
             con.execute(
                 f"INSERT INTO held_spans SELECT {_B_SPAN_COLUMNS}, ?, "
@@ -220,13 +224,22 @@ class Writer:
         finally:
             con.unregister("batch")
 
+    def _keep(self, con: Any, rows_sql: str, now: int) -> None:
+        """Keep the spans ``rows_sql`` selects (in :data:`SPANS` column order), and queue them
+        for export when an exporter is configured."""
+        con.execute(f"INSERT INTO spans SELECT *, NULL FROM ({rows_sql})")
+        if self.export:
+            con.execute(f"INSERT INTO outbound SELECT *, ? FROM ({rows_sql})", [now])
+
     def _overturn(self, con: Any, rows: list[tuple[str, str, int]], now: int) -> None:
         ids = pa.table({"trace_id": [r[0] for r in rows]})
         con.register("overturned", ids)
         try:
-            con.execute(
-                f"INSERT INTO spans SELECT {_H_SPAN_COLUMNS}, NULL FROM held_spans h "
-                "WHERE h.state = 'dropped' AND h.trace_id IN (SELECT trace_id FROM overturned)"
+            self._keep(
+                con,
+                f"SELECT {_H_SPAN_COLUMNS} FROM held_spans h WHERE h.state = 'dropped' "
+                "AND h.trace_id IN (SELECT trace_id FROM overturned)",
+                now,
             )
             con.execute(
                 "DELETE FROM held_spans WHERE state = 'dropped' "
@@ -268,9 +281,11 @@ class Writer:
                 "INSERT INTO decisions SELECT trace_id, kept, policy, ?, spans, 0 FROM decided",
                 [now],
             )
-            con.execute(
-                f"INSERT INTO spans SELECT {_H_SPAN_COLUMNS}, NULL FROM held_spans h "
-                "JOIN decided d USING (trace_id) WHERE h.state = 'pending' AND d.kept"
+            self._keep(
+                con,
+                f"SELECT {_H_SPAN_COLUMNS} FROM held_spans h JOIN decided d USING (trace_id) "
+                "WHERE h.state = 'pending' AND d.kept",
+                now,
             )
             con.execute(
                 "DELETE FROM held_spans WHERE state = 'pending' "
