@@ -25,7 +25,8 @@ def span_id(n: int) -> str:
 
 def spans(rows: Iterable[Mapping[str, Any]], team: str = "home") -> pa.Table:
     """A SPANS table from short rows: ``trace``, ``span`` (numbers), ``parent`` (a span
-    number, or absent for a root), ``ms``, ``status``, ``endpoint``, ``attrs``, ``start``."""
+    number, or absent for a root), ``ms``, ``status``, ``endpoint``, ``attrs``, ``start``,
+    ``name``, ``service``, ``kind``."""
     columns: dict[str, list[Any]] = {f.name: [] for f in SPANS}
     for row in rows:
         start = int(row.get("start", time.time_ns()))
@@ -37,8 +38,8 @@ def spans(rows: Iterable[Mapping[str, Any]], team: str = "home") -> pa.Table:
             "span_id": span_id(row["span"]),
             "parent_span_id": span_id(row["parent"]) if row.get("parent") is not None else "",
             "name": row.get("name", "GET /x"),
-            "kind": "server",
-            "service_name": "shop",
+            "kind": row.get("kind", "server"),
+            "service_name": row.get("service", "shop"),
             "endpoint": row.get("endpoint"),
             "start_time": when,
             "end_time": datetime.fromtimestamp(end / 1e9, UTC).replace(tzinfo=None),
@@ -48,7 +49,9 @@ def spans(rows: Iterable[Mapping[str, Any]], team: str = "home") -> pa.Table:
             "status_code": row.get("status", "unset"),
             "status_message": "",
             "attributes": json.dumps(row.get("attrs", {}), separators=(",", ":")),
-            "resource": '{"service.name":"shop"}',
+            "resource": json.dumps(
+                {"service.name": row.get("service", "shop")}, separators=(",", ":")
+            ),
             "scope_name": "tests",
             "events": "[]",
             "links": "[]",

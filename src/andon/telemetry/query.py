@@ -20,6 +20,7 @@ in the middle of moving is counted once.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,10 +116,16 @@ def connect(home: Path, teams: list[str], limits: SqlLimits) -> Any:
 
 
 def run(
-    home: Path, teams: list[str], sql: str, limits: SqlLimits, max_rows: int = MAX_ROWS
+    home: Path,
+    teams: list[str],
+    sql: str,
+    limits: SqlLimits,
+    max_rows: int = MAX_ROWS,
+    params: Mapping[str, Any] | None = None,
 ) -> QueryResult:
-    """Run one read-only SELECT over the ``teams``' telemetry; :class:`Invalid` names what
-    was refused or failed (never quoting data)."""
+    """Run one read-only SELECT over the ``teams``' telemetry, ``$name`` placeholders bound
+    to ``params`` (never spliced into the text); :class:`Invalid` names what was refused or
+    failed (never quoting data)."""
     import duckdb
 
     text = sql.strip().rstrip(";").strip()
@@ -133,7 +140,9 @@ def run(
     try:
         with deadline(con.interrupt, limits.seconds, "sql"):
             try:
-                reader = con.sql(text).to_arrow_reader(min(max_rows + 1, 100_000))
+                reader = con.sql(text, params=dict(params or {})).to_arrow_reader(
+                    min(max_rows + 1, 100_000)
+                )
                 batches: list[pa.RecordBatch] = []
                 count = 0
                 schema = reader.schema

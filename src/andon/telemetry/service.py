@@ -212,10 +212,19 @@ def writable_teams(ctx: Context) -> list[str]:
         return [row.name for row in rows if ctx.can("telemetry.write", team_id=row.id)]
 
 
-def query(ctx: Context, sql: str, teams: Sequence[str] | None = None) -> sql_query.QueryResult:
-    """Run one read-only SELECT over the telemetry of the teams the principal may read."""
+def query(
+    ctx: Context,
+    sql: str,
+    teams: Sequence[str] | None = None,
+    *,
+    params: Mapping[str, Any] | None = None,
+    max_rows: int = sql_query.MAX_ROWS,
+) -> sql_query.QueryResult:
+    """Run one read-only SELECT over the telemetry of the teams the principal may read, its
+    ``$name`` placeholders bound to ``params``; at most ``max_rows`` rows come back."""
     allowed = readable_teams(ctx, teams)
-    return sql_query.run(ctx.settings.home, allowed, sql, SqlLimits.of(ctx.settings))
+    limits = SqlLimits.of(ctx.settings)
+    return sql_query.run(ctx.settings.home, allowed, sql, limits, max_rows, params)
 
 
 def sampling_report(ctx: Context, teams: Sequence[str] | None = None) -> list[dict[str, Any]]:
