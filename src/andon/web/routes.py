@@ -14,7 +14,17 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from andon.web.pages import audit, board, cards, data, endpoints, evaluations, signin, teams
+from andon.web.pages import (
+    audit,
+    board,
+    cards,
+    data,
+    endpoints,
+    evaluations,
+    signin,
+    teams,
+    traces,
+)
 from andon.web.shared import HERE
 
 PAGES: tuple[APIRouter, ...] = (
@@ -26,6 +36,7 @@ PAGES: tuple[APIRouter, ...] = (
     evaluations.router,
     cards.router,
     endpoints.router,
+    traces.router,
 )
 
 
