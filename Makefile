@@ -8,6 +8,7 @@ PG_BIN := /usr/lib/postgresql/15/bin
 CHROMIUM := /usr/bin/chromium
 CHECKED := src tests benchmarks
 DEMO_GATEWAY_PORT ?= 8780
+DEMO_TELEMETRY_PORT ?= 8781
 DEMO_LLM_PORT ?= 8781
 
 .PHONY: demo test env system-deps lint unit clean docs
@@ -124,6 +125,19 @@ demo: env
 	$(BIN)/andon budget show --endpoint fraud-explainer; \
 	$(BIN)/andon demo-traffic predict --gateway $$gw; \
 	curl -s $$gw/metrics 2>/dev/null | grep -E '^andon_gateway_requests_total' || true
+	@echo "--- Telemetry: OTLP in (an app's traces as OTLP/JSON), PII masked at intake, tail sampling keeps every error trace"
+	@home=$${ANDON_HOME:-.andon}; \
+	$(BIN)/andon telemetry serve --port $(DEMO_TELEMETRY_PORT) > $$home/telemetry.log 2>&1 & receiver=$$!; \
+	trap 'kill $$receiver 2>/dev/null; wait 2>/dev/null' EXIT; \
+	export ANDON_TELEMETRY_TOKEN=$$($(BIN)/andon token create --name demo-otlp | tail -n 1); \
+	set -e; \
+	$(BIN)/andon demo-otlp --receiver http://127.0.0.1:$(DEMO_TELEMETRY_PORT) --team fraud-ml; \
+	sleep 2; \
+	echo "\$$ andon telemetry query \"SELECT name, status_code, attributes FROM spans WHERE status_code = 'error' ... LIMIT 3\""; \
+	$(BIN)/andon telemetry query "SELECT name, status_code, attributes->>'$$.\"enduser.email\"' AS email, attributes->>'$$.\"payment.note\"' AS note FROM spans WHERE status_code = 'error' AND service_name = 'checkout' ORDER BY start_time LIMIT 3"; \
+	echo "\$$ andon telemetry query (p95 and errors per endpoint: the gateway's spans and the app's)"; \
+	$(BIN)/andon telemetry query "SELECT service_name, endpoint, count(*) AS spans, round(quantile_cont(duration_ms, 0.95), 1) AS p95_ms, count(*) FILTER (WHERE status_code = 'error') AS errors FROM spans WHERE parent_span_id = '' GROUP BY ALL ORDER BY ALL"
+	$(BIN)/andon telemetry sampling
 	@echo "--- Lineage coverage: which production models can be explained end to end"
 	$(BIN)/andon lineage coverage
 	@echo "--- The andon board"

@@ -21,8 +21,9 @@ from opentelemetry.trace import Status, StatusCode
 
 from andon.auth import service as auth
 from andon.core.context import Context
+from andon.core.errors import Invalid
 from andon.telemetry import service as telemetry
-from andon.telemetry import spool
+from andon.telemetry import spool, tour
 from andon.telemetry.pipeline import Pipeline
 from andon.telemetry.receiver import ARROW, Receiver
 from tests.conftest import as_principal
@@ -175,3 +176,18 @@ def test_a_request_without_a_valid_token_is_401(intake: Intake) -> None:
                             headers={"content-type": "application/x-protobuf", **headers})  # fmt: skip
         assert answer.status_code == 401
     assert spool.waiting(intake.home) == []
+
+
+def test_the_demo_traffic_is_otlp_json_the_receiver_takes_and_masks(intake: Intake) -> None:
+    said: list[str] = []
+    tour.send(intake.base, intake.token, "shop", said.append)
+    assert "200" in said[0] and "0 rejected" in said[0]
+    intake.fold()
+    rows = intake.sql(
+        "SELECT count(*) AS n, count(DISTINCT trace_id) AS traces, "
+        "bool_or(attributes LIKE '%example.org%' OR attributes LIKE '%4111%') AS leaked "
+        "FROM spans WHERE status_code = 'error'"
+    )
+    assert rows == [{"n": 8, "traces": 4, "leaked": False}]  # 4 failing traces of 20, kept
+    with pytest.raises(Invalid, match="401"):
+        tour.send(intake.base, "andon_not-a-token", "shop", said.append)

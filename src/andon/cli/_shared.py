@@ -62,16 +62,21 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A Rich table to stdout."""
+def print_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], markup: bool = True
+) -> None:
+    """A Rich table to stdout; with ``markup=False`` cells are shown as they are (user data:
+    a ``[email]`` in a value must not read as a Rich style)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left")
     for column in columns:
-        table.add_column(column)
+        table.add_column(Text(column) if not markup else column)
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        cells = ("" if v is None else str(v) for v in row)
+        table.add_row(*(cells if markup else (Text(c) for c in cells)))
     Console().print(table)
 
 

@@ -276,6 +276,24 @@ def demo_traffic(
     tour.run(step, gateway_url, token, say)
 
 
+@app.command("demo-otlp", hidden=True)
+def demo_otlp(
+    receiver: str = typer.Option("http://127.0.0.1:4318", "--receiver", help="Receiver URL."),
+    team: str = typer.Option(..., "--team", help="The team the traces belong to."),
+) -> None:
+    """Send the demo's OTLP/JSON traces to a running `andon telemetry serve` (used by `make
+    demo`); the token is read from ANDON_TELEMETRY_TOKEN."""
+    import os
+
+    from andon.core.errors import Invalid
+    from andon.telemetry import tour
+
+    token = os.environ.get("ANDON_TELEMETRY_TOKEN", "")
+    if not token:
+        raise Invalid("set ANDON_TELEMETRY_TOKEN to a token that may send telemetry", field="token")
+    tour.send(receiver, token, team, say)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and map errors to exit codes."""
     args = sys.argv[1:] if argv is None else argv

@@ -18,7 +18,6 @@ from andon.cli._shared import (
     database,
     print_json,
     print_table,
-    report,
     say,
     settings,
 )
@@ -137,7 +136,7 @@ def telemetry_query(
         writer.writerow(names)
         writer.writerows([row[n] for n in names] for row in rows)
     else:
-        print_table("telemetry", names, [[row[n] for n in names] for row in rows])
+        print_table("telemetry", names, [[row[n] for n in names] for row in rows], markup=False)
     if result.truncated:
         say(f"[yellow]the first {len(rows)} rows; add a LIMIT or aggregate[/]")
 
@@ -150,12 +149,17 @@ def telemetry_sampling(
     """Traces and spans kept and dropped, per team and policy."""
     from andon.telemetry import service
 
-    report(
-        fmt,
-        service.sampling_report(context(), team or None),
+    rows = service.sampling_report(context(), team or None)
+    if fmt is Format.json:
+        print_json(rows)
+        return
+    print_table(
         "sampling",
         ["team", "decision", "policy", "traces", "spans", "late spans"],
-        lambda r: (r["team"], r["decision"], r["policy"], r["traces"], r["spans"], r["late_spans"]),
+        [
+            (r["team"], r["decision"], r["policy"], r["traces"], r["spans"], r["late_spans"])
+            for r in rows
+        ],
     )
 
 

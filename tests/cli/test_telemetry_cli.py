@@ -1,0 +1,59 @@
+"""`andon telemetry` as a user runs it: fold, query in three formats, sampling, policies, retain."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from andon.telemetry import spool
+from tests.cli.conftest import Run
+from tests.cli.test_cli import _one_clear_line
+from tests.telemetry.rows import spans
+
+
+def test_fold_query_sampling_and_retain(run: Run, andon_env: dict[str, str]) -> None:
+    assert run("init").returncode == 0
+    assert run("team", "create", "shop", "--owner", "admin").returncode == 0
+    rows = [{"trace": 1, "span": 1, "status": "error", "endpoint": "/pay",
+             "attrs": {"user.email": "[email]", "note": "[bold]not markup[/]"}},
+            {"trace": 1, "span": 2, "parent": 1}]  # fmt: skip
+    spool.write(Path(andon_env["ANDON_HOME"]), "shop", "spans", spans(rows, team="shop"))
+    folded = run("telemetry", "fold", "--format", "json")
+    assert folded.returncode == 0, folded.stderr
+    assert json.loads(folded.stdout)["kept_traces"] == 1
+    sql = "SELECT span_id, attributes->>'$.\"user.email\"' AS email, attributes->>'$.note' AS note FROM spans ORDER BY span_id"  # fmt: skip
+    table = run("telemetry", "query", sql)
+    assert table.returncode == 0, table.stderr
+    assert "[email]" in table.stdout and "[bold]not markup[/]" in table.stdout  # data, not Rich
+    as_csv = list(csv.DictReader(io.StringIO(run("telemetry", "query", sql, "-f", "csv").stdout)))
+    assert [r["email"] for r in as_csv] == ["[email]", ""]
+    as_json = json.loads(run("telemetry", "query", sql, "--format", "json").stdout)
+    assert len(as_json["rows"]) == 2
+    sampling = run("telemetry", "sampling", "--format", "json")
+    assert {(r["decision"], r["policy"]) for r in json.loads(sampling.stdout)} == {
+        ("kept", "errors")
+    }
+    retained = run("telemetry", "retain", "--team", "shop")
+    assert retained.returncode == 0 and "team shop" in retained.stdout
+
+
+def test_bad_input_is_one_clear_line(run: Run) -> None:
+    assert run("init").returncode == 0
+    assert run("team", "create", "shop", "--owner", "admin").returncode == 0
+    for args, words, code in (
+        (("telemetry", "query", "DELETE FROM spans"), "SELECT", 2),
+        (("telemetry", "query", "SELECT 1", "--team", "nobody"), "nobody", 1),
+        (("telemetry", "policy", "unmask", "shop", "user.email", "--reason", " "), "why", 2),
+        # the admin runs the platform; what may be stored unmasked is the data-steward's call
+        (
+            ("telemetry", "policy", "unmask", "shop", "user.email", "--reason", "support"),
+            "telemetry.unmask",
+            3,
+        ),
+        (("demo-otlp", "--team", "shop"), "ANDON_TELEMETRY_TOKEN", 2),
+    ):
+        proc = run(*args)
+        assert proc.returncode == code, (args, proc.stdout, proc.stderr)
+        assert words in _one_clear_line(proc), args
