@@ -143,6 +143,7 @@ class Writer:
         with hot.writing(self.home, team) as con:
             con.execute("BEGIN")
             try:
+                span_batches: list[pa.Table] = []
                 for file in files:
                     done.append(file)
                     if con.execute("SELECT 1 FROM folded WHERE name = ?", [file.name]).fetchone():
@@ -151,7 +152,7 @@ class Writer:
                     report.files += 1
                     if file.signal == "spans":
                         report.spans += table.num_rows
-                        self._spans(con, table, now, report)
+                        span_batches.append(table)
                     else:
                         setattr(report, file.signal, getattr(report, file.signal) + table.num_rows)
                         con.register("batch", table)
@@ -161,6 +162,8 @@ class Writer:
                         )
                         con.unregister("batch")
                     con.execute("INSERT INTO folded VALUES (?, ?)", [file.name, now])
+                if span_batches:  # one set of statements for the whole pass, not per file
+                    self._spans(con, pa.concat_tables(span_batches), now, report)
                 self._decide(con, team, sampler, now, report)
                 self._expire(con, sampler.policy, now)
                 waiting = con.execute(
