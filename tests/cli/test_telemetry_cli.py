@@ -35,6 +35,14 @@ def test_fold_query_sampling_and_retain(run: Run, andon_env: dict[str, str]) -> 
     assert {(r["decision"], r["policy"]) for r in json.loads(sampling.stdout)} == {
         ("kept", "errors")
     }
+    budget = run("telemetry", "budget", "set", "shop", "--bytes-per-day", "1000000",
+                 "--action", "drop_debug_logs", "--reason", "pilot")  # fmt: skip
+    assert budget.returncode == 0, budget.stderr
+    shown = run("telemetry", "budget", "show", "shop")
+    assert "of 1,000,000 bytes today" in shown.stdout, shown.stdout
+    assert json.loads(run("telemetry", "budget", "show", "shop", "-f", "json").stdout)[
+        "budget"
+    ] == {"bytes_per_day": 1_000_000, "warn_at": 0.8, "action": "drop_debug_logs"}
     retained = run("telemetry", "retain", "--team", "shop")
     assert retained.returncode == 0 and "team shop" in retained.stdout
 
@@ -53,6 +61,23 @@ def test_bad_input_is_one_clear_line(run: Run) -> None:
             3,
         ),
         (("demo-otlp", "--team", "shop"), "ANDON_TELEMETRY_TOKEN", 2),
+        (
+            (
+                "telemetry",
+                "budget",
+                "set",
+                "shop",
+                "--bytes-per-day",
+                "10",
+                "--action",
+                "panic",
+                "--reason",
+                "x",
+            ),
+            "budget.action",
+            2,
+        ),
+        (("telemetry", "budget", "set", "shop", "--reason", "x"), "--none", 2),
     ):
         proc = run(*args)
         assert proc.returncode == code, (args, proc.stdout, proc.stderr)

@@ -30,6 +30,8 @@ policy_app = typer.Typer(
     help="A team's sampling document and unmasked attributes.", no_args_is_help=True
 )
 app.add_typer(policy_app, name="policy")
+budget_app = typer.Typer(help="A team's telemetry budget in bytes per day.", no_args_is_help=True)
+app.add_typer(budget_app, name="budget")
 
 
 class QueryFormat(StrEnum):
@@ -232,3 +234,54 @@ def policy_unmask(
 
     done = service.set_unmasked(context(), team, keys or [], reason=reason)
     say(f"team {team}: {len(done.unmasked)} attributes stored unmasked (version {done.version})")
+
+
+@budget_app.command("show")
+def budget_show(
+    team: str = typer.Argument(..., help="The team."), fmt: Format = FormatOption
+) -> None:
+    """The team's daily telemetry budget and what it spent today (UTC)."""
+    from andon.telemetry import service
+
+    status = service.budget_status(context(), team)
+    if fmt is Format.json:
+        print_json(status)
+        return
+    budget = status["budget"]
+    if budget is None:
+        say(f"team {team}: no telemetry budget; {status['bytes']:,} bytes today")
+        return
+    state = (
+        "over, " + budget["action"]
+        if status["exceeded"]
+        else "warned"
+        if status["warned"]
+        else "within"
+    )
+    say(
+        f"team {team}: {status['bytes']:,} of {budget['bytes_per_day']:,} bytes today "
+        f"({status['percent']}%, {state}); resets at {status['resets_at']}"
+    )
+
+
+@budget_app.command("set")
+def budget_set(
+    team: str = typer.Argument(..., help="The team."),
+    bytes_per_day: int = typer.Option(None, "--bytes-per-day", help="Bytes a UTC day may take."),
+    warn_at: float = typer.Option(0.8, "--warn-at", help="Share of the budget that warns."),
+    action: str = typer.Option(
+        "refuse", "--action", help="At the cap: refuse, drop_debug_logs or sample_harder."
+    ),
+    remove: bool = typer.Option(False, "--none", help="Remove the team's budget."),
+    reason: str = ReasonOption,
+) -> None:
+    """Set the team's telemetry budget in bytes per day and what happens at the cap."""
+    from andon.core.errors import Invalid
+    from andon.telemetry import service
+
+    if (bytes_per_day is None) != remove:
+        raise Invalid("give either --bytes-per-day or --none", field="bytes_per_day")
+    budget = None if remove else {"bytes_per_day": bytes_per_day, "warn_at": warn_at,
+                                  "action": action}  # fmt: skip
+    done = service.set_budget(context(), team, budget, reason=reason)
+    say(f"team {team}: telemetry budget {'removed' if remove else 'set'} (version {done.version})")

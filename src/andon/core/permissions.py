@@ -35,7 +35,7 @@ do their job", never "what might be handy"):
     before). It declares the gateway endpoints its team serves (``endpoint.apply``) and calls
     them (``endpoint.invoke``). It sends its team's telemetry (``telemetry.write``: spans,
     metrics and logs over OTLP) and sets which traces the team keeps (``telemetry.sampling``:
-    the tail-sampling document; keeping more costs the team's own budget). It may pull the
+    the tail-sampling document, and the team's telemetry budget in bytes per day). It may pull the
     andon cord (``cord.pull``) but not release it.
 ``data-steward``
     Registers assets, approves data contracts (``contract.approve``: decides a contract

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -27,7 +28,7 @@ from andon.serve import queries as serve_queries
 from andon.store.db import Database
 from andon.store.tables import auth as t
 from andon.store.tables import telemetry as tt
-from andon.telemetry import masking, otlp, spool
+from andon.telemetry import budgets, masking, otlp, spool
 from andon.telemetry.exporter import Exporter, ExportReport, parse_headers
 from andon.telemetry.sampling import DEFAULT_DOCUMENT, SamplingPolicy, parse
 from andon.telemetry.writer import PassReport, Writer, exclusive
@@ -40,7 +41,7 @@ class Pipeline:
     """Folds one andon home's telemetry (hold :func:`exclusive` around :meth:`run`)."""
 
     def __init__(self, db: Database, settings: Settings, clock: Callable[[], int] = time.time_ns):
-        self.db, self.home = db, Path(settings.home)
+        self.db, self.home, self.clock = db, Path(settings.home), clock
         self.policies: dict[str, SamplingPolicy] = {}
         self.unmasked: dict[str, frozenset[str]] = {}
         self.objectives: dict[str, dict[str, float]] = {}
@@ -66,15 +67,29 @@ class Pipeline:
 
     def refresh(self) -> None:
         """Reread sampling documents, allow-lists and endpoint objectives."""
+        today = datetime.fromtimestamp(self.clock() / 1e9, UTC).date()
         with self.db.read() as session:
             rows = session.execute(
                 select(
-                    t.Team.name, tt.TelemetrySettings.sampling, tt.TelemetrySettings.unmasked
-                ).join(tt.TelemetrySettings, tt.TelemetrySettings.team_id == t.Team.id)
+                    t.Team.name,
+                    tt.TelemetrySettings.sampling,
+                    tt.TelemetrySettings.unmasked,
+                    tt.TelemetrySettings.budget,
+                    tt.TelemetryUsage.exceeded,
+                )
+                .join(tt.TelemetrySettings, tt.TelemetrySettings.team_id == t.Team.id)
+                .outerjoin(
+                    tt.TelemetryUsage,
+                    (tt.TelemetryUsage.team_id == t.Team.id) & (tt.TelemetryUsage.day == today),
+                )
             ).all()
         policies: dict[str, SamplingPolicy] = {}
-        for team, document, unmasked in rows:
+        for team, stored, unmasked, budget, exceeded in rows:
             self.unmasked[team] = frozenset(unmasked or ())
+            document = stored
+            if exceeded and (budget or {}).get("action") == "sample_harder":
+                # past the day's budget: healthy traces sampled harder, errors still kept
+                document = budgets.harder(stored if stored is not None else DEFAULT_DOCUMENT)
             if document is None:
                 continue
             if self._documents.get(team) == document and team in self.policies:

@@ -189,7 +189,8 @@ def _status(exc: AndonError, as_json: bool) -> Response:
     if status >= 500:
         status = 503
     message = status_pb2.Status(code=_RPC_CODES.get(status, 2), message=str(exc))
-    headers = {"retry-after": "1"} if status in (429, 503) else {}
+    wait = exc.details.get("retry_after", 1)
+    headers = {"retry-after": str(wait)} if status in (429, 503) else {}
     if as_json:
         body = json.dumps({"code": message.code, "message": message.message}).encode()
         return Response(body, status_code=status, media_type="application/json", headers=headers)

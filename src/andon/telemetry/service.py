@@ -16,18 +16,19 @@ from datetime import date, datetime
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import select
 
 from andon.audit.service import record_change
 from andon.auth.queries import team_by_name
 from andon.core.clock import as_utc
 from andon.core.context import Context
-from andon.core.errors import Forbidden, Invalid, NotFound
+from andon.core.errors import BudgetExceeded, Forbidden, Invalid, NotFound
 from andon.core.records import published
 from andon.data.sql_guard import SqlLimits
 from andon.store.tables import auth as t
 from andon.store.tables import telemetry as tt
-from andon.telemetry import hot, masking, spool, tiers
+from andon.telemetry import budgets, hot, masking, spool, tiers
 from andon.telemetry import query as sql_query
 from andon.telemetry.sampling import DEFAULT_DOCUMENT, parse
 from andon.telemetry.schema import SCHEMAS
@@ -43,6 +44,7 @@ class TelemetrySettingsRecord:
     team: str
     sampling: dict[str, Any] | None
     unmasked: tuple[str, ...]
+    budget: dict[str, Any] | None
     version: int
     changed_by: str
     changed_at: datetime | None
@@ -59,6 +61,7 @@ class TelemetrySettingsRecord:
             "sampling": self.effective_sampling,
             "default_sampling": self.sampling is None,
             "unmasked": list(self.unmasked),
+            "budget": self.budget,
             "version": self.version,
             "changed_by": self.changed_by,
             "changed_at": self.changed_at.isoformat() if self.changed_at else None,
@@ -79,11 +82,12 @@ class Ingested:
 
 def _record(team: t.Team, row: tt.TelemetrySettings | None) -> TelemetrySettingsRecord:
     if row is None:
-        return TelemetrySettingsRecord(team.name, None, (), 0, "", None)
+        return TelemetrySettingsRecord(team.name, None, (), None, 0, "", None)
     return TelemetrySettingsRecord(
         team.name,
         dict(row.sampling) if row.sampling is not None else None,
         tuple(row.unmasked),
+        dict(row.budget) if row.budget is not None else None,
         row.version,
         row.changed_by,
         as_utc(row.changed_at),
@@ -159,6 +163,35 @@ def set_unmasked(
     return _change(ctx, team, "telemetry.unmask", "unmasked", cleaned, reason)
 
 
+def set_budget(
+    ctx: Context, team: str, budget: Mapping[str, Any] | None, reason: str = ""
+) -> TelemetrySettingsRecord:
+    """Set ``team``'s daily telemetry budget (``None``: no budget), audited; see
+    :mod:`andon.telemetry.budgets` for the fields and actions."""
+    parsed = budgets.parse(dict(budget) if budget is not None else None)
+    value = parsed.as_dict() if parsed is not None else None
+    return _change(ctx, team, "telemetry.sampling", "budget", value, reason)
+
+
+def budget_status(ctx: Context, team: str) -> dict[str, Any]:
+    """``team``'s budget and what it spent today (UTC)."""
+    today = ctx.clock.now().date()
+    with ctx.db.read() as session:
+        row = team_by_name(session, team)
+        ctx.require("telemetry.read", team_id=row.id)
+        settings = session.get(tt.TelemetrySettings, row.id)
+        budget = budgets.parse(settings.budget) if settings is not None else None
+        spent = budgets.usage(session, row.id, today)
+        used = int(spent.bytes) if spent is not None else 0
+        return {
+            "team": team, "day": today.isoformat(), "bytes": used,
+            "budget": budget.as_dict() if budget else None,
+            "percent": round(100 * used / budget.bytes_per_day, 1) if budget else None,
+            "warned": bool(spent and spent.warned), "exceeded": bool(spent and spent.exceeded),
+            "resets_at": budgets.resets_at(today).isoformat(),
+        }  # fmt: skip
+
+
 def ingest(ctx: Context, team: str, signal: str, table: pa.Table) -> Ingested:
     """Mask and spool one batch of ``signal`` rows (schema :data:`SCHEMAS`) for ``team``.
 
@@ -166,11 +199,25 @@ def ingest(ctx: Context, team: str, signal: str, table: pa.Table) -> Ingested:
     is checked like any other and spools nothing."""
     if signal not in SCHEMAS:
         raise Invalid(f"unknown signal (known: {', '.join(SCHEMAS)})", field="signal")
+    today = ctx.clock.now().date()
     with ctx.db.read() as session:
         team_row = _team(session, team)
         ctx.require("telemetry.write", team_id=team_row.id)
         row = session.get(tt.TelemetrySettings, team_row.id)
         unmasked = frozenset(row.unmasked) if row is not None else frozenset()
+        budget = budgets.parse(row.budget) if row is not None else None
+        spent = budgets.usage(session, team_row.id, today) if budget else None
+    over = spent is not None and spent.exceeded
+    if over and budget is not None and budget.action == "refuse":
+        raise BudgetExceeded(
+            f"team {team} spent its telemetry budget of {budget.bytes_per_day:,} bytes today",
+            field="team",
+            hint=f"it resets at {budgets.resets_at(today).isoformat()}",
+            retry_after=max(1, int((budgets.resets_at(today) - ctx.clock.now()).total_seconds())),
+        )
+    if over and budget is not None and budget.action == "drop_debug_logs" and signal == "logs":
+        severity = table.column("severity_number")
+        table = table.filter(pc.fill_null(pc.greater_equal(severity, budgets.INFO), True))
     if not table.num_rows:
         return Ingested(team, signal, 0, 0, "")
     table = table.set_column(
@@ -178,6 +225,9 @@ def ingest(ctx: Context, team: str, signal: str, table: pa.Table) -> Ingested:
     )
     table, masked = masking.mask_table(table, unmasked)
     file = spool.write(ctx.settings.home, team, signal, table)
+    with ctx.db.transaction() as session:
+        budgets.meter(session, team_row.id, team, budget, today, file.path.stat().st_size,
+                      ctx.clock.now())  # fmt: skip
     return Ingested(team, signal, table.num_rows, masked, file.name)
 
 
