@@ -175,3 +175,18 @@ def test_setting_a_budget_is_permission_checked_and_audited(shop: Context) -> No
     assert "telemetry.budget_changed" in [e.type for e in events.list_events(shop, limit=1000)]
     assert telemetry.set_budget(shop, "shop", None, reason="done").budget is None
     assert budgets.resets_at(date(2026, 12, 31)).isoformat() == "2027-01-01T00:00:00+00:00"
+
+
+def test_two_receivers_opening_the_same_day_do_not_fail(shop: Context) -> None:
+    from andon.auth.queries import team_by_name
+    from andon.store.inserts import insert_or_ignore
+    from andon.store.tables import telemetry as tt
+
+    day = shop.clock.now().date()
+    with shop.db.transaction() as session:
+        team_id = team_by_name(session, "shop").id
+        for _ in range(2):  # what the loser of the race does: nothing, not an IntegrityError
+            insert_or_ignore(session, tt.TelemetryUsage, {"team_id": team_id, "day": day,
+                             "bytes": 5, "warned": False, "exceeded": False})  # fmt: skip
+    telemetry.ingest(shop, "shop", "spans", batch())
+    assert telemetry.budget_status(shop, "shop")["bytes"] > 5

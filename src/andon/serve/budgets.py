@@ -45,6 +45,7 @@ from andon.core.errors import BudgetExceeded, Invalid
 from andon.core.ids import new_id
 from andon.serve.spec import NANOS, Budget, EndpointSpec
 from andon.store import outbox
+from andon.store.inserts import insert_or_ignore
 from andon.store.tables import serve as s
 
 DEFAULT_LEASE_S = 60
@@ -197,15 +198,7 @@ def _ensure_window(
         "warned": False,
         "exhausted": False,
     }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        session.execute(pg_insert(s.BudgetWindow).values(values).on_conflict_do_nothing())
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        session.execute(sqlite_insert(s.BudgetWindow).values(values).on_conflict_do_nothing())
+    insert_or_ignore(session, s.BudgetWindow, values)
 
 
 _W = s.BudgetWindow

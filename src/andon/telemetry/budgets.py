@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from andon.core.errors import Invalid
 from andon.store import outbox
+from andon.store.inserts import insert_or_ignore
 from andon.store.tables import telemetry as tt
 
 ACTIONS = ("refuse", "drop_debug_logs", "sample_harder")
@@ -92,11 +93,9 @@ def meter(
 ) -> None:  # fmt: skip
     """Add ``size`` bytes to the team's day and announce a first crossing of the warning or
     the cap (a conditional update, so of two receivers crossing at once one announces)."""
-    row = usage(session, team_id, day)
-    if row is None:
-        session.add(tt.TelemetryUsage(team_id=team_id, day=day, bytes=0, warned=False,
-                                      exceeded=False))  # fmt: skip
-        session.flush()
+    if usage(session, team_id, day) is None:  # two receivers may race to open the day
+        insert_or_ignore(session, tt.TelemetryUsage, {"team_id": team_id, "day": day,
+                         "bytes": 0, "warned": False, "exceeded": False})  # fmt: skip
     U = tt.TelemetryUsage
     key = (U.team_id == team_id) & (U.day == day)
     session.execute(update(U).where(key).values(bytes=U.bytes + size))

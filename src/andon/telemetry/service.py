@@ -10,6 +10,7 @@ stored unmasked (``telemetry.unmask``), and each retention run (``telemetry.reta
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -18,12 +19,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from andon.audit.service import record_change
 from andon.auth.queries import team_by_name
 from andon.core.clock import as_utc
 from andon.core.context import Context
-from andon.core.errors import BudgetExceeded, Forbidden, Invalid, NotFound
+from andon.core.errors import AndonError, BudgetExceeded, Forbidden, Invalid, NotFound
 from andon.core.records import published
 from andon.data.sql_guard import SqlLimits
 from andon.store.tables import auth as t
@@ -33,6 +35,7 @@ from andon.telemetry import query as sql_query
 from andon.telemetry.sampling import DEFAULT_DOCUMENT, parse
 from andon.telemetry.schema import SCHEMAS
 
+log = logging.getLogger("andon.telemetry")
 MAX_UNMASKED = 200
 
 
@@ -225,9 +228,14 @@ def ingest(ctx: Context, team: str, signal: str, table: pa.Table) -> Ingested:
     )
     table, masked = masking.mask_table(table, unmasked)
     file = spool.write(ctx.settings.home, team, signal, table)
-    with ctx.db.transaction() as session:
-        budgets.meter(session, team_row.id, team, budget, today, file.path.stat().st_size,
-                      ctx.clock.now())  # fmt: skip
+    try:
+        with ctx.db.transaction() as session:
+            budgets.meter(session, team_row.id, team, budget, today, file.path.stat().st_size,
+                          ctx.clock.now())  # fmt: skip
+    except (AndonError, SQLAlchemyError) as exc:
+        # The batch is durable: failing now would make the producer send it twice. The
+        # day's count misses this batch instead.
+        log.warning("team %s: a telemetry batch was not metered: %s", team, type(exc).__name__)
     return Ingested(team, signal, table.num_rows, masked, file.name)
 
 
