@@ -96,3 +96,11 @@ def test_a_job_killed_at_random_points_leaves_every_span_exactly_once(tmp_path: 
         assert con.execute("SELECT count(DISTINCT day) FROM spans").fetchone() == (
             2,
         )  # today, yesterday
+
+
+def test_rows_of_a_move_planned_but_not_written_are_still_counted(tmp_path: Path) -> None:
+    total = fill(tmp_path, 3, 4)
+    with hot.writing(tmp_path, "home") as con:  # step 1 of a first move, then a kill
+        con.execute("UPDATE spans SET move_id = 'tm_planned' WHERE day < ?", [TODAY])
+    assert tiers.cold_files(tmp_path, "spans", ["home"]) == []
+    assert counted(tmp_path) == (total, total)

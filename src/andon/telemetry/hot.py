@@ -24,16 +24,17 @@ Tables of a hot file:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
 from andon.core.errors import Unavailable
 from andon.telemetry.schema import SCHEMAS, SPANS
 
+T = TypeVar("T")
 LOCK_WAIT_SECONDS = 30.0
 """How long an opener waits for another process to let go of a hot file."""
 
@@ -107,14 +108,17 @@ _DDL = [
 ]
 
 
-def _open(path: Path, read_only: bool, wait: float) -> Any:
+def while_locked(attempt: Callable[[], T], path: Path, wait: float = LOCK_WAIT_SECONDS) -> T:
+    """``attempt()`` (an open or an attach of the hot file ``path``), retried with backoff
+    while another process holds the file, for up to ``wait`` seconds; then
+    :class:`Unavailable`."""
     import duckdb
 
     deadline = time.monotonic() + wait
     pause = 0.005
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return attempt()
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
                 raise Unavailable(
@@ -123,6 +127,12 @@ def _open(path: Path, read_only: bool, wait: float) -> Any:
                 ) from None
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
+
+
+def _open(path: Path, read_only: bool, wait: float) -> Any:
+    import duckdb
+
+    return while_locked(lambda: duckdb.connect(str(path), read_only=read_only), path, wait)
 
 
 @contextmanager

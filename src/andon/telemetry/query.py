@@ -27,7 +27,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from andon.core.errors import Invalid, Unavailable
+from andon.core.errors import Invalid
 from andon.data.sql_guard import SqlLimits, deadline, duckdb_failure, lock, one_select
 from andon.telemetry import hot, tiers
 from andon.telemetry.hot import columns, names
@@ -65,22 +65,9 @@ def _quote(text: str) -> str:
 
 
 def _attach(con: Any, path: Path, alias: str, wait: float = hot.LOCK_WAIT_SECONDS) -> None:
-    import duckdb
-
-    end = time.monotonic() + wait
-    pause = 0.005
-    while True:
-        try:
-            con.execute(f"ATTACH {_quote(str(path))} AS {alias} (READ_ONLY)")
-            return
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() >= end:
-                raise Unavailable(
-                    f"the hot telemetry file {path.name} is held by another process",
-                    hint="the telemetry writer holds a file only while it folds; try again",
-                ) from None
-            time.sleep(pause)
-            pause = min(pause * 2, 0.1)
+    hot.while_locked(
+        lambda: con.execute(f"ATTACH {_quote(str(path))} AS {alias} (READ_ONLY)"), path, wait
+    )
 
 
 def connect(home: Path, teams: list[str], limits: SqlLimits) -> Any:
@@ -97,12 +84,12 @@ def connect(home: Path, teams: list[str], limits: SqlLimits) -> Any:
         cols = names(schema)
         parts = []
         files = tiers.cold_files(home, signal, teams)
-        moved = ", ".join(_quote(p.stem) for p in files) or "NULL"
+        # A hot row leaves the view once its move's cold file exists (never NOT IN (NULL),
+        # which would hide the rows of a move planned but not yet written).
+        moved = ", ".join(_quote(p.stem) for p in files)
+        written = f"move_id IS NULL OR move_id NOT IN ({moved})" if moved else "true"
         for i in range(len(attached)):
-            parts.append(
-                f"SELECT {cols} FROM hot{i}.{signal} "
-                f"WHERE move_id IS NULL OR move_id NOT IN ({moved})"
-            )
+            parts.append(f"SELECT {cols} FROM hot{i}.{signal} WHERE {written}")
         if files:
             listed = ", ".join(_quote(str(p)) for p in files)
             parts.append(f"SELECT {cols} FROM read_parquet([{listed}], hive_partitioning = false)")
