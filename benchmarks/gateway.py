@@ -104,7 +104,8 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), access_log=None, print
 """
 
 
-def _wait(url: str, timeout: float = 60) -> float:
+def wait_until_up(url: str, timeout: float = 60) -> float:
+    """Poll ``url`` until it answers; seconds it took (RuntimeError after ``timeout``)."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
         try:
@@ -311,7 +312,7 @@ def main() -> None:
             env,
         ),
     ):
-        _wait(backend + "/v1/models")
+        wait_until_up(backend + "/v1/models")
         startups = {}
         for label, extra in (
             ("installed", {}),
@@ -319,7 +320,7 @@ def main() -> None:
         ):
             start = time.monotonic()
             with process(gw_argv, {**env, **extra}) as gw:
-                _wait(f"http://127.0.0.1:{ports['gateway']}/healthz")
+                wait_until_up(f"http://127.0.0.1:{ports['gateway']}/healthz")
                 startups[label] = time.monotonic() - start
                 if extra:
                     continue
@@ -327,7 +328,7 @@ def main() -> None:
                 time.sleep(1)
                 rss = rss_mb(gateway_pid)
         with process(gw_argv, env) as gw:
-            _wait(f"http://127.0.0.1:{ports['gateway']}/healthz")
+            wait_until_up(f"http://127.0.0.1:{ports['gateway']}/healthz")
             time.sleep(1)
             gw_base = f"http://127.0.0.1:{ports['gateway']}"
             auth_h = {"authorization": f"Bearer {token}"}
@@ -423,7 +424,7 @@ def main() -> None:
         with process(
             [str(ANDON), "gateway", "--workers", "1", "--port", str(ports["gateway"])], env
         ) as one:
-            _wait(f"http://127.0.0.1:{ports['gateway']}/healthz")
+            wait_until_up(f"http://127.0.0.1:{ports['gateway']}/healthz")
             time.sleep(1)
             one_rps = []
             direct_rps = []

@@ -41,7 +41,7 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 import httpx  # noqa: E402
 import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
-from benchmarks.gateway import cpu_seconds, process  # noqa: E402
+from benchmarks.gateway import cpu_seconds, process, wait_until_up  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: E402
     ExportTraceServiceRequest,
@@ -150,12 +150,7 @@ def ingest(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     headers = {"authorization": f"Bearer {token}", "content-type": otlp.PROTOBUF}
     with process([str(ANDON), "telemetry", "serve", "--port", str(port)], env) as server:
         base = f"http://127.0.0.1:{port}"
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.05)
+        wait_until_up(f"{base}/healthz")
         cpu_before = cpu_seconds([server.pid])
         began = time.perf_counter()
         with httpx.Client(timeout=60) as client:

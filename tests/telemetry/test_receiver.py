@@ -12,6 +12,7 @@ import httpx
 import pyarrow as pa
 import pytest
 from google.rpc import status_pb2
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -70,9 +71,9 @@ def test_the_sdk_exporters_deliver_traces_metrics_and_logs(intake: Intake) -> No
     )
     logs = OTLPLogExporter(endpoint=f"{intake.base}/v1/logs", headers=headers)
     assert logs.export(sdk.logs()).name == "SUCCESS"
-    metrics = OTLPMetricExporter(endpoint=f"{intake.base}/v1/metrics", headers=headers,
-                                 compression=__import__("opentelemetry.exporter.otlp.proto.http",
-                                                        fromlist=["Compression"]).Compression.Gzip)  # fmt: skip
+    metrics = OTLPMetricExporter(
+        endpoint=f"{intake.base}/v1/metrics", headers=headers, compression=Compression.Gzip
+    )
     assert metrics.export(sdk.metrics()).name == "SUCCESS"
     assert len(spool.waiting(intake.home)) == 3  # spooled before the answer
     intake.fold()

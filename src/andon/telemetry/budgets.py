@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -77,8 +77,6 @@ def parse(doc: dict[str, Any] | None) -> Budget | None:
 
 def resets_at(day: date) -> datetime:
     """When the budget of ``day`` gives way to the next day's (midnight UTC)."""
-    from datetime import UTC
-
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
 
 
@@ -93,9 +91,9 @@ def meter(
 ) -> None:  # fmt: skip
     """Add ``size`` bytes to the team's day and announce a first crossing of the warning or
     the cap (a conditional update, so of two receivers crossing at once one announces)."""
-    if usage(session, team_id, day) is None:  # two receivers may race to open the day
-        insert_or_ignore(session, tt.TelemetryUsage, {"team_id": team_id, "day": day,
-                         "bytes": 0, "warned": False, "exceeded": False})  # fmt: skip
+    # Two receivers may race to open the day: the first insert wins, the other does nothing.
+    insert_or_ignore(session, tt.TelemetryUsage, {"team_id": team_id, "day": day,
+                     "bytes": 0, "warned": False, "exceeded": False})  # fmt: skip
     U = tt.TelemetryUsage
     key = (U.team_id == team_id) & (U.day == day)
     session.execute(update(U).where(key).values(bytes=U.bytes + size))

@@ -220,7 +220,7 @@ def ingest(ctx: Context, team: str, signal: str, table: pa.Table) -> Ingested:
         )
     if over and budget is not None and budget.action == "drop_debug_logs" and signal == "logs":
         severity = table.column("severity_number")
-        table = table.filter(pc.fill_null(pc.greater_equal(severity, budgets.INFO), True))
+        table = table.filter(pc.greater_equal(severity, budgets.INFO))  # never null (LOGS)
     if not table.num_rows:
         return Ingested(team, signal, 0, 0, "")
     table = table.set_column(
