@@ -82,3 +82,35 @@ def test_bad_input_is_one_clear_line(run: Run) -> None:
         proc = run(*args)
         assert proc.returncode == code, (args, proc.stdout, proc.stderr)
         assert words in _one_clear_line(proc), args
+
+
+def test_cardinality_report_and_tag_schema(
+    run: Run, andon_env: dict[str, str], tmp_path: Path
+) -> None:
+    assert run("init").returncode == 0
+    assert run("team", "create", "shop", "--owner", "admin").returncode == 0
+    home = Path(andon_env["ANDON_HOME"])
+    keys = [f"tag{i:03d}" for i in range(120)]
+    rows = [{"trace": n, "span": n, "status": "error", "attrs": {k: f"{k}-{n}" for k in keys}}
+            for n in range(10)]  # fmt: skip
+    spool.write(home, "shop", "spans", spans(rows, team="shop"))
+    assert run("telemetry", "fold").returncode == 0
+    schema = tmp_path / "tags.yaml"
+    schema.write_text("tags:\n" + "".join(f"  - {k}\n" for k in keys[:35]), encoding="utf-8")
+    tried = run("telemetry", "cardinality", "--team", "shop", "--schema", str(schema))
+    assert tried.returncode == 0, tried.stderr
+    assert "120 keys -> 35" in tried.stdout and "tag000" in tried.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tags: [a]\nouside: drop\n", encoding="utf-8")
+    refused = run("telemetry", "tags", "set", "shop", str(bad), "--reason", "typo")
+    assert refused.returncode == 2 and "ouside" in _one_clear_line(refused)
+    done = run("telemetry", "tags", "set", "shop", str(schema), "--reason", "35 tags")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(run("telemetry", "tags", "show", "shop").stdout)["outside"] == "drop"
+    spool.write(home, "shop", "spans", spans([{**r, "trace": 50 + i, "span": 50 + i}
+                                              for i, r in enumerate(rows)], team="shop"))  # fmt: skip
+    folded = json.loads(run("telemetry", "fold", "--format", "json").stdout)
+    assert folded["tags_dropped"] == 85 * 10
+    report = json.loads(run("telemetry", "cardinality", "--team", "shop", "-f", "json").stdout)
+    assert (report["schema"], report["keys_after"]) == ("team", 35)
+    assert run("telemetry", "tags", "set", "shop", "--none", "--reason", "x").returncode == 0

@@ -7,6 +7,7 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -32,6 +33,10 @@ policy_app = typer.Typer(
 app.add_typer(policy_app, name="policy")
 budget_app = typer.Typer(help="A team's telemetry budget in bytes per day.", no_args_is_help=True)
 app.add_typer(budget_app, name="budget")
+tags_app = typer.Typer(
+    help="A team's tag schema: the attribute keys it keeps and their limits.", no_args_is_help=True
+)
+app.add_typer(tags_app, name="tags")
 
 
 class QueryFormat(StrEnum):
@@ -92,7 +97,8 @@ def telemetry_fold(fmt: Format = FormatOption) -> None:
         "files": done.files, "spans": done.spans, "metrics": done.metrics, "logs": done.logs,
         "kept_traces": done.kept_traces, "dropped_traces": done.dropped_traces,
         "late_kept": done.late_kept, "late_dropped": done.late_dropped,
-        "overturned": done.overturned, "teams": done.teams,
+        "overturned": done.overturned, "tags_dropped": done.tags_dropped,
+        "tags_hashed": done.tags_hashed, "teams": done.teams,
     }  # fmt: skip
     sent = pipeline.exported
     if pipeline.exporter is not None:
@@ -205,20 +211,12 @@ def policy_set(
     reason: str = ReasonOption,
 ) -> None:
     """Set the team's tail-sampling policies (the OpenTelemetry Collector's shape)."""
-    import yaml  # type: ignore[import-untyped]
-
     from andon.core.errors import Invalid
-    from andon.core.yaml_limits import load_bounded
     from andon.telemetry import service
 
     if (file is None) != default:
         raise Invalid("give either a sampling document or --default", field="file")
-    document = None
-    if file is not None:
-        try:
-            document = load_bounded(file.read_text(encoding="utf-8"), source=str(file))
-        except yaml.YAMLError as exc:
-            raise Invalid(f"{file} is not YAML: {str(exc).splitlines()[0]}", field="file") from None
+    document = _document(file) if file is not None else None
     done = service.set_sampling(context(), team, document, reason=reason)
     say(f"team {team}: sampling document version {done.version}")
 
@@ -285,3 +283,90 @@ def budget_set(
                                   "action": action}  # fmt: skip
     done = service.set_budget(context(), team, budget, reason=reason)
     say(f"team {team}: telemetry budget {'removed' if remove else 'set'} (version {done.version})")
+
+
+def _document(file: Path) -> Any:
+    """A YAML or JSON document read from ``file`` (bounded), :class:`Invalid` if it is neither."""
+    import yaml  # type: ignore[import-untyped]
+
+    from andon.core.errors import Invalid
+    from andon.core.yaml_limits import load_bounded
+
+    try:
+        return load_bounded(file.read_text(encoding="utf-8"), source=str(file))
+    except yaml.YAMLError as exc:
+        raise Invalid(f"{file} is not YAML: {str(exc).splitlines()[0]}", field="file") from None
+
+
+@tags_app.command("show")
+def tags_show(team: str = typer.Argument(..., help="The team.")) -> None:
+    """The team's tag schema in full (JSON; null when it has none)."""
+    from andon.telemetry import service
+
+    print_json(service.telemetry_settings(context(), team).tags)
+
+
+@tags_app.command("set")
+def tags_set(
+    team: str = typer.Argument(..., help="The team."),
+    file: Path = typer.Argument(
+        None, help="A tag schema (YAML or JSON).", exists=True, dir_okay=False
+    ),
+    remove: bool = typer.Option(False, "--none", help="Remove the schema: store tags as sent."),
+    reason: str = ReasonOption,
+) -> None:
+    """Set the tag schema the writer applies to the team's attributes from its next pass."""
+    from andon.core.errors import Invalid
+    from andon.telemetry import service
+
+    if (file is None) != remove:
+        raise Invalid("give either a tag schema or --none", field="file")
+    document = _document(file) if file is not None else None
+    if document is not None and not isinstance(document, dict):
+        raise Invalid("a tag schema is a mapping with a 'tags' entry", field="file")
+    done = service.set_tags(context(), team, document, reason=reason)
+    say(f"team {team}: tag schema {'removed' if remove else 'set'} (version {done.version})")
+
+
+@app.command("cardinality")
+def telemetry_cardinality(
+    team: str = typer.Option(..., "--team", help="The team."),
+    days: int = typer.Option(1, "--days", help="UTC days back to look, today included.", min=1),
+    schema: Path = typer.Option(
+        None,
+        "--schema",
+        help="A tag schema to try (default: the team's own).",
+        exists=True,
+        dir_okay=False,
+    ),
+    top: int = typer.Option(20, "--top", help="Keys listed in the table.", min=1),
+    fmt: Format = FormatOption,
+) -> None:
+    """The attribute keys with the most distinct values, and what a tag schema keeps and saves."""
+    from datetime import timedelta
+
+    from andon.core.errors import Invalid
+    from andon.telemetry import service
+
+    proposed = _document(schema) if schema is not None else None
+    if schema is not None and not isinstance(proposed, dict):
+        raise Invalid("a tag schema is a mapping with a 'tags' entry", field="schema")
+    since = datetime.now(UTC).date() - timedelta(days=days - 1)
+    done = service.cardinality_report(context(), team, since, proposed)
+    if fmt is Format.json:
+        print_json(done.as_dict())
+        return
+    rows = [(k.key, k.distinct, k.occurrences, f"{k.bytes:,}", k.verdict, f"{k.saves:,}",
+             k.guarded) for k in done.keys[:top]]  # fmt: skip
+    print_table("cardinality",
+                ["key", "distinct/day", "values", "bytes", "schema", "saves", "guard removed"],
+                rows, markup=False)  # fmt: skip
+    if done.schema == "none":
+        say(f"team {team}: {done.keys_before} keys since {done.since}, no tag schema set; "
+            "try one with --schema FILE")  # fmt: skip
+        return
+    saved = done.bytes_before - done.bytes_after
+    share = f" ({100 * saved / done.bytes_before:.0f} %)" if done.bytes_before else ""
+    which = "the proposed schema" if done.schema == "proposed" else "its tag schema"
+    say(f"team {team}, {which}: {done.keys_before} keys -> {done.keys_after}; "
+        f"{done.bytes_before:,} attribute bytes -> {done.bytes_after:,}, {saved:,} saved{share}")  # fmt: skip

@@ -18,7 +18,9 @@ Tables of a hot file:
   batch and deleting its file never folds it twice);
 * ``moves``: the retention job's moves to the cold tier (see :mod:`andon.telemetry.tiers`);
 * ``outbound``: kept spans waiting to be exported to another collector, and ``export_totals``
-  what the exporter did with them (see :mod:`andon.telemetry.exporter`).
+  what the exporter did with them (see :mod:`andon.telemetry.exporter`);
+* ``tag_values``: the hashes of the values each limited tag was admitted with today, and
+  ``tag_guard`` what the tag schema dropped or hashed (see :mod:`andon.telemetry.cardinality`).
 """
 
 from __future__ import annotations
@@ -105,6 +107,12 @@ _DDL = [
     "day DATE NOT NULL, file VARCHAR NOT NULL, state VARCHAR NOT NULL, rows BIGINT)",
     f"CREATE TABLE IF NOT EXISTS outbound ({columns(SPANS)}, queued_ns BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS export_totals (outcome VARCHAR PRIMARY KEY, spans BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tag_values (day DATE NOT NULL, key VARCHAR NOT NULL, "
+    "value_hash UBIGINT NOT NULL, PRIMARY KEY (day, key, value_hash))",
+    "CREATE TABLE IF NOT EXISTS tag_guard (day DATE NOT NULL, signal VARCHAR NOT NULL, "
+    "key VARCHAR NOT NULL, reason VARCHAR NOT NULL, action VARCHAR NOT NULL, "
+    "occurrences BIGINT NOT NULL, bytes BIGINT NOT NULL, "
+    "PRIMARY KEY (day, signal, key, reason, action))",
 ]
 
 

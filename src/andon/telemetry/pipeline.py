@@ -1,8 +1,8 @@
 """The writer process's loop: teams' policies from the store, the gateway's span files, a pass.
 
 :class:`Pipeline` is what ``andon telemetry serve`` runs beside the receiver (and ``andon
-telemetry fold`` runs once): each pass it rereads every team's sampling document and every
-endpoint's latency objective (one read each, so a change applies on the next pass), turns the
+telemetry fold`` runs once): each pass it rereads every team's sampling document, tag schema
+and every endpoint's latency objective (one read each, so a change applies on the next pass), turns the
 gateway workers' OTLP/JSON files into masked spool batches of the endpoints' teams, and folds
 the spool (:class:`~andon.telemetry.writer.Writer`), then sends kept traces on to another
 collector when ``ANDON_TELEMETRY_EXPORT_URL`` is set (:class:`~andon.telemetry.exporter.Exporter`).
@@ -28,9 +28,10 @@ from andon.serve import queries as serve_queries
 from andon.store.db import Database
 from andon.store.tables import auth as t
 from andon.store.tables import telemetry as tt
-from andon.telemetry import budgets, masking, otlp, spool
+from andon.telemetry import budgets, masking, otlp, spool, tags
 from andon.telemetry.exporter import Exporter, ExportReport, parse_headers
 from andon.telemetry.sampling import DEFAULT_DOCUMENT, SamplingPolicy, parse
+from andon.telemetry.tags import TagSchema
 from andon.telemetry.writer import PassReport, Writer, exclusive
 
 log = logging.getLogger("andon.telemetry")
@@ -44,6 +45,7 @@ class Pipeline:
         self.db, self.home, self.clock = db, Path(settings.home), clock
         self.policies: dict[str, SamplingPolicy] = {}
         self.unmasked: dict[str, frozenset[str]] = {}
+        self.tags: dict[str, TagSchema] = {}
         self.objectives: dict[str, dict[str, float]] = {}
         self._documents: dict[str, object] = {}
         self.unattributed = 0  # gateway spans of no endpoint's team (404s, refused tokens)
@@ -54,7 +56,12 @@ class Pipeline:
             self.exporter = Exporter(self.home, settings.telemetry_export_url, headers)
         self.exported = ExportReport()
         self.writer = Writer(
-            self.home, self.policy_of, self.objectives_of, clock, export=self.exporter is not None
+            self.home,
+            self.policy_of,
+            self.objectives_of,
+            clock,
+            export=self.exporter is not None,
+            tags_of=self.tags.get,
         )
 
     def policy_of(self, team: str) -> SamplingPolicy:
@@ -75,6 +82,7 @@ class Pipeline:
                     tt.TelemetrySettings.sampling,
                     tt.TelemetrySettings.unmasked,
                     tt.TelemetrySettings.budget,
+                    tt.TelemetrySettings.tags,
                     tt.TelemetryUsage.exceeded,
                 )
                 .join(tt.TelemetrySettings, tt.TelemetrySettings.team_id == t.Team.id)
@@ -84,8 +92,11 @@ class Pipeline:
                 )
             ).all()
         policies: dict[str, SamplingPolicy] = {}
-        for team, stored, unmasked, budget, exceeded in rows:
+        schemas: dict[str, dict[str, object]] = {}
+        for team, stored, unmasked, budget, schema, exceeded in rows:
             self.unmasked[team] = frozenset(unmasked or ())
+            if schema is not None:
+                schemas[team] = schema
             document = stored
             if exceeded and (budget or {}).get("action") == "sample_harder":
                 # past the day's budget: healthy traces sampled harder, errors still kept
@@ -103,11 +114,25 @@ class Pipeline:
                     "team %s: its sampling document is refused (%s); default used", team, exc
                 )
         self.policies = policies
+        self._tag_schemas(schemas)
         objectives: dict[str, dict[str, float]] = {}
         for name, spec in serve_queries.load_snapshot(self.db).endpoints.items():
             if spec.slo_p95_ms:
                 objectives.setdefault(spec.team, {})[name] = float(spec.slo_p95_ms)
         self.objectives = objectives
+
+    def _tag_schemas(self, documents: dict[str, dict[str, object]]) -> None:
+        """Each team's tag schema, with the keys its sampling policies test added."""
+        schemas: dict[str, TagSchema] = {}
+        for team, document in documents.items():
+            try:
+                schema = tags.parse(document)
+            except Invalid as exc:  # stored documents were checked; a newer andon may differ
+                log.warning("team %s: its tag schema is refused (%s); not applied", team, exc)
+                continue
+            schemas[team] = schema.with_keys(self.policy_of(team).attribute_keys)
+        self.tags.clear()  # the writer holds this dict's ``get``
+        self.tags.update(schemas)
 
     def gateway_spans(self) -> int:
         """Turn the gateway's span files into spool batches of each endpoint's team (masked

@@ -91,6 +91,7 @@ class Leaf:
     aggregate: str | None  # a per-trace aggregate, computed in the facts query
     outer: str  # the policy's boolean over the facts row (``f.p3`` or a join on ``slo``)
     spans_per_second: int | None = None  # rate_limiting only
+    key: str | None = None  # the attribute key an attribute policy tests
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,11 @@ class SamplingPolicy:
     def leaves(self) -> list[Leaf]:
         """Every leaf of every policy, in order (each is one column of the facts query)."""
         return [leaf for policy in self.policies for leaf in policy.leaves]
+
+    @property
+    def attribute_keys(self) -> set[str]:
+        """The attribute keys the policies test (a tag schema always keeps them)."""
+        return {leaf.key for leaf in self.leaves if leaf.key is not None}
 
 
 def parse(document: Mapping[str, Any]) -> SamplingPolicy:
@@ -258,7 +264,8 @@ def _leaf(name: str, kind: str, item: Mapping[str, Any], where: str, counter: li
     counter[0] += 1
 
     def agg(sql: str) -> Leaf:
-        return Leaf(name, kind, sql, f"f.{column}")
+        tested = settings.get("key") if kind.endswith("_attribute") else None
+        return Leaf(name, kind, sql, f"f.{column}", key=tested)
 
     if kind == "always_sample":
         return agg("true")

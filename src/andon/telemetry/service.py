@@ -30,7 +30,7 @@ from andon.core.records import published
 from andon.data.sql_guard import SqlLimits
 from andon.store.tables import auth as t
 from andon.store.tables import telemetry as tt
-from andon.telemetry import budgets, hot, masking, spool, tiers
+from andon.telemetry import budgets, cardinality, hot, masking, spool, tags, tiers
 from andon.telemetry import query as sql_query
 from andon.telemetry.sampling import DEFAULT_DOCUMENT, parse
 from andon.telemetry.schema import SCHEMAS
@@ -48,6 +48,7 @@ class TelemetrySettingsRecord:
     sampling: dict[str, Any] | None
     unmasked: tuple[str, ...]
     budget: dict[str, Any] | None
+    tags: dict[str, Any] | None
     version: int
     changed_by: str
     changed_at: datetime | None
@@ -65,6 +66,7 @@ class TelemetrySettingsRecord:
             "default_sampling": self.sampling is None,
             "unmasked": list(self.unmasked),
             "budget": self.budget,
+            "tags": self.tags,
             "version": self.version,
             "changed_by": self.changed_by,
             "changed_at": self.changed_at.isoformat() if self.changed_at else None,
@@ -85,12 +87,13 @@ class Ingested:
 
 def _record(team: t.Team, row: tt.TelemetrySettings | None) -> TelemetrySettingsRecord:
     if row is None:
-        return TelemetrySettingsRecord(team.name, None, (), None, 0, "", None)
+        return TelemetrySettingsRecord(team.name, None, (), None, None, 0, "", None)
     return TelemetrySettingsRecord(
         team.name,
         dict(row.sampling) if row.sampling is not None else None,
         tuple(row.unmasked),
         dict(row.budget) if row.budget is not None else None,
+        dict(row.tags) if row.tags is not None else None,
         row.version,
         row.changed_by,
         as_utc(row.changed_at),
@@ -174,6 +177,37 @@ def set_budget(
     parsed = budgets.parse(dict(budget) if budget is not None else None)
     value = parsed.as_dict() if parsed is not None else None
     return _change(ctx, team, "telemetry.sampling", "budget", value, reason)
+
+
+def set_tags(
+    ctx: Context, team: str, document: Mapping[str, Any] | None, reason: str = ""
+) -> TelemetrySettingsRecord:
+    """Set ``team``'s tag schema (``None``: attributes stored as sent), audited; see
+    :mod:`andon.telemetry.tags` for the document. It applies from the writer's next pass."""
+    value = tags.as_document(tags.parse(document)) if document is not None else None
+    return _change(ctx, team, "telemetry.sampling", "tags", value, reason)
+
+
+def cardinality_report(
+    ctx: Context,
+    team: str,
+    since: date,
+    proposed: Mapping[str, Any] | None = None,
+) -> cardinality.CardinalityReport:
+    """Per attribute key of ``team`` since ``since``: distinct values, occurrences and bytes
+    stored, what the tag guard dropped, and what the team's schema (or ``proposed``, a schema
+    not yet set) keeps and would save."""
+    readable_teams(ctx, [team])
+    schema: tags.TagSchema | None = None
+    which = "none"
+    if proposed is not None:
+        schema, which = tags.parse(proposed), "proposed"
+    else:
+        stored = telemetry_settings(ctx, team).tags
+        if stored is not None:
+            schema, which = tags.parse(stored), "team"
+    limits = SqlLimits.of(ctx.settings)
+    return cardinality.report(ctx.settings.home, team, since, schema, which, limits)
 
 
 def budget_status(ctx: Context, team: str) -> dict[str, Any]:

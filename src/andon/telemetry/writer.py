@@ -25,16 +25,18 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from andon.core.errors import Conflict
-from andon.telemetry import hot, spool
+from andon.telemetry import cardinality, hot, spool
 from andon.telemetry.hot import names
 from andon.telemetry.sampling import DROPPED, LATE_ERROR, Sampler, SamplingPolicy, facts_sql
 from andon.telemetry.schema import SCHEMAS, SPANS
+from andon.telemetry.tags import TagSchema
 
 DECISION_TTL_NS = 3_600 * 1_000_000_000
 """How long a trace's decision is remembered (later spans of it are decided afresh)."""
@@ -59,12 +61,15 @@ class PassReport:
     late_kept: int = 0
     late_dropped: int = 0
     overturned: int = 0
+    tags_dropped: int = 0  # attribute values the team's tag schema dropped
+    tags_hashed: int = 0
     teams: list[str] = field(default_factory=list)
 
     def add(self, other: PassReport) -> None:
         """Add another team's figures to these."""
         for name in ("files", "spans", "metrics", "logs", "kept_traces", "dropped_traces",
-                     "late_kept", "late_dropped", "overturned"):  # fmt: skip
+                     "late_kept", "late_dropped", "overturned", "tags_dropped",
+                     "tags_hashed"):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.teams.extend(other.teams)
 
@@ -73,6 +78,8 @@ PolicyOf = Callable[[str], SamplingPolicy]
 """The sampling policy of a team (by name)."""
 ObjectivesOf = Callable[[str], dict[str, float]]
 """A team's endpoints' latency objectives in milliseconds (endpoint name -> p95 ms)."""
+TagsOf = Callable[[str], TagSchema | None]
+"""A team's tag schema (``None``: its attributes are stored as sent)."""
 
 
 @contextmanager
@@ -107,6 +114,7 @@ class Writer:
         objectives_of: ObjectivesOf,
         clock: Callable[[], int] = time.time_ns,
         export: bool = False,
+        tags_of: TagsOf = lambda team: None,
     ) -> None:
         self.home, self.policy_of, self.objectives_of, self.clock = (
             home,
@@ -115,6 +123,7 @@ class Writer:
             clock,
         )
         self.export = export  # also queue kept spans in ``outbound`` for the exporter
+        self.tags_of = tags_of
         self.samplers: dict[str, Sampler] = {}
         self.pending: set[str] = set(hot.teams(home))  # teams that may hold undecided traces
 
@@ -139,6 +148,8 @@ class Writer:
         report = PassReport(teams=[team])
         now = self.clock()
         sampler = self._sampler(team)
+        tags = self.tags_of(team)
+        day = datetime.fromtimestamp(now / 1e9, UTC).date()
         done: list[spool.SpoolFile] = []
         with hot.writing(self.home, team) as con:
             con.execute("BEGIN")
@@ -149,6 +160,11 @@ class Writer:
                     if con.execute("SELECT 1 FROM folded WHERE name = ?", [file.name]).fetchone():
                         continue
                     table = spool.read(file)
+                    if tags is not None:
+                        guarded = cardinality.guard(con, table, tags, day, file.signal)
+                        table = guarded.table
+                        report.tags_dropped += guarded.dropped
+                        report.tags_hashed += guarded.hashed
                     report.files += 1
                     if file.signal == "spans":
                         report.spans += table.num_rows
@@ -318,6 +334,8 @@ class Writer:
         )
         con.execute("DELETE FROM decisions WHERE decided_ns < ?", [now - DECISION_TTL_NS])
         con.execute("DELETE FROM folded WHERE folded_ns < ?", [now - LEDGER_TTL_NS])
+        oldest = datetime.fromtimestamp(now / 1e9, UTC).date() - cardinality.GUARD_DAYS
+        con.execute("DELETE FROM tag_guard WHERE day < ?", [oldest])
 
 
 def _total(con: Any, kept: bool, policy: str, traces: int, spans: int) -> None:

@@ -17,14 +17,16 @@ from andon.store.tables.base import Base, Timestamp
 
 
 class TelemetrySettings(Base):
-    """A team's telemetry settings: its tail-sampling document and the attribute keys whose
-    values are stored unmasked (each change a new ``version``, audited)."""
+    """A team's telemetry settings: its tail-sampling document, the attribute keys whose
+    values are stored unmasked, its daily budget and its tag schema (each change a new
+    ``version``, audited)."""
 
     __tablename__ = "telemetry_settings"
     team_id: Mapped[str] = mapped_column(ForeignKey("teams.id"), primary_key=True)
     sampling: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     unmasked: Mapped[list[str]] = mapped_column(JSON)
     budget: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    tags: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     version: Mapped[int] = mapped_column(Integer)
     changed_by: Mapped[str] = mapped_column(String(100))
     changed_at: Mapped[datetime] = mapped_column(Timestamp)
