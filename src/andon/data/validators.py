@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import compress
 from typing import Any
 
@@ -230,13 +231,33 @@ def _byte_table(pairs: Iterable[tuple[str, int]]) -> Any:
 
 _DIGITS = "0123456789"
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_LUHN_DOUBLED = _byte_table((d, (2 * i) % 9 if i < 9 else 9) for i, d in enumerate(_DIGITS))
-_IS_DIGIT = _byte_table((d, 1) for d in _DIGITS).astype(bool)
-_IS_LETTER = _byte_table((ch, 1) for ch in _LETTERS).astype(bool)
-_IBAN_VALUE = _byte_table([*((d, i) for i, d in enumerate(_DIGITS)),
-                           *((ch, 10 + i) for i, ch in enumerate(_LETTERS))])  # fmt: skip
-_IBAN_WIDTH = _byte_table([*((d, 1) for d in _DIGITS), *((ch, 2) for ch in _LETTERS)])
 _POW10 = [pow(10, k, 97) for k in range(80)]
+
+
+@dataclass(frozen=True)
+class _ByteTables:
+    """The byte look-up tables of the vectorised checksums."""
+
+    luhn_doubled: Any
+    is_digit: Any
+    is_letter: Any
+    iban_value: Any
+    iban_width: Any
+
+
+@cache
+def _tables() -> _ByteTables:
+    """Built on the first checksum, not at import: importing numpy costs every process that
+    imports this module (a check run, the profile, telemetry masking) about 60 ms."""
+    digit_values = [(d, i) for i, d in enumerate(_DIGITS)]
+    letter_values = [(ch, 10 + i) for i, ch in enumerate(_LETTERS)]
+    return _ByteTables(
+        luhn_doubled=_byte_table((d, (2 * i) % 9 if i < 9 else 9) for i, d in enumerate(_DIGITS)),
+        is_digit=_byte_table((d, 1) for d in _DIGITS).astype(bool),
+        is_letter=_byte_table((ch, 1) for ch in _LETTERS).astype(bool),
+        iban_value=_byte_table(digit_values + letter_values),
+        iban_width=_byte_table([*((d, 1) for d in _DIGITS), *((ch, 2) for ch in _LETTERS)]),
+    )
 
 
 def luhn_many(values: Sequence[str]) -> Any:
@@ -250,6 +271,7 @@ def luhn_many(values: Sequence[str]) -> Any:
     valid = np.zeros(len(values), dtype=bool)
     if not values:
         return valid
+    tables = _tables()
     for indices, rows in _rows_by_length(values):
         length = rows.shape[1]
         if not 12 <= length <= 19:
@@ -257,8 +279,8 @@ def luhn_many(values: Sequence[str]) -> Any:
         from_right = length - 1 - np.arange(length)
         doubled = from_right % 2 == 1
         plain = rows[:, ~doubled].astype(np.int16) - 48
-        total = plain.sum(axis=1) + _LUHN_DOUBLED[rows[:, doubled]].sum(axis=1)
-        valid[indices] = _IS_DIGIT[rows].all(axis=1) & (total % 10 == 0)
+        total = plain.sum(axis=1) + tables.luhn_doubled[rows[:, doubled]].sum(axis=1)
+        valid[indices] = tables.is_digit[rows].all(axis=1) & (total % 10 == 0)
     return valid
 
 
@@ -276,17 +298,19 @@ def iban_many(values: Sequence[str]) -> Any:
     valid = np.zeros(len(values), dtype=bool)
     if not values:
         return valid
+    tables = _tables()
     pow10 = np.asarray(_POW10, dtype=np.int16)
     for indices, rows in _rows_by_length(values):
         length = rows.shape[1]
         if not 15 <= length <= 34:
             continue
-        shape_ok = _IS_LETTER[rows[:, :2]].all(axis=1) & _IS_DIGIT[rows[:, 2:4]].all(axis=1)
+        country, check_digits = rows[:, :2], rows[:, 2:4]
+        shape_ok = tables.is_letter[country].all(axis=1) & tables.is_digit[check_digits].all(axis=1)
         moved = rows[:, np.r_[4:length, 0:4]]
-        width = _IBAN_WIDTH[moved]
+        width = tables.iban_width[moved]
         shape_ok &= (width > 0).all(axis=1)
         power = np.cumsum(width[:, ::-1], axis=1, dtype=np.int16)[:, ::-1] - width
-        total = (_IBAN_VALUE[moved] * pow10[power] % 97).sum(axis=1) % 97
+        total = (tables.iban_value[moved] * pow10[power] % 97).sum(axis=1) % 97
         valid[indices] = shape_ok & (total == 1)
     return valid
 
