@@ -8,26 +8,12 @@ with ``--debug``.
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
+from functools import cache, partial
+from importlib import import_module
 
 import typer
 
-from andon.cli import (
-    access,
-    audit,
-    contract_documents,  # noqa: F401 - registers contract upgrade and show
-    teams,
-)
-from andon.cli import budget as budget_cli
-from andon.cli import cards as cards_cli
-from andon.cli import catalog as catalog_cli
-from andon.cli import connections as connections_cli
-from andon.cli import data as data_cli
-from andon.cli import evaluate as evaluate_cli
-from andon.cli import policy as policy_cli
-from andon.cli import registry as registry_cli
-from andon.cli import roots as roots_cli
-from andon.cli import serve as serve_cli
-from andon.cli import telemetry as telemetry_cli
 from andon.cli._shared import (
     COLORS,
     Format,
@@ -38,7 +24,69 @@ from andon.cli._shared import (
     say,
     settings,
 )
+from andon.cli.lazy_groups import LazyGroup
 from andon.core.notices import listening
+
+# Command groups: name -> (module of andon.cli, its Typer app), in help order. A module is
+# imported when its group is used (andon.cli.lazy_groups), so `andon team list` pays for teams.
+GROUPS = {
+    "team": ("teams", "app"),
+    "principal": ("access", "principal_app"),
+    "role": ("access", "role_app"),
+    "token": ("access", "token_app"),
+    "asset": ("access", "asset_app"),
+    "audit": ("audit", "app"),
+    "events": ("audit", "events_app"),
+    "run": ("registry", "run_app"),
+    "model": ("registry", "model_app"),
+    "lineage": ("registry", "lineage_app"),
+    "contract": ("data", "contract_app"),
+    "check": ("data", "check_app"),
+    "data": ("data", "data_app"),
+    "connection": ("connections", "app"),
+    "eval": ("evaluate", "app"),
+    "policy": ("policy", "policy_app"),
+    "gate": ("policy", "gate_app"),
+    "approval": ("policy", "approval_app"),
+    "cord": ("policy", "cord_app"),
+    "endpoint": ("serve", "endpoint_app"),
+    "budget": ("budget", "app"),
+    "catalog": ("catalog", "app"),
+    "telemetry": ("telemetry", "app"),
+}
+
+
+@cache
+def group_app(name: str) -> typer.Typer:
+    """The Typer app of command group ``name``, with the commands other modules add to it
+    (added once per process, however often the group is built)."""
+    module, attribute = GROUPS[name]
+    sub_app: typer.Typer = getattr(import_module(f"andon.cli.{module}"), attribute)
+    # `andon model`, `andon lineage`, `andon contract` and `andon data` gather commands of
+    # several modules, in help order.
+    if name == "model":
+        from andon.cli import cards, policy
+
+        cards.add_model_commands(sub_app)
+        policy.add_model_commands(sub_app)
+    elif name == "lineage":
+        from andon.cli import cards
+
+        cards.add_lineage_commands(sub_app)
+    elif name == "contract":
+        from andon.cli import contract_documents  # noqa: F401 - registers contract upgrade and show
+    elif name == "data":
+        from andon.cli import roots
+
+        sub_app.add_typer(roots.app, name="root")
+    return sub_app
+
+
+class _AndonGroup(LazyGroup):
+    """The root ``andon`` group: its own commands and ``db`` built at once, the rest lazily."""
+
+    groups = {name: partial(group_app, name) for name in GROUPS}
+
 
 app = typer.Typer(
     name="andon",
@@ -46,38 +94,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=_AndonGroup,
 )
 db_app = typer.Typer(help="The metadata database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-app.add_typer(teams.app, name="team")
-app.add_typer(access.principal_app, name="principal")
-app.add_typer(access.role_app, name="role")
-app.add_typer(access.token_app, name="token")
-app.add_typer(access.asset_app, name="asset")
-app.add_typer(audit.app, name="audit")
-app.add_typer(audit.events_app, name="events")
-# Domain command groups register below, one line each.
-app.add_typer(registry_cli.run_app, name="run")
-# `andon model` and `andon lineage` gather commands of several modules, in help order.
-cards_cli.add_model_commands(registry_cli.model_app)
-policy_cli.add_model_commands(registry_cli.model_app)
-cards_cli.add_lineage_commands(registry_cli.lineage_app)
-app.add_typer(registry_cli.model_app, name="model")
-app.add_typer(registry_cli.lineage_app, name="lineage")
-app.add_typer(data_cli.contract_app, name="contract")
-app.add_typer(data_cli.check_app, name="check")
-app.add_typer(data_cli.data_app, name="data")
-data_cli.data_app.add_typer(roots_cli.app, name="root")
-app.add_typer(connections_cli.app, name="connection")
-app.add_typer(evaluate_cli.app, name="eval")
-app.add_typer(policy_cli.policy_app, name="policy")
-app.add_typer(policy_cli.gate_app, name="gate")
-app.add_typer(policy_cli.approval_app, name="approval")
-app.add_typer(policy_cli.cord_app, name="cord")
-app.add_typer(serve_cli.endpoint_app, name="endpoint")
-app.add_typer(budget_cli.app, name="budget")
-app.add_typer(catalog_cli.app, name="catalog")
-app.add_typer(telemetry_cli.app, name="telemetry")
 
 
 @app.callback()
@@ -336,7 +356,7 @@ def _option(field: str, args: list[str]) -> str:
     command = typer.main.get_command(app)
     rest = list(args)
     # Typer's command classes carry click's shape (``commands``, ``params``): read them so.
-    while isinstance(getattr(command, "commands", None), dict):
+    while isinstance(getattr(command, "commands", None), Mapping):
         commands = command.commands  # type: ignore[attr-defined]
         step = next((i for i, word in enumerate(rest) if word in commands), None)
         if step is None:
