@@ -6,6 +6,7 @@ Nothing reads the environment at import time: call :func:`load_settings`.
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -96,6 +97,17 @@ class Settings(BaseSettings):
         description="Headers sent with each export, as OpenTelemetry writes them: "
         "key=value,key=value (URL-encoded values); never logged.",
     )
+    telemetry_cold_url: str | None = Field(
+        default=None,
+        description="Where the telemetry cold tier lives: a local path or an fsspec URL "
+        "(s3://bucket/prefix, gs://, az://, file://, memory://); default HOME/telemetry/cold. "
+        "Credentials come from the filesystem's own variables (AWS_* for s3), never the URL.",
+    )
+    telemetry_cold_endpoint: str | None = Field(
+        default=None,
+        description="Endpoint of an S3-compatible store or GCS emulator holding the cold tier "
+        "(e.g. http://127.0.0.1:9000 for MinIO).",
+    )
     run_lease_seconds: float = Field(
         default=60.0,
         gt=0,
@@ -123,6 +135,47 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://")) or value[-3:] == "://":
             raise ValueError("must be an http:// or https:// URL of an OTLP/HTTP collector")
+        return value.strip().rstrip("/")
+
+    @field_validator("telemetry_cold_url")
+    @classmethod
+    def _cold_url(cls, value: str | None) -> str | None:
+        # Never quote the value: a URL may carry a password.
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if "::" in value:
+            raise ValueError("chained fsspec URLs (a::b) are not supported; give one URL")
+        if "://" not in value:
+            return value
+        protocol, rest = value.split("://", 1)
+        import fsspec
+
+        if protocol.lower() not in fsspec.available_protocols():
+            raise ValueError(
+                f"{protocol!r} is not a protocol fsspec knows (s3, gs, az, file, memory...)"
+                if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,30}", protocol)
+                else "does not start with a protocol fsspec knows (s3://, gs://, file://...)"
+            )
+        netloc = rest.split("/", 1)[0]
+        if ":" in netloc.rpartition("@")[0]:
+            raise ValueError(
+                "must not carry a password; give credentials through the filesystem's own "
+                "variables (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3)"
+            )
+        if not rest.strip("/"):
+            raise ValueError(f"names no bucket or folder after {protocol}://")
+        return value.rstrip("/")
+
+    @field_validator("telemetry_cold_endpoint")
+    @classmethod
+    def _cold_endpoint(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")) or value.strip()[-3:] == "://":
+            raise ValueError("must be an http:// or https:// URL of the store's endpoint")
+        if "@" in value.split("://", 1)[1].split("/", 1)[0]:
+            raise ValueError("must not carry credentials; use the filesystem's own variables")
         return value.strip().rstrip("/")
 
     @field_validator("host")

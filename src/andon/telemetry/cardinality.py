@@ -26,6 +26,7 @@ import pyarrow as pa
 from andon.data.sql_guard import SqlLimits
 from andon.telemetry import hot
 from andon.telemetry import query as sql_query
+from andon.telemetry.cold import ColdStore
 from andon.telemetry.tags import TagSchema
 
 _OBJECT = (
@@ -225,11 +226,17 @@ GROUP BY r.key
 
 
 def report(
-    home: Path, team: str, since: date, schema: TagSchema | None, which: str, limits: SqlLimits
+    home: Path,
+    team: str,
+    since: date,
+    schema: TagSchema | None,
+    which: str,
+    limits: SqlLimits,
+    store: ColdStore | None = None,
 ) -> CardinalityReport:
     """Per attribute key of ``team`` since ``since``: distinct values, occurrences and bytes
     stored, the guard's drops, and what ``schema`` would keep and save."""
-    con = sql_query.connect(home, [team], limits)
+    con = sql_query.connect(home, [team], limits, store)
     try:
         keys = [r[0] for r in con.execute(_KEYS, {"since": since}).fetchall()]
         con.register("tag_limits", _limits(schema, keys))

@@ -9,6 +9,9 @@ principal may read, enforced by the connection's configuration and not by lookin
   locked (:func:`andon.data.sql_guard.lock`): external access off except for exactly those
   cold files, no extension installed or loaded, a memory limit, ``lock_configuration`` so no
   statement can undo any of it;
+* a remote cold tier (``ANDON_TELEMETRY_COLD_URL``) is read through its fsspec filesystem,
+  registered on the connection (``register_filesystem``); DuckDB checks every path it opens
+  through it against the same ``allowed_paths``, so the listed files are all it reaches;
 * DuckDB's own parser must read the text as exactly one SELECT (no ``COPY``, ``ATTACH``,
   ``INSTALL``/``LOAD``, ``SET``, ``PRAGMA``, writes or several statements);
 * a timer interrupts a statement past the time limit.
@@ -29,7 +32,8 @@ import pyarrow as pa
 
 from andon.core.errors import Invalid
 from andon.data.sql_guard import SqlLimits, deadline, duckdb_failure, lock, one_select
-from andon.telemetry import hot, tiers
+from andon.telemetry import cold, hot, tiers
+from andon.telemetry.cold import ColdStore
 from andon.telemetry.hot import columns, names
 from andon.telemetry.schema import SCHEMAS
 
@@ -70,12 +74,19 @@ def _attach(con: Any, path: Path, alias: str, wait: float = hot.LOCK_WAIT_SECOND
     )
 
 
-def connect(home: Path, teams: list[str], limits: SqlLimits) -> Any:
+def connect(home: Path, teams: list[str], limits: SqlLimits, store: ColdStore | None = None) -> Any:
     """A locked in-memory connection whose ``spans``, ``metrics`` and ``logs`` views hold the
-    rows of ``teams`` in both tiers and nothing else."""
+    rows of ``teams`` in both tiers (the cold one ``store``, by default under ``home``) and
+    nothing else."""
     import duckdb
 
+    store = store or cold.local(home)
     con = duckdb.connect(":memory:")
+    # Before any view reads a file: DuckDB would otherwise try to load httpfs for s3:// paths.
+    con.execute("SET autoinstall_known_extensions = false")
+    con.execute("SET autoload_known_extensions = false")
+    if store.fs is not None:
+        con.register_filesystem(store.fs)
     attached = [team for team in teams if hot.path_of(home, team).exists()]
     for i, team in enumerate(attached):
         _attach(con, hot.path_of(home, team), f"hot{i}")
@@ -83,7 +94,7 @@ def connect(home: Path, teams: list[str], limits: SqlLimits) -> Any:
     for signal, schema in SCHEMAS.items():
         cols = names(schema)
         parts = []
-        files = tiers.cold_files(home, signal, teams)
+        files = tiers.cold_files(store, signal, teams)
         # A hot row leaves the view once its move's cold file exists (never NOT IN (NULL),
         # which would hide the rows of a move planned but not yet written).
         moved = ", ".join(_quote(p.stem) for p in files)
@@ -91,13 +102,15 @@ def connect(home: Path, teams: list[str], limits: SqlLimits) -> Any:
         for i in range(len(attached)):
             parts.append(f"SELECT {cols} FROM hot{i}.{signal} WHERE {written}")
         if files:
-            listed = ", ".join(_quote(str(p)) for p in files)
+            listed = ", ".join(_quote(store.url(p)) for p in files)
             parts.append(f"SELECT {cols} FROM read_parquet([{listed}], hive_partitioning = false)")
-            allowed.extend(str(p) for p in files)
+            for p in files:
+                allowed.extend(store.allowed(p))
         if not parts:
             con.execute(f"CREATE TEMP TABLE empty_{signal} ({columns(schema)})")
             parts.append(f"SELECT {cols} FROM empty_{signal}")
-        con.execute(f"CREATE TEMP VIEW {signal} AS " + " UNION ALL ".join(parts))
+        with store.reaching("read"):
+            con.execute(f"CREATE TEMP VIEW {signal} AS " + " UNION ALL ".join(parts))
     lock(con, allowed, limits)
     return con
 
@@ -109,10 +122,11 @@ def run(
     limits: SqlLimits,
     max_rows: int = MAX_ROWS,
     params: Mapping[str, Any] | None = None,
+    store: ColdStore | None = None,
 ) -> QueryResult:
-    """Run one read-only SELECT over the ``teams``' telemetry, ``$name`` placeholders bound
-    to ``params`` (never spliced into the text); :class:`Invalid` names what was refused or
-    failed (never quoting data)."""
+    """Run one read-only SELECT over the ``teams``' telemetry (the cold tier ``store``, by
+    default under ``home``), ``$name`` placeholders bound to ``params`` (never spliced into
+    the text); :class:`Invalid` names what was refused or failed (never quoting data)."""
     import duckdb
 
     text = sql.strip().rstrip(";").strip()
@@ -123,7 +137,7 @@ def run(
     except Invalid as exc:
         raise Invalid(exc.message.replace("a sql rule", "a telemetry query"), field="sql") from None
     started = time.perf_counter()
-    con = connect(home, teams, limits)
+    con = connect(home, teams, limits, store)
     try:
         with deadline(con.interrupt, limits.seconds, "sql"):
             try:

@@ -29,7 +29,7 @@ from andon.core.records import published
 from andon.data.sql_guard import SqlLimits
 from andon.store.tables import auth as t
 from andon.store.tables import telemetry as tt
-from andon.telemetry import budgets, cardinality, hot, masking, spool, tags, tiers
+from andon.telemetry import budgets, cardinality, cold, hot, masking, spool, tags, tiers
 from andon.telemetry import query as sql_query
 from andon.telemetry.sampling import DEFAULT_DOCUMENT, parse
 from andon.telemetry.schema import SCHEMAS
@@ -206,7 +206,8 @@ def cardinality_report(
         if stored is not None:
             schema, which = tags.parse(stored), "team"
     limits = SqlLimits.of(ctx.settings)
-    return cardinality.report(ctx.settings.home, team, since, schema, which, limits)
+    store = cold.of(ctx.settings)
+    return cardinality.report(ctx.settings.home, team, since, schema, which, limits, store)
 
 
 def budget_status(ctx: Context, team: str) -> dict[str, Any]:
@@ -317,7 +318,8 @@ def query(
     ``$name`` placeholders bound to ``params``; at most ``max_rows`` rows come back."""
     allowed = readable_teams(ctx, teams)
     limits = SqlLimits.of(ctx.settings)
-    return sql_query.run(ctx.settings.home, allowed, sql, limits, max_rows, params)
+    store = cold.of(ctx.settings)
+    return sql_query.run(ctx.settings.home, allowed, sql, limits, max_rows, params, store)
 
 
 def sampling_report(ctx: Context, teams: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -352,7 +354,8 @@ def retain(
     with ctx.db.read() as session:
         team_row = _team(session, team)
         ctx.require("telemetry.retain", team_id=team_row.id)
-    report = tiers.retain(ctx.settings.home, team, today, hot_days, cold_days)
+    store = cold.of(ctx.settings)
+    report = tiers.retain(ctx.settings.home, team, today, hot_days, cold_days, store)
     with ctx.db.transaction() as session:
         record_change(
             session,
@@ -364,6 +367,7 @@ def retain(
                 "hot_days": hot_days,
                 "cold_days": cold_days,
                 "today": today.isoformat(),
+                "cold_tier": store.shown,
             },
             event="telemetry.retained",
         )

@@ -1,8 +1,10 @@
 """The cold tier and the retention job that moves days to it and expires them.
 
-Cold files are Parquet with zstd, one per move, partitioned by day and team::
+Cold files are Parquet with zstd, one per move, partitioned by day and team, under the cold
+tier's root (``HOME/telemetry/cold`` or ``ANDON_TELEMETRY_COLD_URL``, see
+:mod:`andon.telemetry.cold`)::
 
-    HOME/telemetry/cold/<signal>/day=2026-12-04/team=<team>/<move_id>.parquet
+    <root>/<signal>/day=2026-12-04/team=<team>/<move_id>.parquet
 
 A move takes one day of one signal of one team out of the hot file in three steps, each one
 durable before the next starts, so a job killed at any point (SIGKILL included) and run again
@@ -10,8 +12,10 @@ leaves every row exactly once across the tiers:
 
 1. *plan*: one transaction records the move (``moves``, state ``planned``) and stamps the
    day's rows with its ``move_id``;
-2. *write*: the stamped rows go to a dot-named file, flushed and renamed into place (the file
-   exists whole or not at all);
+2. *write*: the stamped rows go to a dot-named file, flushed and renamed into place; on a
+   remote cold tier, to a staging file under ``HOME/telemetry/staging/<team>`` that is then
+   uploaded whole (:meth:`~andon.telemetry.cold.ColdStore.upload`): the cold file exists whole
+   or not at all;
 3. *finish*: one transaction deletes the stamped rows and marks the move ``done``.
 
 A rerun finishes planned moves first: written ones are finished, unwritten ones written. A
@@ -25,11 +29,12 @@ import os
 import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from andon.core.ids import new_id
-from andon.telemetry import hot
+from andon.telemetry import cold, hot
+from andon.telemetry.cold import ColdStore
 from andon.telemetry.hot import names
 from andon.telemetry.schema import SCHEMAS
 
@@ -54,37 +59,44 @@ class RetentionReport:
 
 
 def folder(home: Path) -> Path:
-    """Where the cold tier of an andon home is."""
+    """Where the default (local) cold tier of an andon home is."""
     return home / "telemetry" / "cold"
 
 
-def cold_files(home: Path, signal: str, teams: list[str]) -> list[Path]:
-    """The cold files of ``signal`` for ``teams``."""
-    root = folder(home) / signal
-    if not root.is_dir():
-        return []
-    found: list[Path] = []
-    for team in teams:
-        found.extend(root.glob(f"day=*/team={team}/*.parquet"))
-    return sorted(found)
+def cold_files(where: Path | ColdStore, signal: str, teams: list[str]) -> list[PurePath]:
+    """The cold files of ``signal`` for ``teams`` in a cold tier (an andon home: its default
+    local one); local files are :class:`~pathlib.Path`, remote ones paths in the store."""
+    store = where if isinstance(where, ColdStore) else cold.local(where)
+    return store.files(signal, teams)
 
 
-def _file(home: Path, signal: str, day: date, team: str, move_id: str) -> Path:
-    return folder(home) / signal / f"day={day.isoformat()}" / f"team={team}" / f"{move_id}.parquet"
+def _staging(home: Path, team: str) -> Path:
+    return home / "telemetry" / "staging" / team
 
 
 def retain(
-    home: Path, team: str, today: date, hot_days: int = HOT_DAYS, cold_days: int = COLD_DAYS
+    home: Path,
+    team: str,
+    today: date,
+    hot_days: int = HOT_DAYS,
+    cold_days: int = COLD_DAYS,
+    store: ColdStore | None = None,
 ) -> RetentionReport:
-    """Move ``team``'s days older than ``hot_days`` to the cold tier and delete cold days
-    older than ``cold_days`` (idempotent; safe to kill and rerun)."""
+    """Move ``team``'s days older than ``hot_days`` to the cold tier (``store``, by default
+    ``HOME/telemetry/cold``) and delete cold days older than ``cold_days`` (idempotent; safe
+    to kill and rerun)."""
+    store = store or cold.local(home)
     report = RetentionReport(team)
     with hot.writing(home, team) as con:
-        for move_id, signal, file in con.execute(
-            "SELECT move_id, signal, file FROM moves WHERE state = 'planned' ORDER BY move_id"
+        # The hot file is this job's alone now: staged files of a killed run are stale.
+        shutil.rmtree(_staging(home, team), ignore_errors=True)
+        for move_id, signal, day in con.execute(
+            "SELECT move_id, signal, day FROM moves WHERE state = 'planned' ORDER BY move_id"
         ).fetchall():
-            if not Path(file).exists():
-                _write(con, signal, move_id, Path(file))
+            # Where the file goes is the tier's of today (the setting may have changed).
+            path = store.path(signal, day, team, move_id)
+            if not store.exists(path):
+                _write(con, signal, move_id, path, store, _staging(home, team))
             report.moved_rows += _finish(con, signal, move_id)
             report.finished += 1
         cutoff = today - timedelta(days=hot_days)
@@ -95,33 +107,50 @@ def retain(
             ).fetchall()
             for (day,) in days:
                 move_id = new_id("telemetry_move")
-                path = _file(home, signal, day, team, move_id)
+                path = store.path(signal, day, team, move_id)
                 con.execute("BEGIN")
                 con.execute(
                     "INSERT INTO moves VALUES (?, ?, ?, ?, 'planned', NULL)",
-                    [move_id, signal, day, str(path)],
+                    [move_id, signal, day, store.url(path)],
                 )
                 con.execute(
                     f"UPDATE {signal} SET move_id = ? WHERE day = ? AND move_id IS NULL",
                     [move_id, day],
                 )
                 con.execute("COMMIT")
-                _write(con, signal, move_id, path)
+                _write(con, signal, move_id, path, store, _staging(home, team))
                 report.moved_rows += _finish(con, signal, move_id)
                 report.moves += 1
-    report.expired_days = _expire(home, team, today - timedelta(days=cold_days))
+    report.expired_days = _expire(store, team, today - timedelta(days=cold_days))
     return report
 
 
-def _write(con: Any, signal: str, move_id: str, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+def _write(
+    con: Any, signal: str, move_id: str, path: PurePath, store: ColdStore, staging: Path
+) -> None:
+    if store.local:
+        _write_local(con, signal, move_id, Path(path))
+        return
+    staging.mkdir(parents=True, exist_ok=True)
+    staged = staging / f"{move_id}.parquet"
+    _parquet(con, signal, move_id, staged)
+    store.upload(staged, path)
+    staged.unlink()
+
+
+def _parquet(con: Any, signal: str, move_id: str, target: Path) -> None:
     table = con.sql(
         f"SELECT {names(SCHEMAS[signal])} FROM {signal} WHERE move_id = $1", params=[move_id]
     ).to_arrow_table()
     import pyarrow.parquet as pq
 
-    pq.write_table(table.cast(SCHEMAS[signal]), tmp, compression="zstd")
+    pq.write_table(table.cast(SCHEMAS[signal]), target, compression="zstd")
+
+
+def _write_local(con: Any, signal: str, move_id: str, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    _parquet(con, signal, move_id, tmp)
     fd = os.open(tmp, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -144,19 +173,37 @@ def _finish(con: Any, signal: str, move_id: str) -> int:
     return int(row[0])
 
 
-def _expire(home: Path, team: str, before: date) -> int:
+def _expire(store: ColdStore, team: str, before: date) -> int:
     expired = 0
     for signal in SCHEMAS:
-        root = folder(home) / signal
-        if not root.is_dir():
+        if store.local:
+            expired += _expire_local(Path(store.root) / signal, team, before)
             continue
-        for day_dir in root.glob("day=*"):
-            try:
-                day = datetime.strptime(day_dir.name[4:], "%Y-%m-%d").date()
-            except ValueError:
-                continue
-            team_dir = day_dir / f"team={team}"
-            if day < before and team_dir.is_dir():
-                shutil.rmtree(team_dir)
-                expired += 1
+        days = {_day_of(f) for f in store.files(signal, [team])}
+        for day in sorted(d for d in days if d is not None and d < before):
+            store.remove_folder(store.team_folder(signal, day, team))
+            expired += 1
+    return expired
+
+
+def _day_of(file: PurePath) -> date | None:
+    try:
+        return datetime.strptime(file.parent.parent.name[4:], "%Y-%m-%d").date()
+    except ValueError:
+        return None
+
+
+def _expire_local(root: Path, team: str, before: date) -> int:
+    if not root.is_dir():
+        return 0
+    expired = 0
+    for day_dir in root.glob("day=*"):
+        try:
+            day = datetime.strptime(day_dir.name[4:], "%Y-%m-%d").date()
+        except ValueError:
+            continue
+        team_dir = day_dir / f"team={team}"
+        if day < before and team_dir.is_dir():
+            shutil.rmtree(team_dir)
+            expired += 1
     return expired
