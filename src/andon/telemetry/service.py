@@ -196,15 +196,13 @@ def cardinality_report(
     """Per attribute key of ``team`` since ``since``: distinct values, occurrences and bytes
     stored, what the tag guard dropped, and what the team's schema (or ``proposed``, a schema
     not yet set) keeps and would save."""
-    readable_teams(ctx, [team])
+    stored = telemetry_settings(ctx, team).tags  # checks telemetry.read on the team
     schema: tags.TagSchema | None = None
     which = "none"
     if proposed is not None:
         schema, which = tags.parse(proposed), "proposed"
-    else:
-        stored = telemetry_settings(ctx, team).tags
-        if stored is not None:
-            schema, which = tags.parse(stored), "team"
+    elif stored is not None:
+        schema, which = tags.parse(stored), "team"
     limits = SqlLimits.of(ctx.settings)
     store = cold.of(ctx.settings)
     return cardinality.report(ctx.settings.home, team, since, schema, which, limits, store)
